@@ -1,0 +1,138 @@
+"""The database schema: curated knowledge, its sources, and the chats the bot has met."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime; naive values are refused rather than guessed at.
+
+    SQLite has no time zone type, so values are stored as naive UTC and made aware on the way out.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, date: Date, int: BigInteger}
+
+
+class Source(Base):
+    """Where a curated item comes from: a published text, by URL or by file in content/."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    publisher: Mapped[str] = mapped_column(Text)
+    published: Mapped[date]
+    url: Mapped[str | None] = mapped_column(Text)
+    file: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16), default="content")
+
+
+class Item:
+    """Columns every curated item shares: a stable id, its source, where it came from, order."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    # "content" for rows loaded from content/, "admin" for rows added from Telegram.
+    origin: Mapped[str] = mapped_column(String(16), default="content")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Topic(Base):
+    """A heading facts are filed under, e.g. "agreement" or "directions"."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Fact(Item, Base):
+    __tablename__ = "facts"
+
+    topic: Mapped[str] = mapped_column(ForeignKey("topics.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    deleted_at: Mapped[datetime | None]
+
+
+class Person(Item, Base):
+    __tablename__ = "people"
+
+    name: Mapped[str] = mapped_column(Text)
+    # Which side of the cooperation the person was on: "kazakhstan" or "jinr".
+    side: Mapped[str] = mapped_column(String(32), index=True)
+    role: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+
+
+class Facility(Item, Base):
+    __tablename__ = "facilities"
+
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+
+
+class Event(Item, Base):
+    """Something that happens at a time, known to the precision its source gives.
+
+    ``starts_at``/``ends_at`` are the first instant of the period in the event's zone (in UTC);
+    ``precision`` ("minute", "day" or "month") says how much of it the source actually states.
+    """
+
+    __tablename__ = "events"
+
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    place: Mapped[str] = mapped_column(Text)
+    zone: Mapped[str] = mapped_column(String(64))
+    precision: Mapped[str] = mapped_column(String(8))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+
+
+class Chat(Base):
+    """A private chat, group or channel the bot has heard from."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
