@@ -1,4 +1,4 @@
-"""Engine, sessions and schema migrations for the embedded SQLite database (or any SQLAlchemy URL)."""
+"""Engine, sessions and schema migrations for the embedded SQLite database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 5000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -38,7 +38,11 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime, date: Date, int: BigInteger}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        date: Date,
+        int: BigInteger,
+    }
 
 
 class Source(Base):

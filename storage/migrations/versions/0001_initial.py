@@ -120,12 +120,16 @@ def upgrade() -> None:
             f"SELECT '{kind}', new.id, new.{title}, {_new(body)} WHERE {_new(searchable)};"
         )
         delete = f"DELETE FROM search_index WHERE kind = '{kind}' AND item_id = old.id;"
-        op.execute(f"CREATE TRIGGER {table}_search_insert AFTER INSERT ON {table} BEGIN {insert} END")
+        op.execute(
+            f"CREATE TRIGGER {table}_search_insert AFTER INSERT ON {table} BEGIN {insert} END"
+        )
         op.execute(
             f"CREATE TRIGGER {table}_search_update AFTER UPDATE ON {table} "
             f"BEGIN {delete} {insert} END"
         )
-        op.execute(f"CREATE TRIGGER {table}_search_delete AFTER DELETE ON {table} BEGIN {delete} END")
+        op.execute(
+            f"CREATE TRIGGER {table}_search_delete AFTER DELETE ON {table} BEGIN {delete} END"
+        )
 
 
 def _new(expression: str) -> str:

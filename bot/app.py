@@ -1,0 +1,71 @@
+"""The one place that builds the application and knows every handler module."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue
+
+from bot.clock import Clock, SystemClock
+from bot.commands import menus
+from bot.context import App, BotData, Context
+from bot.settings import Settings
+from handlers import about, chats, errors, events, facilities, facts, fallback, search, start
+
+# Few connections: httpcore scans its whole pool on every request, so a large pool costs more than
+# it gives to a bot that answers one update at a time.
+CONNECTION_POOL_SIZE = 8
+
+
+def build_app(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock | None = None,
+    poll_timeout: float = 10.0,
+) -> App:
+    """The configured application, with every feature registered in order."""
+    app: App = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                tzinfo=settings.zone,
+            )
+        )
+        .context_types(ContextTypes(bot_data=BotData))
+        .job_queue(JobQueue[Context]())
+        .connection_pool_size(CONNECTION_POOL_SIZE)
+        .get_updates_read_timeout(poll_timeout + 5)
+        .post_init(publish_commands)
+        .build()
+    )
+    data = app.bot_data
+    data.settings = settings
+    data.sessions = sessions
+    data.clock = clock or SystemClock()
+    data.chats_seen = {}
+
+    chats.register(app)
+    # Feature modules come before start: their deep-link /start handlers must see /start first.
+    about.register(app)
+    facilities.register(app)
+    facts.register(app)
+    events.register(app)
+    search.register(app)
+    start.register(app)
+    # Last, so that it only sees what no feature took.
+    fallback.register(app)
+    errors.register(app)
+    return app
+
+
+async def publish_commands(app: App) -> None:
+    """Put the command menu in Telegram's / list, in every language we have."""
+    for language, commands in menus().items():
+        await app.bot.set_my_commands(commands, language_code=language)

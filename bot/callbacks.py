@@ -1,0 +1,87 @@
+"""What an inline button says when pressed: short, typed, and never over Telegram's 64 bytes.
+
+Each kind of button data is ``<prefix>:<field>:<field>``; the prefix picks the handler (its
+``pattern``) and ``parse`` turns the data back into the dataclass.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from typing import ClassVar, Self
+
+MAX_BYTES = 64
+
+
+class CallbackData:
+    prefix: ClassVar[str]
+
+    @classmethod
+    def pattern(cls) -> re.Pattern[str]:
+        """Matches exactly this kind's data, so a malformed or stale one falls through."""
+        parts = [
+            r"\d+" if field.type in ("int", int) else "[^:]*"
+            for field in fields(cls)  # type: ignore[arg-type]
+        ]
+        return re.compile("^" + ":".join([re.escape(cls.prefix), *parts]) + "$")
+
+    @property
+    def data(self) -> str:
+        values = [str(getattr(self, field.name)) for field in fields(self)]  # type: ignore[arg-type]
+        data = ":".join([self.prefix, *values])
+        if len(data.encode()) > MAX_BYTES:
+            raise ValueError(f"callback data {data!r} is over {MAX_BYTES} bytes")
+        return data
+
+    @classmethod
+    def parse(cls, data: str) -> Self:
+        """The button's data back as a value; ValueError if it is not ours or is malformed."""
+        prefix, *values = data.split(":")
+        names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+        if prefix != cls.prefix or len(values) != len(names):
+            raise ValueError(f"not {cls.__name__} data: {data!r}")
+        types = {field.name: field.type for field in fields(cls)}  # type: ignore[arg-type]
+        parsed = {
+            name: int(value) if types[name] in ("int", int) else value
+            for name, value in zip(names, values, strict=True)
+        }
+        return cls(**parsed)
+
+
+@dataclass(frozen=True)
+class FacilitiesPage(CallbackData):
+    prefix: ClassVar[str] = "fl"
+    number: int
+
+
+@dataclass(frozen=True)
+class FacilityCard(CallbackData):
+    prefix: ClassVar[str] = "fc"
+    facility_id: str
+    # The list page to go back to.
+    number: int
+
+
+@dataclass(frozen=True)
+class FactsPage(CallbackData):
+    prefix: ClassVar[str] = "ft"
+    # "*" for all topics.
+    topic: str
+    number: int
+
+
+@dataclass(frozen=True)
+class EventsPage(CallbackData):
+    prefix: ClassVar[str] = "ev"
+    # "up" for upcoming, "past" for past events.
+    which: str
+    number: int
+
+
+@dataclass(frozen=True)
+class SearchPage(CallbackData):
+    """A further page of search results; ``query`` is the normalised words, so it has no colon."""
+
+    prefix: ClassVar[str] = "sr"
+    number: int
+    query: str

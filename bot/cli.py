@@ -1,0 +1,123 @@
+"""The ``coopbot`` command: run the bot, try it in a sandbox, check and load content."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import logs
+from bot.app import build_app
+from bot.content import ContentError, load_content
+from bot.runtime import open_database, polling, sync, wait_for_stop_signal
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("coopbot")
+
+USAGE_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config, env=os.environ)
+        if getattr(args, "folder", None):
+            settings = _with_content(settings, args.folder)
+        return int(args.action(settings, args) or 0)
+    except SettingsError as error:
+        print(f"coopbot: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except ContentError as error:
+        print(f"coopbot: {error}", file=sys.stderr)
+        print("Fix the files and run `coopbot content check` again.", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="coopbot", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, help="a TOML config file (default: $COOPBOT_CONFIG, if set)"
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="run the bot (long polling)")
+    run.set_defaults(action=_run)
+
+    sandbox = commands.add_parser(
+        "sandbox", parents=[common], help="chat with the bot in this terminal, offline"
+    )
+    sandbox.set_defaults(action=_sandbox)
+
+    content = commands.add_parser("content", help="check or load the curated content")
+    content_commands = content.add_subparsers(required=True, metavar="ACTION")
+    for name, action, text in (
+        ("check", _check_content, "validate the files in content/"),
+        ("sync", _sync_content, "load content/ into the database, idempotently"),
+    ):
+        sub = content_commands.add_parser(name, parents=[common], help=text)
+        sub.add_argument("--folder", type=Path, help="the content folder (default: content/)")
+        sub.set_defaults(action=action)
+    return parser
+
+
+def _with_content(settings: Settings, folder: Path) -> Settings:
+    return dataclasses.replace(settings, content_dir=folder)
+
+
+def _check_content(settings: Settings, args: argparse.Namespace) -> int:
+    records = load_content(settings.content_dir)
+    counts = ", ".join(
+        f"{len(getattr(records, kind))} {kind}"
+        for kind in ("sources", "topics", "facts", "people", "facilities", "events")
+    )
+    print(f"content in {settings.content_dir} is valid: {counts}")
+    return 0
+
+
+def _sync_content(settings: Settings, args: argparse.Namespace) -> int:
+    async def go() -> None:
+        async with open_database(settings) as database:
+            report = await sync(settings, database.sessions)
+        print(report)
+
+    asyncio.run(go())
+    return 0
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    token = settings.require_token()
+    logs.configure(settings.log_level, token)
+
+    async def go() -> None:
+        async with open_database(settings) as database:
+            report = await sync(settings, database.sessions)
+            log.info("content synced: %s", str(report).replace("\n", "; "))
+            app = build_app(settings, database.sessions)
+            async with polling(app):
+                log.info("coopbot is running against %s; Ctrl+C stops it", settings.base_url)
+                await wait_for_stop_signal()
+        log.info("coopbot stopped")
+
+    asyncio.run(go())
+    return 0
+
+
+def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sandbox import run_sandbox
+
+    logs.configure("WARNING", None)
+    asyncio.run(run_sandbox(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

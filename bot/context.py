@@ -1,0 +1,49 @@
+"""The typed state every handler gets, and the aliases that carry it through PTB's generics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import CallbackQuery, Update
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+
+from bot.clock import Clock
+from bot.settings import Settings
+from bot.texts import Texts, texts_for
+
+
+class BotData:
+    """Application-wide dependencies, set once by ``build_app`` before the bot starts.
+
+    PTB creates this object itself with no arguments, so the attributes are declared here and
+    assigned right after the application is built.
+    """
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    # When each chat was last written to the database by this process: seeing a chat again
+    # within the hour does not cost a write per message.
+    chats_seen: dict[int, datetime]
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+App = Application[
+    ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Context]
+]
+
+
+def texts(update: Update) -> Texts:
+    """The texts in the language of whoever sent this update."""
+    user = update.effective_user
+    return texts_for(user.language_code if user else None)
+
+
+def pressed(update: Update) -> tuple[CallbackQuery, str]:
+    """The button press a callback-query handler was called for, and its data."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        raise ValueError("not a callback query with data")
+    return query, query.data

@@ -1,0 +1,131 @@
+"""HTML for the bot's knowledge: every piece of data escaped, every date at its true precision."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_timedelta
+from babel.lists import format_list
+
+from bot.texts import Html, Texts, escape, join
+from storage.models import Event, Facility, Fact, Person, Source
+from storage.search import MATCH_END, MATCH_START, Hit
+
+# Babel locales for our languages: British English writes dates as the source does ("2 October").
+BABEL_LOCALES = {"en": "en_GB"}
+KIND_ICONS = {"fact": "📌", "person": "👤", "facility": "🏛", "event": "📅"}
+
+
+def babel_locale(language: str) -> str:
+    return BABEL_LOCALES.get(language, language)
+
+
+def when(event: Event, *, language: str = "en") -> str:
+    """The event's date as its source gives it: a month is never shown as a day."""
+    locale = babel_locale(language)
+    zone = ZoneInfo(event.zone)
+    start = event.starts_at.astimezone(zone)
+    end = event.ends_at.astimezone(zone) if event.ends_at else None
+    if event.precision == "month":
+        first = format_date(start.date(), "LLLL y", locale=locale)
+        if end is None or (end.year, end.month) == (start.year, start.month):
+            return first
+        return f"{first} – {format_date(end.date(), 'LLLL y', locale=locale)}"
+    if event.precision == "day":
+        if end is None or end.date() == start.date():
+            return format_date(start.date(), "d MMMM y", locale=locale)
+        if (end.year, end.month) == (start.year, start.month):
+            return f"{start.day}–{format_date(end.date(), 'd MMMM y', locale=locale)}"
+        first = format_date(start.date(), "d MMMM y", locale=locale)
+        return f"{first} – {format_date(end.date(), 'd MMMM y', locale=locale)}"
+    moment = format_datetime(start, "d MMMM y, HH:mm", locale=locale)
+    return f"{moment} ({event.zone})"
+
+
+def countdown(delta: timedelta, *, precision: str, language: str = "en") -> str:
+    """How long until something starts, no finer than what we know of its date.
+
+    For a month-precision event, pass precision "day" and the time until the month begins.
+    """
+    locale = babel_locale(language)
+    if precision == "day":
+        days = max(1, round(delta / timedelta(days=1)))
+        return format_timedelta(
+            timedelta(days=days), granularity="day", threshold=10**6, locale=locale
+        )
+    # Round up, so a countdown never says "0 minutes" or ends before the event starts.
+    days, rest = divmod(max(1, math.ceil(delta / timedelta(minutes=1))), 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    units: list[tuple[int, Literal["day", "hour", "minute"]]] = [
+        (days, "day"),
+        (hours, "hour"),
+        (minutes, "minute"),
+    ]
+    parts = [
+        format_timedelta(
+            timedelta(**{f"{unit}s": amount}), threshold=10**6, granularity=unit, locale=locale
+        )
+        for amount, unit in units
+        if amount
+    ][:2]
+    return format_list(parts, locale=locale)
+
+
+def source_line(t: Texts, sources: Sequence[Source], *, language: str = "en") -> Html:
+    """Where the items on screen come from; a source with a URL is a link."""
+    lines = []
+    for source in sources:
+        published = format_date(source.published, "d MMMM y", locale=babel_locale(language))
+        title = escape(source.title)
+        if source.url:
+            title = Html(f'<a href="{escape(source.url)}">{title}</a>')
+        lines.append(t("source.line", title=title, publisher=source.publisher, date=published))
+    return join(lines)
+
+
+def fact(t: Texts, item: Fact) -> Html:
+    return t("fact.item", title=item.title, text=item.text)
+
+
+def person(t: Texts, item: Person) -> Html:
+    return t("person.item", name=item.name, role=item.role)
+
+
+def facility_card(t: Texts, item: Facility) -> Html:
+    return t("facility.card", name=item.name, description=item.description)
+
+
+def event_line(t: Texts, item: Event, *, language: str = "en") -> Html:
+    return t(
+        "event.item",
+        title=item.title,
+        when=when(item, language=language),
+        place=item.place,
+        description=item.description,
+    )
+
+
+def hit(t: Texts, item: Hit) -> Html:
+    """A search result with the matched words in bold; the snippet is escaped before marking."""
+    snippet = escape(item.snippet).replace(MATCH_START, "<b>").replace(MATCH_END, "</b>")
+    return t(
+        "search.hit",
+        icon=KIND_ICONS.get(item.kind, "•"),
+        title=item.title,
+        snippet=Html(snippet),
+    )
+
+
+def sources_of(
+    items: Sequence[Fact | Person | Facility | Event], known: Mapping[str, Source]
+) -> list[Source]:
+    """The distinct sources of some items, in the order the items cite them."""
+    seen: dict[str, Source] = {}
+    for item in items:
+        if item.source_id in known:
+            seen.setdefault(item.source_id, known[item.source_id])
+    return list(seen.values())

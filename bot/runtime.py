@@ -1,0 +1,76 @@
+"""Start-up shared by ``coopbot run`` and ``coopbot sandbox``: database, content, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.content import load_content
+from bot.context import App
+from bot.settings import Settings
+from storage.db import create_engine, migrate, session_factory
+from storage.sync import SyncReport, sync_content
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """The migrated database; the engine is disposed on the way out."""
+    engine = create_engine(settings.storage_url)
+    try:
+        await migrate(engine)
+        yield Database(engine, session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+async def sync(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> SyncReport:
+    """Check content/ and load it in one transaction; invalid content changes nothing.
+
+    Raises ``ContentError`` listing every problem, before anything is written.
+    """
+    records = load_content(settings.content_dir)
+    async with sessions.begin() as session:
+        return await sync_content(session, records)
+
+
+@asynccontextmanager
+async def polling(app: App, *, poll_timeout: float = 10.0) -> AsyncIterator[App]:
+    """The application initialised, started and polling; stopped in order on the way out."""
+    async with app:
+        await app.start()
+        assert app.updater is not None  # the builder always makes one unless told not to
+        await app.updater.start_polling(
+            timeout=int(poll_timeout), poll_interval=0, drop_pending_updates=False
+        )
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+async def wait_for_stop_signal() -> None:
+    """Until SIGINT or SIGTERM: the bot stops cleanly either way."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,175 @@
+"""Settings from a TOML file and the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PUBLIC_API = "https://api.telegram.org/bot"
+DEFAULT_STORAGE_URL = "sqlite+aiosqlite:///data/coopbot.db"
+DEFAULT_CONTENT = Path(__file__).resolve().parent.parent / "content"
+TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{10,}")
+
+# Every key the config file may hold, with its type; anything else is a typo to report.
+KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "telegram": {"token": str, "base_url": str, "base_file_url": str},
+    "storage": {"url": str},
+    "admins": {"user_ids": list},
+    "time": {"zone": str},
+    "content": {"folder": str},
+    "logging": {"level": str},
+}
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names the key and how to fix it."""
+
+
+class Secret:
+    """A value that never shows itself in ``repr``, ``str`` or a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: Secret | None = None
+    base_url: str = PUBLIC_API
+    base_file_url: str = PUBLIC_API.replace("/bot", "/file/bot")
+    storage_url: str = DEFAULT_STORAGE_URL
+    admin_ids: frozenset[int] = frozenset()
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Almaty"))
+    content_dir: Path = DEFAULT_CONTENT
+    log_level: str = "INFO"
+
+    def require_token(self) -> str:
+        """The token, for the one place that talks to Telegram."""
+        if self.token is None:
+            raise SettingsError(
+                "telegram.token: no bot token; set COOPBOT_TOKEN or [telegram] token "
+                "in the config file (get one from @BotFather)"
+            )
+        return self.token.reveal()
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file (``path`` or ``$COOPBOT_CONFIG``, optional) and ``$COOPBOT_TOKEN``."""
+    env = env if env is not None else {}
+    if path is None and env.get("COOPBOT_CONFIG"):
+        path = Path(env["COOPBOT_CONFIG"])
+    raw = _read_toml(path) if path is not None else {}
+    _reject_unknown_keys(raw)
+
+    def get(section: str, key: str, default: Any) -> Any:
+        value = raw.get(section, {}).get(key, default)
+        expected = KNOWN_KEYS[section][key]
+        if value is not default and not isinstance(value, expected):
+            kind = expected.__name__ if isinstance(expected, type) else "value"
+            raise SettingsError(f"{section}.{key}: expected a {kind}, got {value!r}")
+        return value
+
+    token = env.get("COOPBOT_TOKEN") or get("telegram", "token", None)
+    if token is not None and not TOKEN_SHAPE.fullmatch(token):
+        source = "COOPBOT_TOKEN" if env.get("COOPBOT_TOKEN") else "telegram.token"
+        raise SettingsError(
+            f"{source}: this is not a bot token (it looks like 123456789:AA...; "
+            "copy it from @BotFather)"
+        )
+    base_url = _url(get("telegram", "base_url", PUBLIC_API), "telegram.base_url")
+    return Settings(
+        token=Secret(token) if token else None,
+        base_url=base_url,
+        base_file_url=get("telegram", "base_file_url", None) or _file_url(base_url),
+        storage_url=get("storage", "url", DEFAULT_STORAGE_URL),
+        admin_ids=_admin_ids(get("admins", "user_ids", [])),
+        zone=_zone(get("time", "zone", "Asia/Almaty")),
+        content_dir=Path(get("content", "folder", str(DEFAULT_CONTENT))),
+        log_level=_log_level(get("logging", "level", "INFO")),
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise SettingsError(
+            f"config file {path} does not exist (copy config.example.toml and edit it)"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"config file {path} is not valid TOML: {error}") from None
+
+
+def _reject_unknown_keys(raw: dict[str, Any]) -> None:
+    for section, values in raw.items():
+        if section not in KNOWN_KEYS:
+            known = ", ".join(f"[{name}]" for name in KNOWN_KEYS)
+            raise SettingsError(f"[{section}]: unknown section (known: {known})")
+        if not isinstance(values, dict):
+            raise SettingsError(f"{section}: expected a [{section}] table")
+        for key in values:
+            if key not in KNOWN_KEYS[section]:
+                known = ", ".join(KNOWN_KEYS[section])
+                raise SettingsError(
+                    f"{section}.{key}: unknown key (known in [{section}]: {known})"
+                )
+
+
+def _url(value: str, key: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise SettingsError(f"{key}: {value!r} is not an http(s) URL (e.g. {PUBLIC_API!r})")
+    return value
+
+
+def _file_url(base_url: str) -> str:
+    """Files live beside the API: ``…/bot`` serves methods, ``…/file/bot`` serves downloads."""
+    head, bot, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if bot else base_url
+
+
+def _admin_ids(values: list[Any]) -> frozenset[int]:
+    for value in values:
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise SettingsError(
+                f"admins.user_ids: {value!r} is not a numeric Telegram user id "
+                "(usernames change; use the number, e.g. user_ids = [123456789])"
+            )
+    return frozenset(values)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"time.zone: unknown time zone {name!r} (use an IANA name such as 'Asia/Almaty')"
+        ) from None
+
+
+def _log_level(name: str) -> str:
+    level = name.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SettingsError(f"logging.level: {name!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    return level

@@ -1,0 +1,89 @@
+"""/facilities: a page of buttons, each opening a facility's card."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import rendering
+from bot.callbacks import FacilitiesPage, FacilityCard
+from bot.context import App, Context, pressed, texts
+from bot.deeplinks import deep_link
+from bot.keyboards import button, keyboard, pager
+from bot.replies import replace, reply
+from bot.texts import Html, Texts
+from storage import facilities, sources
+
+PAGE_SIZE = 5
+# Long names are shortened on buttons only; the card shows them whole.
+BUTTON_TEXT_LIMIT = 48
+
+
+async def _list_page(
+    context: Context, t: Texts, number: int
+) -> tuple[Html, InlineKeyboardMarkup | None]:
+    async with context.bot_data.sessions() as session:
+        page = await facilities.page(session, number=number, size=PAGE_SIZE)
+    if not page.items:
+        return t("facilities.empty"), None
+    rows = [
+        [button(_shorten(item.name), FacilityCard(item.id, page.number))] for item in page.items
+    ]
+    rows.append(
+        pager(
+            FacilitiesPage(page.number - 1) if page.has_previous else None,
+            FacilitiesPage(page.number + 1) if page.has_next else None,
+            back=t("button.previous"),
+            more=t("button.next"),
+        )
+    )
+    text = t("facilities.page", page=page.number + 1, pages=page.count, total=page.total)
+    return text, keyboard(rows)
+
+
+def _shorten(name: str) -> str:
+    return name if len(name) <= BUTTON_TEXT_LIMIT else name[: BUTTON_TEXT_LIMIT - 1] + "…"
+
+
+async def show_facilities(update: Update, context: Context) -> None:
+    """The first page of facilities."""
+    text, markup = await _list_page(context, texts(update), 0)
+    await reply(update, text, markup)
+
+
+async def turn_facilities_page(update: Update, context: Context) -> None:
+    query, data = pressed(update)
+    await query.answer()
+    text, markup = await _list_page(context, texts(update), FacilitiesPage.parse(data).number)
+    await replace(query, text, markup)
+
+
+async def open_facility(update: Update, context: Context) -> None:
+    """A facility's card, with a button back to the page it was opened from."""
+    query, data = pressed(update)
+    t = texts(update)
+    wanted = FacilityCard.parse(data)
+    async with context.bot_data.sessions() as session:
+        item = await facilities.get(session, wanted.facility_id)
+        known = await sources.by_id(session, [item.source_id] if item else [])
+    if item is None:
+        await query.answer(t("facilities.gone"), show_alert=True)
+        text, markup = await _list_page(context, t, wanted.number)
+        await replace(query, text, markup)
+        return
+    await query.answer()
+    footer = rendering.source_line(t, list(known.values()), language=t.language)
+    text = t("facility.page", card=rendering.facility_card(t, item), sources=footer)
+    back = keyboard([[button(t("button.back_to_list"), FacilitiesPage(wanted.number))]])
+    await replace(query, text, back)
+
+
+def register(app: App) -> None:
+    app.add_handlers(
+        [
+            CommandHandler("facilities", show_facilities),
+            deep_link("facilities", show_facilities),
+            CallbackQueryHandler(turn_facilities_page, pattern=FacilitiesPage.pattern()),
+            CallbackQueryHandler(open_facility, pattern=FacilityCard.pattern()),
+        ]
+    )

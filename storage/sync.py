@@ -1,0 +1,114 @@
+"""Bring the database in line with the curated content, without losing what admins changed.
+
+Content is the seed, not the master copy: rows are inserted or updated from it but never deleted,
+and a row an admin edited or added from Telegram (origin "admin") is left as the admin left it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Base, Event, Facility, Fact, Person, Source, Topic
+
+Record = dict[str, Any]
+
+# Dependency order: facts refer to topics and everything refers to sources.
+KINDS: tuple[tuple[str, type[Base]], ...] = (
+    ("sources", Source),
+    ("topics", Topic),
+    ("facts", Fact),
+    ("people", Person),
+    ("facilities", Facility),
+    ("events", Event),
+)
+
+
+@dataclass(frozen=True)
+class ContentRecords:
+    """Checked content, one tuple per kind, each item a dict of model column values."""
+
+    sources: tuple[Record, ...] = ()
+    topics: tuple[Record, ...] = ()
+    facts: tuple[Record, ...] = ()
+    people: tuple[Record, ...] = ()
+    facilities: tuple[Record, ...] = ()
+    events: tuple[Record, ...] = ()
+
+
+@dataclass(frozen=True)
+class KindCounts:
+    """What one sync did to the rows of one kind."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept: int = 0
+
+    def __str__(self) -> str:
+        parts = [
+            f"{count} {outcome}"
+            for outcome, count in (
+                ("created", self.created),
+                ("updated", self.updated),
+                ("unchanged", self.unchanged),
+                ("kept (edited by an admin)", self.kept),
+            )
+            if count
+        ]
+        return ", ".join(parts) or "nothing"
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """Counts per kind, in dependency order, for the log and for the admin who ran the sync."""
+
+    kinds: dict[str, KindCounts] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        """How many rows were created or updated in all."""
+        return sum(counts.created + counts.updated for counts in self.kinds.values())
+
+    def __str__(self) -> str:
+        return "\n".join(f"{kind}: {counts}" for kind, counts in self.kinds.items())
+
+
+async def sync_content(session: AsyncSession, records: ContentRecords) -> SyncReport:
+    """Upsert every record by id; never deletes, never touches admin rows, never commits."""
+    kinds: dict[str, KindCounts] = {}
+    for kind, model in KINDS:
+        kinds[kind] = await _sync_kind(session, model, getattr(records, kind))
+        # Flushing per kind sends rows in dependency order and surfaces a broken reference here,
+        # inside the caller's transaction, rather than at its commit.
+        await session.flush()
+    return SyncReport(kinds)
+
+
+async def _sync_kind(
+    session: AsyncSession, model: type[Base], records: tuple[Record, ...]
+) -> KindCounts:
+    ids = [record["id"] for record in records]
+    key = model.__table__.c.id
+    result = await session.execute(select(key, model).where(key.in_(ids)))
+    existing: dict[str, Base] = {row_id: row for row_id, row in result}
+    created = updated = unchanged = kept = 0
+    for record in records:
+        row = existing.get(record["id"])
+        if row is None:
+            session.add(model(**record))
+            created += 1
+        elif getattr(row, "origin", "content") == "admin":
+            kept += 1
+        else:
+            changes = {k: v for k, v in record.items() if getattr(row, k) != v}
+            for name, value in changes.items():
+                setattr(row, name, value)
+            if changes:
+                updated += 1
+            else:
+                unchanged += 1
+    return KindCounts(created=created, updated=updated, unchanged=unchanged, kept=kept)
