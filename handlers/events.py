@@ -95,8 +95,10 @@ async def show_next(update: Update, context: Context) -> None:
             left = rendering.countdown(
                 event.starts_at - now, precision=precision, language=t.language
             )
-            key = "next.upcoming_month" if event.precision == "month" else "next.upcoming"
-            text = t(key, event=line, countdown=left, sources=footer)
+            if event.precision == "month":
+                text = t("next.upcoming_month", event=line, countdown=left, sources=footer)
+            else:
+                text = t("next.upcoming", event=line, countdown=left, sources=footer)
     elif latest is not None:
         line = rendering.event_line(t, latest, language=t.language)
         text = t("next.nothing_latest", event=line, sources=footer)

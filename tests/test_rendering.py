@@ -1,0 +1,86 @@
+"""Dates at their true precision, countdowns, and escaping of every piece of data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import rendering
+from bot.texts import Html, escape, texts_for
+from storage.events import period_end
+from storage.models import Event, Fact
+from storage.search import MATCH_END, MATCH_START, Hit
+
+
+def event(starts: datetime, precision: str, ends: datetime | None = None) -> Event:
+    zone = "Asia/Almaty"
+    return Event(
+        id="e",
+        title="T",
+        description="D",
+        place="P",
+        zone=zone,
+        precision=precision,
+        starts_at=starts.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC),
+        ends_at=ends.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC) if ends else None,
+        source_id="s",
+    )
+
+
+def test_a_month_is_shown_as_a_month_never_a_day() -> None:
+    assert rendering.when(event(datetime(2023, 11, 1), "month")) == "November 2023"
+
+
+def test_a_day_range_in_one_month_is_written_as_the_source_does() -> None:
+    shown = rendering.when(event(datetime(2023, 10, 2), "day", datetime(2023, 10, 3)))
+    assert shown == "2–3 October 2023"
+
+
+def test_a_day_range_across_months_names_both() -> None:
+    shown = rendering.when(event(datetime(2023, 10, 30), "day", datetime(2023, 11, 2)))
+    assert shown == "30 October 2023 – 2 November 2023"
+
+
+def test_a_time_is_shown_in_the_events_own_zone() -> None:
+    shown = rendering.when(event(datetime(2026, 12, 1, 10, 0), "minute"))
+    assert shown == "1 December 2026, 10:00 (Asia/Almaty)"
+
+
+@pytest.mark.parametrize(
+    ("delta", "precision", "expected"),
+    [
+        (timedelta(days=6, hours=4, minutes=3), "minute", "6 days and 4 hours"),
+        (timedelta(hours=2, minutes=30), "minute", "2 hours and 30 minutes"),
+        (timedelta(seconds=20), "minute", "1 minute"),
+        (timedelta(days=2, hours=1), "day", "2 days"),
+    ],
+)
+def test_countdown_is_no_finer_than_the_date(
+    delta: timedelta, precision: str, expected: str
+) -> None:
+    assert rendering.countdown(delta, precision=precision) == expected
+
+
+def test_a_month_event_lasts_to_the_end_of_its_month_in_its_zone() -> None:
+    start = datetime(2023, 11, 1, tzinfo=ZoneInfo("Asia/Almaty")).astimezone(UTC)
+    end = period_end(start, precision="month", zone="Asia/Almaty")
+    assert end == datetime(2023, 12, 1, tzinfo=ZoneInfo("Asia/Almaty"))
+
+
+def test_data_is_escaped_but_ready_markup_is_not() -> None:
+    t = texts_for("en")
+    shown = rendering.fact(t, Fact(title="<b>x</b> & y", text="a < b"))
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in shown
+    assert "a &lt; b" in shown
+    assert shown.startswith("<b>")
+    assert escape(Html("<i>ok</i>")) == "<i>ok</i>"
+
+
+def test_search_snippet_is_escaped_before_matches_are_bolded() -> None:
+    t = texts_for("en")
+    snippet = f"a <tag> and {MATCH_START}DIRAC{MATCH_END} & more"
+    shown = rendering.hit(t, Hit("fact", "f", "Title <x>", snippet))
+    assert "a &lt;tag&gt; and <b>DIRAC</b> &amp; more" in shown
+    assert "Title &lt;x&gt;" in shown

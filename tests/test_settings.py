@@ -1,0 +1,121 @@
+"""Settings: defaults, the config file, the environment, and one clear line for each mistake."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import PUBLIC_API, SettingsError, load_settings
+from tests.conftest import TEST_TOKEN
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "coopbot.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_need_no_file() -> None:
+    settings = load_settings(env={})
+    assert settings.base_url == PUBLIC_API
+    assert settings.base_file_url == "https://api.telegram.org/file/bot"
+    assert settings.storage_url == "sqlite+aiosqlite:///data/coopbot.db"
+    assert settings.zone.key == "Asia/Almaty"
+    assert settings.admin_ids == frozenset()
+    assert settings.token is None
+
+
+def test_example_config_is_valid_and_matches_the_defaults() -> None:
+    example = load_settings(Path(__file__).parent.parent / "config.example.toml", env={})
+    assert example == load_settings(env={})
+
+
+def test_file_values_and_environment_token_are_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[telegram]\nbase_url = "http://127.0.0.1:8081/bot"\n'
+        "[admins]\nuser_ids = [42, 7]\n"
+        '[time]\nzone = "Europe/Moscow"\n',
+    )
+    settings = load_settings(env={"COOPBOT_CONFIG": str(path), "COOPBOT_TOKEN": TEST_TOKEN})
+    assert settings.base_url == "http://127.0.0.1:8081/bot"
+    assert settings.base_file_url == "http://127.0.0.1:8081/file/bot"
+    assert settings.admin_ids == {42, 7}
+    assert settings.zone.key == "Europe/Moscow"
+    assert settings.require_token() == TEST_TOKEN
+
+
+def test_environment_token_wins_over_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[telegram]\ntoken = "111:fromfilefromfile"\n')
+    assert load_settings(path, env={"COOPBOT_TOKEN": TEST_TOKEN}).require_token() == TEST_TOKEN
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('[telegram]\nbase_urll = "x"\n', "telegram.base_urll: unknown key"),
+        ('[database]\nurl = "x"\n', "[database]: unknown section"),
+        ('[time]\nzone = "Asia/Almati"\n', "time.zone: unknown time zone 'Asia/Almati'"),
+        ('[admins]\nuser_ids = ["@alice"]\n', "admins.user_ids: '@alice' is not a numeric"),
+        ('[admins]\nuser_ids = "42"\n', "admins.user_ids: expected a list"),
+        ('[telegram]\nbase_url = "api.telegram.org"\n', "telegram.base_url: 'api.telegram.org'"),
+        ('[logging]\nlevel = "LOUD"\n', "logging.level: 'LOUD'"),
+        ("[telegram\n", "is not valid TOML"),
+    ],
+)
+def test_a_wrong_key_is_named_with_its_fix(tmp_path: Path, text: str, named: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(named)):
+        load_settings(write(tmp_path, text), env={})
+
+
+def test_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"copy config\.example\.toml"):
+        load_settings(tmp_path / "absent.toml", env={})
+
+
+def test_token_never_shows_in_repr_or_errors() -> None:
+    settings = load_settings(env={"COOPBOT_TOKEN": TEST_TOKEN})
+    assert TEST_TOKEN not in repr(settings)
+    assert TEST_TOKEN not in str(settings)
+    secret_part = "not-a-token-but-secret"
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env={"COOPBOT_TOKEN": secret_part})
+    assert secret_part not in str(caught.value)
+
+
+def test_cli_reports_a_bad_setting_in_one_line_with_status_2(tmp_path: Path) -> None:
+    path = write(tmp_path, '[time]\nzone = "Mars/Olympus"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        env={"COOPBOT_TOKEN": TEST_TOKEN, "PATH": ""},
+        cwd=tmp_path,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "coopbot: time.zone: unknown time zone 'Mars/Olympus' "
+        "(use an IANA name such as 'Asia/Almaty')"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_without_a_token_says_where_to_put_one(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        capture_output=True,
+        text=True,
+        env={"PATH": ""},
+        cwd=tmp_path,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "COOPBOT_TOKEN" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
