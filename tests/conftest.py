@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import build_app
 from bot.clock import ManualClock
-from bot.runtime import open_database, sync
+from bot.context import App
+from bot.emulator import BotApiEmulator, ChatSession, User
+from bot.runtime import open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Secret, Settings
 
 TEST_TOKEN = "123456789:test-token-never-real-0123456789"
 # A moment after every event in content/ (all in 2023), as on the day this was written.
 DEFAULT_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# Short long polls, so that stopping the bot at a test's end is quick.
+POLL_TIMEOUT = 1.0
 
 
 @pytest.fixture
@@ -43,3 +51,43 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
     async with open_database(settings) as database:
         await sync(settings, database.sessions)
         yield database.sessions
+
+
+@dataclass
+class Running:
+    """The bot polling the emulator: what a test drives and inspects."""
+
+    emulator: BotApiEmulator
+    app: App
+    clock: ManualClock
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+
+    def user(self, user_id: int = 1001, first_name: str = "Aigerim", **kwargs: Any) -> User:
+        return self.emulator.user(user_id, first_name, **kwargs)
+
+    def chat(self, user_id: int = 1001, **kwargs: Any) -> ChatSession:
+        """A private chat with a new user."""
+        return self.emulator.private_chat(self.user(user_id, **kwargs))
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def running(
+    emulator: BotApiEmulator,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> AsyncIterator[Running]:
+    """Emulator and bot, on a fresh database with content/ loaded, polling until the test ends."""
+    settings = dataclasses.replace(
+        settings, base_url=emulator.base_url, base_file_url=emulator.base_file_url
+    )
+    app = build_app(settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
+    async with polling(app, poll_timeout=POLL_TIMEOUT):
+        yield Running(emulator, app, clock, sessions, settings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -100,14 +99,12 @@ def test_visible_length_counts_text_not_markup() -> None:
     assert visible_length('<a href="https://jinr.ru">JINR</a> &amp; 😀') == 9
 
 
-def test_hundred_kilobytes_split_in_milliseconds() -> None:
+def test_hundred_kilobytes_split_into_full_chunks() -> None:
     paragraph = "<b>JINR</b> and <i>Kazakhstan</i> work together &amp; share data.\n"
     text = paragraph * (100_000 // len(paragraph))
-    started = time.perf_counter()
     chunks = split_html(text)
-    # Generous for a slow CI machine; it takes a few tens of milliseconds.
-    assert time.perf_counter() - started < 1
     assert len(chunks) == 25
+    assert all(len(chunk) > 3900 for chunk in chunks[:-1])
 
 
 # Text that looks like markup, emoji, control characters: escaped, as a caller must.
