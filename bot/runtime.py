@@ -51,6 +51,9 @@ async def sync(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -
 async def polling(app: App, *, poll_timeout: float = 10.0) -> AsyncIterator[App]:
     """The application initialised, started and polling; stopped in order on the way out."""
     async with app:
+        # run_polling would call post_init; driving the steps ourselves, we call it.
+        if app.post_init is not None:
+            await app.post_init(app)
         await app.start()
         assert app.updater is not None  # the builder always makes one unless told not to
         await app.updater.start_polling(

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_WORDS = 10
 MAX_WORD_LENGTH = 64
+# Shorter words match too much as prefixes ("b" is most of the index); they must match whole.
+MIN_PREFIX_LENGTH = 3
 # Marks around matched words in snippets: control characters no user text can carry through,
 # so the caller can escape the snippet and only then turn them into markup.
 MATCH_START, MATCH_END = "\x02", "\x03"
@@ -45,13 +47,16 @@ class Results:
 
 
 def words(query: str) -> list[str]:
-    """The words of a user's query, as FTS5 will see them."""
-    return [word[:MAX_WORD_LENGTH] for word in _WORD.findall(query)][:MAX_WORDS]
+    """The words of a user's query, as FTS5 will see them; single letters say nothing."""
+    found = [word[:MAX_WORD_LENGTH] for word in _WORD.findall(query)]
+    return [word for word in found if len(word) > 1 or len(found) == 1][:MAX_WORDS]
 
 
 def match_expression(terms: Sequence[str], *, operator: str) -> str:
-    """An FTS5 query of prefix terms; each term is quoted so no user text is FTS5 syntax."""
-    return f" {operator} ".join(f'"{term}"*' for term in terms)
+    """An FTS5 query: terms quoted so no user text is syntax; longer ones match as prefixes."""
+    return f" {operator} ".join(
+        f'"{term}"*' if len(term) >= MIN_PREFIX_LENGTH else f'"{term}"' for term in terms
+    )
 
 
 async def search(
