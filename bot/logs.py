@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
+
+MASK = "<token>"
 
 
-class RedactToken(logging.Filter):
-    """Replace the token wherever it shows up in a record's message or arguments."""
+def redact_records(token: str) -> Callable[[], None]:
+    """Mask the token in every log record from now on, whoever logs it and wherever it goes.
 
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self._token = token
+    A record factory sees each record once, before any handler, so handlers added later (by
+    a library, a test, an operator) are covered too. Returns a function that undoes it.
+    """
+    previous = logging.getLogRecordFactory()
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._token:
-            return True
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
         message = record.getMessage()
-        if self._token in message:
-            record.msg = message.replace(self._token, "<token>")
+        if token in message:
+            record.msg = message.replace(token, MASK)
             record.args = None
-        return True
+        if record.exc_info:
+            # Formatters reuse exc_text when it is set, so the traceback is masked once, here.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = record.exc_text.replace(token, MASK)
+        return record
+
+    logging.setLogRecordFactory(make_record)
+    return lambda: logging.setLogRecordFactory(previous)
 
 
 def configure(level: str, token: str | None) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token: it is masked
+    # anyway, but a line per request is noise.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
     if token:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(RedactToken(token))
+        redact_records(token)
