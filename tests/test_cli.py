@@ -1,0 +1,124 @@
+"""The ``coopbot`` command as a user runs it: a real process, real exit codes, real output."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.emulator import BotApiEmulator
+from bot.settings import DEFAULT_CONTENT
+from tests.conftest import TEST_TOKEN
+
+TIMEOUT = 60
+
+
+def coopbot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": os.environ.get("PATH", ""), **(env or {})},
+        check=False,
+        timeout=TIMEOUT,
+    )
+
+
+def broken_content(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    shutil.copytree(DEFAULT_CONTENT, folder)
+    facts = folder / "facts.toml"
+    facts.write_text(
+        facts.read_text("utf-8").replace('topic = "agreement"', 'topic = "agrement"', 1)
+    )
+    return folder
+
+
+def config(tmp_path: Path, **sections: str) -> Path:
+    path = tmp_path / "coopbot.toml"
+    body = {"storage": f'url = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"', **sections}
+    path.write_text("".join(f"[{name}]\n{text}\n" for name, text in body.items()), "utf-8")
+    return path
+
+
+def count(database: Path, table: str) -> int:
+    with sqlite3.connect(database) as connection:
+        (number,) = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(number)
+
+
+def test_content_check_accepts_the_curated_content(tmp_path: Path) -> None:
+    result = coopbot("content", "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "is valid: 1 sources, 7 topics" in result.stdout
+
+
+def test_content_check_names_file_item_and_field(tmp_path: Path) -> None:
+    result = coopbot("content", "check", "--folder", str(broken_content(tmp_path)), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "facts.toml: fact 'agreement-signed' field 'topic'" in result.stderr
+    assert "agrement" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_content_sync_reports_then_finds_nothing_to_do(tmp_path: Path) -> None:
+    settings = config(tmp_path)
+    first = coopbot("content", "sync", "--config", str(settings), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "facts: 24 created" in first.stdout
+    again = coopbot("content", "sync", "--config", str(settings), cwd=tmp_path)
+    assert "facts: 24 unchanged" in again.stdout
+    assert "created" not in again.stdout
+
+
+def test_run_refuses_invalid_content_and_keeps_the_last_good_data(tmp_path: Path) -> None:
+    good = config(tmp_path)
+    assert coopbot("content", "sync", "--config", str(good), cwd=tmp_path).returncode == 0
+    database = tmp_path / "data" / "coopbot.db"
+    before = count(database, "facts")
+
+    broken = config(tmp_path, content=f'folder = "{broken_content(tmp_path)}"')
+    result = coopbot(
+        "run", "--config", str(broken), cwd=tmp_path, env={"COOPBOT_TOKEN": TEST_TOKEN}
+    )
+    assert result.returncode == 2
+    assert "field 'topic'" in result.stderr
+    assert count(database, "facts") == before
+
+
+async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+        settings = config(tmp_path, telegram=f'base_url = "{emulator.base_url}"')
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--config",
+            str(settings),
+            cwd=tmp_path,
+            env={"PATH": os.environ.get("PATH", ""), "COOPBOT_TOKEN": TEST_TOKEN},
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            # The first reply waits for the process to start: imports, migrations, content.
+            chat = emulator.private_chat(emulator.user(7, "Dana"), timeout=TIMEOUT)
+            reply = await chat.send("/about")
+            assert "agreement of intent" in reply.text
+            assert emulator.commands()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), TIMEOUT)
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert "coopbot stopped" in log
+    assert TEST_TOKEN not in log
+    assert (tmp_path / "data" / "coopbot.db").is_file()
