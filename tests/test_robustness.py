@@ -1,0 +1,74 @@
+"""What goes wrong in real chats: stale buttons, double taps, failures, chatter in groups."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.emulator import ApiError
+from bot.settings import Settings
+from storage.db import create_engine
+from tests.conftest import Running
+
+
+async def test_a_button_from_an_older_version_is_explained(running: Running) -> None:
+    user = running.user()
+    stale = InlineKeyboardMarkup([[InlineKeyboardButton("Old page", callback_data="old:7")]])
+    await running.app.bot.send_message(user.id, "An old message", reply_markup=stale)
+    message = await running.emulator.wait_for_message(user.id)
+    update_id = running.emulator.press_button(message, "Old page", user)
+    answer = await running.emulator.wait_for_callback_answer(update_id)
+    assert answer.text is not None
+    assert "older message" in answer.text
+    assert answer.show_alert
+
+
+async def test_a_double_tap_turns_the_page_once_and_answers_both(running: Running) -> None:
+    user = running.user()
+    chat = running.emulator.private_chat(user)
+    page = await chat.send("/facilities")
+    taps = [running.emulator.press_button(page, "Next ›", user) for _ in range(2)]
+    for tap in taps:
+        await running.emulator.wait_for_callback_answer(tap)
+    turned = await chat.send("/help")  # anything after the taps: the bot has handled both
+    assert "What I can do" in turned.text
+    pages = [m for m in running.emulator.messages(user.id) if m.message_id == page.message_id]
+    assert "page 2 of 2" in pages[0].text
+    sent = [m for m in running.emulator.history(user.id) if "Something went wrong" in m.text]
+    assert sent == []
+
+
+async def test_a_failure_is_logged_and_the_user_is_told(running: Running) -> None:
+    chat = running.chat()
+    running.emulator.fail("sendMessage", ApiError.bad_request("chat is being repaired"))
+    reply = await chat.send("/about")
+    assert "Something went wrong on my side" in reply.text
+    assert "agreement of intent" in (await chat.send("/about")).text
+
+
+async def test_plain_text_in_a_group_gets_no_answer(running: Running) -> None:
+    user = running.user()
+    group = running.emulator.group(-100777, "Physics club")
+    chat = running.emulator.group_chat(group, user)
+    chat.say("good morning everyone")
+    reply = await chat.send("/next@coop_test_bot")
+    assert "Nothing is scheduled" in reply.text
+    assert len(running.emulator.history(group.id)) == 1
+
+
+async def test_chats_are_remembered_with_their_type(running: Running, settings: Settings) -> None:
+    user = running.user()
+    group = running.emulator.group(-100888, "Dubna group")
+    await running.emulator.private_chat(user).send("/start")
+    await running.emulator.group_chat(group, user).send("/help@coop_test_bot")
+    engine = create_engine(settings.storage_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.exec_driver_sql(
+                "SELECT id, type, title FROM chats ORDER BY id"
+            )
+            assert rows.all() == [
+                (-100888, "supergroup", "Dubna group"),
+                (1001, "private", "Aigerim"),
+            ]
+    finally:
+        await engine.dispose()
