@@ -66,7 +66,7 @@ async def test_chats_are_remembered_with_their_type(running: Running, settings: 
             rows = await connection.exec_driver_sql(
                 "SELECT id, type, title FROM chats ORDER BY id"
             )
-            assert rows.all() == [
+            assert [tuple(row) for row in rows] == [
                 (-100888, "supergroup", "Dubna group"),
                 (1001, "private", "Aigerim"),
             ]
