@@ -16,13 +16,13 @@ depends_on = None
 
 UtcDateTime = storage.models.UtcDateTime
 
-# What each searchable table contributes to the index: its kind, title and body expressions, and
-# the condition under which a row is searchable at all.
+# What each searchable table contributes to the index: its kind, the title and body of the
+# trigger's ``new`` row, and the condition under which a row is searchable at all.
 SEARCHABLE = {
-    "facts": ("fact", "title", "topic || ' ' || text", "deleted_at IS NULL"),
-    "people": ("person", "name", "role || ' ' || side", "1"),
-    "facilities": ("facility", "name", "description", "1"),
-    "events": ("event", "title", "description || ' ' || place", "1"),
+    "facts": ("fact", "new.title", "new.topic || ' ' || new.text", "new.deleted_at IS NULL"),
+    "people": ("person", "new.name", "new.role || ' ' || new.side", "1"),
+    "facilities": ("facility", "new.name", "new.description", "1"),
+    "events": ("event", "new.title", "new.description || ' ' || new.place", "1"),
 }
 
 
@@ -117,7 +117,7 @@ def upgrade() -> None:
     for table, (kind, title, body, searchable) in SEARCHABLE.items():
         insert = (
             "INSERT INTO search_index (kind, item_id, title, body) "
-            f"SELECT '{kind}', new.id, new.{title}, {_new(body)} WHERE {_new(searchable)};"
+            f"SELECT '{kind}', new.id, {title}, {body} WHERE {searchable};"
         )
         delete = f"DELETE FROM search_index WHERE kind = '{kind}' AND item_id = old.id;"
         op.execute(
@@ -130,15 +130,6 @@ def upgrade() -> None:
         op.execute(
             f"CREATE TRIGGER {table}_search_delete AFTER DELETE ON {table} BEGIN {delete} END"
         )
-
-
-def _new(expression: str) -> str:
-    """Qualify the bare column names of an index expression with the trigger's ``new`` row."""
-    words = expression.split(" ")
-    return " ".join(
-        f"new.{word}" if word.isidentifier() and word not in {"IS", "NULL"} else word
-        for word in words
-    )
 
 
 def downgrade() -> None:
