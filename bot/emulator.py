@@ -1078,26 +1078,18 @@ class BotApiEmulator:
         return [update for _, update in itertools.islice(self._updates, limit)]
 
     async def _send_message(self, params: _Params) -> object:
-        state = self._target(params)
-        raw, text, entities = self._formatted(params, "text", "entities", caption=False)
-        markup, buttons = _reply_markup(params)
-        message = SentMessage(
-            chat_id=state.chat.id,
-            message_id=state.take_message_id(),
-            date=int(time.time()),
-            html=raw,
-            text=text,
-            entities=entities,
-            parse_mode=params.text("parse_mode"),
-            reply_markup=markup,
-            buttons=buttons,
-        )
-        return self._record(state, message)
+        return self._send(params, "text", "entities", caption=False)
 
     async def _send_document(self, params: _Params) -> object:
+        return self._send(params, "caption", "caption_entities", caption=True)
+
+    def _send(
+        self, params: _Params, text_field: str, entities_field: str, *, caption: bool
+    ) -> object:
+        """A new message in the target chat: a text, or a document with its caption."""
         state = self._target(params)
-        document = self._document(params)
-        raw, text, entities = self._formatted(params, "caption", "caption_entities", caption=True)
+        document = self._document(params) if caption else None
+        raw, text, entities = self._formatted(params, text_field, entities_field, caption=caption)
         markup, buttons = _reply_markup(params)
         message = SentMessage(
             chat_id=state.chat.id,

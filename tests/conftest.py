@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import build_app
 from bot.clock import ManualClock
@@ -18,6 +18,7 @@ from bot.context import App
 from bot.emulator import BotApiEmulator, ChatSession, User
 from bot.runtime import open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Secret, Settings
+from storage.db import create_engine, migrate
 
 TEST_TOKEN = "123456789:test-token-never-real-0123456789"
 # A moment after every event in content/ (all in 2023), as on the day this was written.
@@ -43,6 +44,15 @@ def settings(db_path: Path) -> Settings:
         storage_url=f"sqlite+aiosqlite:///{db_path}",
         content_dir=DEFAULT_CONTENT,
     )
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A fresh migrated database with nothing in it."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/coopbot.db")
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

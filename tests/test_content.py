@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content import ContentError, load_content
-from storage.db import create_engine, migrate, session_factory
+from storage.db import session_factory
 from storage.models import Event
 from storage.sync import sync_content
 
@@ -56,14 +55,6 @@ def appears_in_article(phrase: str) -> bool:
 def content(tmp_path: Path) -> Path:
     """A private copy of content/ that a test may break."""
     return Path(shutil.copytree(CONTENT, tmp_path / "content"))
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/coopbot.db")
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
 
 
 def edit(path: Path, old: str, new: str) -> None:

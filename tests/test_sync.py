@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -13,20 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.content import load_content
-from storage.db import create_engine, migrate, session_factory
+from storage.db import session_factory
 from storage.models import Event, Facility, Fact, Person, Source, Topic
 from storage.sync import ContentRecords, KindCounts, SyncReport, sync_content
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 SEARCHABLE = ("facts", "people", "facilities", "events")
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/coopbot.db")
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
