@@ -87,6 +87,11 @@ def source_line(t: Texts, sources: Sequence[Source], *, language: str = "en") ->
     return join(lines)
 
 
+def paging(t: Texts, *, number: int, count: int) -> Html:
+    """ "— page 2 of 3" for a list of several pages; nothing for a single one."""
+    return t("list.paging", page=number + 1, pages=count) if count > 1 else Html("")
+
+
 def fact(t: Texts, item: Fact) -> Html:
     return t("fact.item", title=item.title, text=item.text)
 

@@ -37,13 +37,14 @@ async def _events_view(context: Context, t: Texts, which: str, number: int) -> V
         known = await sources.by_id(session, (event.source_id for event in shown))
     lines = join([rendering.event_line(t, event, language=t.language) for event in shown], "\n\n")
     footer = rendering.source_line(t, rendering.sources_of(shown, known), language=t.language)
+    paging = rendering.paging(t, number=number, count=pages)
     if which == PAST:
-        text = t("events.past", events=lines, page=number + 1, pages=pages, sources=footer)
+        text = t("events.past", events=lines, paging=paging, sources=footer)
         if not shown:
             text = t("events.past_empty")
         switch = button(t("button.upcoming"), EventsPage(UPCOMING, 0))
     else:
-        text = t("events.upcoming", events=lines, page=number + 1, pages=pages, sources=footer)
+        text = t("events.upcoming", events=lines, paging=paging, sources=footer)
         if not shown:
             text = t("events.upcoming_empty")
         switch = button(t("button.past"), EventsPage(PAST, 0))

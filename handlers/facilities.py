@@ -37,7 +37,8 @@ async def _list_page(
             more=t("button.next"),
         )
     )
-    text = t("facilities.page", page=page.number + 1, pages=page.count, total=page.total)
+    paging = rendering.paging(t, number=page.number, count=page.count)
+    text = t("facilities.page", paging=paging, total=page.total)
     return text, keyboard(rows)
 
 

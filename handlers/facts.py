@@ -49,8 +49,7 @@ async def _page_view(context: Context, t: Texts, topic: str, number: int) -> Vie
     text = t(
         "facts.page",
         topic=heading,
-        page=page.number + 1,
-        pages=page.count,
+        paging=rendering.paging(t, number=page.number, count=page.count),
         facts=body,
         sources=footer,
     )

@@ -37,8 +37,7 @@ async def _results_view(context: Context, t: Texts, query: str, number: int) -> 
         "search.results",
         query=" ".join(terms),
         total=results.total,
-        page=number + 1,
-        pages=pages,
+        paging=rendering.paging(t, number=number, count=pages),
         hits=hits,
     )
     carried = _carried_query(terms, number + 1)
