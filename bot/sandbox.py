@@ -14,17 +14,21 @@ import dataclasses
 import io
 import itertools
 import os
+import re
 import sys
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeAlias
+from typing import TextIO, TypeAlias
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from telegram import Update
+from telegram.ext import TypeHandler
 
 from bot.app import build_app
+from bot.context import App, Context
 from bot.emulator import BotApiEmulator, CallbackAnswer, SentMessage, User
 from bot.runtime import open_database, polling, sync
 from bot.settings import Secret, Settings
@@ -35,10 +39,12 @@ SANDBOX_TOKEN = "1000000:SANDBOX-offline-never-sent-anywhere"
 SANDBOX_DATABASE = "sqlite+aiosqlite:///data/sandbox.db"
 SANDBOX_USER_ID = 100001
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
-# UI pacing, not synchronisation: how long to wait for the bot to start answering, and how long
-# it must stay quiet afterwards before the prompt comes back.
+# How long the bot may take over one update, and how long it must then stay quiet (messages sent
+# outside the handler, e.g. by a job) before the prompt comes back: UI pacing, nothing more.
 FIRST_REPLY_WAIT = 5.0
 QUIET_WINDOW = 0.3
+# After every feature's group, so the sandbox learns when the bot is done with an update.
+LAST_GROUP = 1_000
 
 PROMPT = "you › "
 LABEL = "bot › "
@@ -63,6 +69,8 @@ _YOU = frozenset({"1", "34"})
 _NUMBER = frozenset({"1", "36"})
 _TITLE = frozenset({"1"})
 _QUOTE_BAR = "│ "
+# A list item's marker: its wrapped lines line up after it.
+_BULLET = re.compile(r"(?:[•◦▪‣–-]|\d{1,3}[.)]) ")
 
 _Cell: TypeAlias = tuple[str, frozenset[str]]
 """One character and the SGR codes it is painted with."""
@@ -93,10 +101,11 @@ async def run_sandbox(
             async with open_database(sandbox) as database:
                 await sync(sandbox, database.sessions)
                 app = build_app(sandbox, database.sessions)
+                handled = _Handled(app)
                 async with polling(app):
                     screen.banner(make_url(storage_url).database or storage_url)
                     user = emulator.user(SANDBOX_USER_ID, "You", language_code="en")
-                    await _Conversation(emulator, user, screen).run(stream)
+                    await _Conversation(emulator, handled, user, screen).run(stream)
     finally:
         if screen.started:
             screen.end_line()
@@ -110,9 +119,8 @@ def sandbox_storage_url(storage_url: str) -> str:
     except ArgumentError:
         return SANDBOX_DATABASE
     database = url.database
-    if url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return SANDBOX_DATABASE
-    assert database is not None  # narrowed above; mypy does not follow `in (None, ...)`
     sandbox = url.set(
         drivername="sqlite+aiosqlite", database=str(Path(database).with_name("sandbox.db"))
     )
@@ -171,12 +179,13 @@ class _Screen:
         self.write(
             "\n".join(
                 [
-                    self.paint("coopbot sandbox", _TITLE) + " — a chat with the real bot, here.",
-                    "Offline: the bot talks to a Bot API emulator on this machine, with no token",
-                    f"and no internet. Its data lives in {database}.",
+                    self.paint("coopbot sandbox", _TITLE)
+                    + " — chat with the real bot in this terminal.",
+                    "Offline: the bot talks to a Bot API emulator on this machine,",
+                    f"with no token and no internet; its data is in {database}.",
                     "",
-                    "  Type a message or a /command and press Enter; /help lists the commands.",
-                    "  Buttons under a message are numbered: type the number to press one.",
+                    "  Type a message or a /command and press Enter (/help lists them).",
+                    "  Buttons are numbered [1], [2], …: type a number to press one.",
                     "  /quit, /exit or Ctrl+D leaves.",
                     "",
                     "",
@@ -234,8 +243,11 @@ class _Screen:
 class _Conversation:
     """The sandbox user's side of the chat: read a line, act on it, show what the bot says."""
 
-    def __init__(self, emulator: BotApiEmulator, user: User, screen: _Screen) -> None:
+    def __init__(
+        self, emulator: BotApiEmulator, handled: _Handled, user: User, screen: _Screen
+    ) -> None:
         self.emulator = emulator
+        self.handled = handled
         self.user = user
         self.screen = screen
 
@@ -255,8 +267,8 @@ class _Conversation:
             if text.isascii() and text.isdigit():
                 await self.press(int(text))
             else:
-                self.emulator.send_message(self.user.id, self.user, text)
-                await self.show_replies()
+                update_id = self.emulator.send_message(self.user.id, self.user, text)
+                await self.show_replies(update_id)
 
     async def press(self, number: int) -> None:
         """Press button `number` of the newest bot message that has buttons."""
@@ -270,10 +282,9 @@ class _Conversation:
             return
         buttons = [button for row in message.buttons for button in row]
         if not 1 <= number <= len(buttons):
-            choices = "only 1" if len(buttons) == 1 else f"1 to {len(buttons)}"
+            choices = "just [1]" if len(buttons) == 1 else f"[1] to [{len(buttons)}]"
             self.screen.note(
-                f"There is no button {number}; the newest buttons are numbered {choices}.",
-                last=True,
+                f"There is no button {number}; the newest buttons are {choices}.", last=True
             )
             return
         button = buttons[number - 1]
@@ -284,59 +295,54 @@ class _Conversation:
             return
         self.screen.note(f"(pressed “{button.text}”)")
         update_id = self.emulator.press_button(message, button.callback_data, self.user)
-        await self.show_replies(press=update_id)
+        await self.show_replies(update_id, press=True)
 
-    async def show_replies(self, press: int | None = None) -> None:
-        """Print each bot message (and a press's answer) until the bot has been quiet a moment."""
-        answer: asyncio.Future[CallbackAnswer] | None = None
-        if press is not None:
-            answer = asyncio.ensure_future(
-                self.emulator.wait_for_callback_answer(press, timeout=FIRST_REPLY_WAIT)
-            )
-        window, heard = FIRST_REPLY_WAIT, False
-        message: asyncio.Future[SentMessage] | None = None
-        try:
-            while True:
-                message = asyncio.ensure_future(
-                    self.emulator.wait_for_message(self.user.id, timeout=window)
-                )
-                waiting: set[asyncio.Future[Any]] = {message}
-                if answer is not None:
-                    waiting.add(answer)
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                if answer is not None and answer.done():
-                    self._show_answer(answer)
-                    answer, window, heard = None, QUIET_WINDOW, True
-                    if not message.done():
-                        # Restart the message wait with the short window: the bot has answered.
-                        message.cancel()
-                        continue
-                try:
-                    sent = message.result()
-                except TimeoutError:
-                    break
-                self.screen.show(sent)
-                window, heard = QUIET_WINDOW, True
-            if answer is not None:
-                await asyncio.wait({answer})
-                self._show_answer(answer)
-                heard = True
-            if not heard:
-                self.screen.note(
-                    f"(the bot said nothing within {FIRST_REPLY_WAIT:g} s)", last=True
-                )
-        finally:
-            for task in (message, answer):
-                if task is not None:
-                    task.cancel()
-
-    def _show_answer(self, answer: asyncio.Future[CallbackAnswer]) -> None:
-        try:
-            self.screen.show_answer(answer.result())
-        except TimeoutError:
+    async def show_replies(self, update_id: int, *, press: bool = False) -> None:
+        """Print what the bot did with one update, and anything else it says soon after."""
+        finished = await self.handled.wait(update_id, timeout=FIRST_REPLY_WAIT)
+        answer = self.emulator.callback_answer(update_id) if press else None
+        if answer is not None:
+            self.screen.show_answer(answer)
+        heard = bool(answer and answer.text)
+        # Whatever the handler sent is already logged; the window only catches stragglers.
+        while True:
+            try:
+                sent = await self.emulator.wait_for_message(self.user.id, timeout=QUIET_WINDOW)
+            except TimeoutError:
+                break
+            self.screen.show(sent)
+            heard = True
+        if press and finished and answer is None:
             self.screen.note(
-                "(the bot did not answer the button press; it would keep spinning)", last=True
+                "(the bot left the press unanswered: the button would spin)", last=True
             )
+        elif not heard:
+            silence = "no reply" if finished else f"nothing within {FIRST_REPLY_WAIT:g} s"
+            self.screen.note(f"({silence})", last=True)
+
+
+class _Handled:
+    """Which updates the bot has finished with: a handler in the last group sees each one."""
+
+    def __init__(self, app: App) -> None:
+        self._ids: set[int] = set()
+        self._changed = asyncio.Condition()
+        app.add_handler(TypeHandler(Update, self._record), group=LAST_GROUP)
+
+    async def _record(self, update: Update, context: Context) -> None:
+        async with self._changed:
+            self._ids.add(update.update_id)
+            self._changed.notify_all()
+
+    async def wait(self, update_id: int, *, timeout: float) -> bool:  # noqa: ASYNC109 (a deadline)
+        """Whether the bot finished with the update within `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: update_id in self._ids)
+        except TimeoutError:
+            return False
+        self._ids.discard(update_id)
+        return True
 
 
 async def _read_line(stream: TextIO) -> str:
@@ -425,35 +431,48 @@ def _layout(lines: list[tuple[bool, list[_Cell]]], *, color: bool, width: int | 
     out: list[str] = []
     for quoted, cells in lines:
         bar = [(char, _DIM) for char in _QUOTE_BAR] if quoted else []
-        rows = [cells] if width is None else _wrap(cells, width - len(bar))
+        if width is None:
+            rows = [cells]
+        else:
+            bullet = _BULLET.match("".join(char for char, _ in cells))
+            rows = _wrap(cells, width - len(bar), hang=bullet.end() if bullet else 0)
         out.extend(_paint(_rstrip(bar + row), color=color) for row in rows)
     return out
 
 
-def _wrap(cells: list[_Cell], width: int) -> list[list[_Cell]]:
-    """Break at spaces to fit `width` columns; a word longer than a line is cut."""
+def _wrap(cells: list[_Cell], width: int, *, hang: int = 0) -> list[list[_Cell]]:
+    """Break at spaces to fit `width` columns, continuation rows indented by `hang`.
+
+    A word longer than a row is cut.
+    """
+    hang = min(hang, width // 2)
     rows: list[list[_Cell]] = []
     row: list[_Cell] = []
-    used, space = 0, -1
+    used, space, limit = 0, -1, width
+
+    def finish(done: list[_Cell]) -> None:
+        rows.append(done if not rows else [(" ", frozenset())] * hang + done)
+
     for cell in cells:
         columns = _columns(cell[0])
-        if row and used + columns > width:
+        if row and used + columns > limit:
+            limit = width - hang
             if cell[0] == " ":
-                rows.append(row)
+                finish(row)
                 row, used, space = [], 0, -1
                 continue
             if space >= 0:
-                rows.append(row[:space])
+                finish(row[:space])
                 row = row[space + 1 :]
             else:
-                rows.append(row)
+                finish(row)
                 row = []
             used, space = sum(_columns(char) for char, _ in row), -1
         row.append(cell)
         used += columns
         if cell[0] == " ":
             space = len(row) - 1
-    rows.append(row)
+    finish(row)
     return rows
 
 

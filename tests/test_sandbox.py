@@ -1,0 +1,227 @@
+"""``coopbot sandbox``: what someone typing in a terminal sees, with the real bot behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
+from pathlib import Path
+
+import pytest
+
+from bot.content import ContentError
+from bot.sandbox import render_text, run_sandbox, sandbox_storage_url
+from bot.settings import Settings
+from bot.telegram_html import Entity, parse
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+class Transcript(io.StringIO):
+    """Terminal output a test can wait on, for input that depends on what was shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._written = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self._written.set()
+        return super().write(text)
+
+    async def wait_for(self, text: str, *, since: int = 0) -> str:
+        """What is printed from `since` on, once it includes `text` (a deadline, not a sleep)."""
+        async with asyncio.timeout(10):
+            while text not in self.getvalue()[since:]:
+                self._written.clear()
+                await self._written.wait()
+        return self.getvalue()[since:]
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Settings:
+    """What a fresh checkout has: no token, the database under data/ (here, under tmp_path)."""
+    return Settings(storage_url=f"sqlite+aiosqlite:///{tmp_path}/data/coopbot.db")
+
+
+async def sandbox_session(settings: Settings, typed: str) -> str:
+    """Everything printed while the sandbox reads `typed` to its end."""
+    output = io.StringIO()
+    await run_sandbox(settings, input_stream=io.StringIO(typed), output=output)
+    return output.getvalue()
+
+
+@asynccontextmanager
+async def piped_sandbox(settings: Settings) -> AsyncIterator[tuple[io.TextIOWrapper, Transcript]]:
+    """The sandbox reading a real pipe, which the test writes to as a user types."""
+    read_end, write_end = os.pipe()
+    typing = os.fdopen(write_end, "w", encoding="utf-8", buffering=1)
+    screen = Transcript()
+    with os.fdopen(read_end, encoding="utf-8") as reading:
+        session = asyncio.create_task(run_sandbox(settings, input_stream=reading, output=screen))
+        try:
+            yield typing, screen
+        finally:
+            typing.close()  # end of input: the sandbox closes as on Ctrl+D
+            await session
+
+
+async def test_delegation_lists_both_sides(configured: Settings) -> None:
+    shown = await sandbox_session(configured, "/delegation\n/quit\n")
+    assert "you › /delegation\nbot › " in shown
+    assert "• Kunsulu Zakarya — President of the Board of NAS RK" in shown
+    assert "• Grigory Trubnikov — JINR Director" in shown
+    assert "\x1b[" not in shown  # no colour codes when the output is not a terminal
+
+
+async def test_typed_numbers_press_the_newest_buttons(configured: Settings) -> None:
+    shown = await sandbox_session(configured, "/facilities\n6\n1\n/quit\n")
+    first_page, next_page, card = shown.split("you › ")[1:4]
+    assert "      [1] Factory of superconducting magnets\n" in first_page
+    assert "      [6] Next ›\n" in first_page
+    assert next_page.startswith("6\n      (pressed “Next ›”)\nbot › (edited) ")
+    assert "      [1] Superheavy Element Factory\n" in next_page
+    assert "      [4] ‹ Previous\n" in next_page
+    assert "bot › (edited) 🏛 Superheavy Element Factory" in card
+    assert "[1] ‹ Back to the list" in card
+
+
+async def test_a_number_without_such_a_button_says_which_exist(configured: Settings) -> None:
+    shown = await sandbox_session(configured, "4\n/facilities\n9\n/exit\n")
+    assert "you › 4\n      No message has buttons yet." in shown
+    assert "you › 9\n      There is no button 9; the newest buttons are [1] to [6].\n" in shown
+
+
+async def test_end_of_input_ends_the_session_and_keeps_real_data_apart(
+    configured: Settings, tmp_path: Path
+) -> None:
+    shown = await sandbox_session(configured, "/next\n")
+    assert "Session of the Committee of Plenipotentiaries" in shown
+    assert shown.endswith("you › \nSandbox closed.\n")
+    assert (tmp_path / "data" / "sandbox.db").is_file()
+    assert not (tmp_path / "data" / "coopbot.db").exists()
+
+
+async def test_the_prompt_waits_for_typing_while_the_bot_keeps_answering(
+    configured: Settings,
+) -> None:
+    async with piped_sandbox(configured) as (typing, screen):
+        typing.write("/facilities\n")
+        await screen.wait_for("[6] Next ›\n\nyou › ")
+        since = len(screen.getvalue())
+        typing.write("6\n")
+        await screen.wait_for("[1] Superheavy Element Factory", since=since)
+    assert screen.getvalue().endswith("Sandbox closed.\n")
+
+
+async def test_a_buttons_alert_is_shown(configured: Settings, tmp_path: Path) -> None:
+    async with piped_sandbox(configured) as (typing, screen):
+        typing.write("/facilities\n")
+        await screen.wait_for("[6] Next ›\n\nyou › ")
+        # The facility vanishes between showing the list and the press, as after a content sync.
+        with closing(sqlite3.connect(tmp_path / "data" / "sandbox.db")) as database, database:
+            database.execute("DELETE FROM facilities WHERE id = 'superconducting-magnet-factory'")
+        since = len(screen.getvalue())
+        typing.write("1\n")
+        pressed = await screen.wait_for("\n\nyou › ", since=since)
+    assert pressed.startswith("1\n      (pressed “Factory of superconducting magnets”)\n")
+    assert "\nbot › (alert) " in pressed
+    assert "(the bot said nothing" not in pressed
+
+
+async def test_invalid_content_stops_the_sandbox_before_the_chat(
+    configured: Settings, tmp_path: Path
+) -> None:
+    output = io.StringIO()
+    broken = Settings(storage_url=configured.storage_url, content_dir=tmp_path / "no-content")
+    with pytest.raises(ContentError):
+        await run_sandbox(broken, input_stream=io.StringIO("/next\n"), output=output)
+    assert output.getvalue() == ""
+
+
+def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
+    config = tmp_path / "coopbot.toml"
+    config.write_text(f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"\n')
+    environment = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    environment.pop("COOPBOT_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sandbox", "--config", str(config)],
+        input="/next\n/quit\n",
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "offline" in done.stdout.lower()
+    assert "you › /next\nbot › " in done.stdout
+    assert "Session of the Committee of Plenipotentiaries" in done.stdout
+    assert (tmp_path / "data" / "sandbox.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("configured", "sandbox"),
+    [
+        ("sqlite+aiosqlite:///data/coopbot.db", "sqlite+aiosqlite:///data/sandbox.db"),
+        ("sqlite+aiosqlite:////srv/bot/main.db", "sqlite+aiosqlite:////srv/bot/sandbox.db"),
+        ("sqlite:///bot.db", "sqlite+aiosqlite:///sandbox.db"),
+        ("sqlite+aiosqlite://", "sqlite+aiosqlite:///data/sandbox.db"),
+        ("postgresql+asyncpg://bot@db/coop", "sqlite+aiosqlite:///data/sandbox.db"),
+    ],
+)
+def test_the_sandbox_database_sits_beside_the_configured_one(
+    configured: str, sandbox: str
+) -> None:
+    assert sandbox_storage_url(configured) == sandbox
+
+
+def test_entities_count_utf16_units_so_emoji_do_not_shift_styles() -> None:
+    text, entities = parse("🇰🇿 <b>Kunsulu</b> and 👥 <i>Grigory</i>")
+    assert render_text(text, entities) == ["🇰🇿 Kunsulu and 👥 Grigory"]
+    assert render_text(text, entities, color=True) == [
+        "🇰🇿 \x1b[1mKunsulu\x1b[0m and 👥 \x1b[3mGrigory\x1b[0m"
+    ]
+
+
+def test_links_are_spelled_out_and_quotes_are_barred() -> None:
+    text, entities = parse(
+        '<a href="https://www.jinr.ru/">JINR</a> news:\n'
+        "<blockquote>first\nsecond</blockquote>\nend"
+    )
+    assert render_text(text, entities) == [
+        "JINR (https://www.jinr.ru/) news:",
+        "│ first",
+        "│ second",
+        "end",
+    ]
+
+
+def test_styles_and_spoilers_render_as_a_terminal_can() -> None:
+    text, entities = parse("<u>u</u> <s>s</s> <code>c</code> <tg-spoiler>secret</tg-spoiler>")
+    assert render_text(text, entities) == ["u s c secret"]
+    assert render_text(text, entities, color=True) == [
+        "\x1b[4mu\x1b[0m \x1b[9ms\x1b[0m \x1b[36mc\x1b[0m secret"
+    ]
+
+
+def test_long_lines_wrap_at_spaces_inside_the_quote_bar() -> None:
+    entities: list[Entity] = [{"type": "blockquote", "offset": 0, "length": 27}]
+    assert render_text("one two three four five six", entities, width=12) == [
+        "│ one two",
+        "│ three four",
+        "│ five six",
+    ]
+
+
+def test_wrapped_list_items_line_up_after_their_bullet() -> None:
+    assert render_text("• Grigory Trubnikov — JINR Director", [], width=20) == [
+        "• Grigory Trubnikov",
+        "  — JINR Director",
+    ]
