@@ -1,0 +1,162 @@
+"""The contenders, each run in a process of its own against a Bot API emulator's URL.
+
+A bot under measurement gets its own process (and so its own core) because the real Bot API is
+another machine: sharing an event loop with the emulator would charge the emulator's work to the
+bot. The parent starts this file with the emulator's URL; it prints one JSON line saying the
+settings it runs with, polls until SIGTERM, and stops cleanly.
+
+    python bench/bots.py coopbot --base-url URL --db PATH [--pool N] [--concurrent N]
+    python bench/bots.py echo --base-url URL [--pool N] [--concurrent N]
+
+SIGUSR1 starts cProfile when --profile names a file, so warm-up stays out of the profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+import bot.app
+from bot.app import build_app
+from bot.runtime import open_database, polling, wait_for_stop_signal
+from bot.settings import Secret, Settings
+
+TOKEN = "123456789:bench-token-never-real-0123"
+# Short long polls: under load updates are always waiting, and a short poll stops quickly.
+POLL_TIMEOUT = 1.0
+
+EchoApp = Application[Any, Any, Any, Any, Any, Any]
+AnyBuilder = ApplicationBuilder[Any, Any, Any, Any, Any, Any]
+
+
+def _tuned_builder(pool: int | None, concurrent: int | None) -> type[AnyBuilder]:
+    """A builder that applies the overrides last, to try settings without editing bot/app.py."""
+
+    class Tuned(AnyBuilder):
+        def build(self) -> Any:
+            if pool is not None:
+                self.connection_pool_size(pool)
+            if concurrent is not None:
+                self.concurrent_updates(concurrent)
+            return super().build()
+
+    return Tuned
+
+
+async def run_coopbot(
+    base_url: str, db: Path, pool: int | None, concurrent: int | None, profiler: Profiler
+) -> None:
+    """The real bot as `coopbot run` builds it, on an already synced database."""
+    settings = Settings(
+        token=Secret(TOKEN),
+        base_url=base_url,
+        base_file_url=base_url.replace("/bot", "/file/bot"),
+        storage_url=f"sqlite+aiosqlite:///{db}",
+    )
+    if pool is not None or concurrent is not None:
+        # build_app looks the builder up at call time, so replacing it here tries other settings
+        # on the unchanged bot; mypy objects because bot.app only imports the name.
+        bot.app.ApplicationBuilder = _tuned_builder(pool, concurrent)  # type: ignore[attr-defined]
+    async with open_database(settings) as database:
+        app = build_app(settings, database.sessions, poll_timeout=POLL_TIMEOUT)
+        effective = pool if pool is not None else bot.app.CONNECTION_POOL_SIZE
+        async with polling(app, poll_timeout=POLL_TIMEOUT):
+            _announce("coopbot", effective, app.concurrent_updates)
+            await profiler.until_stopped()
+
+
+async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reply with the message's own text: the least work a bot can do per update."""
+    message = update.effective_message
+    if message is not None and message.text is not None:
+        await message.reply_text(message.text)
+
+
+async def run_echo(base_url: str, pool: int, concurrent: int, profiler: Profiler) -> None:
+    """A bare PTB bot with the same transport settings coopbot uses."""
+    app: EchoApp = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(base_url)
+        .connection_pool_size(pool)
+        .concurrent_updates(concurrent)
+        .get_updates_read_timeout(POLL_TIMEOUT + 5)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    async with _polling(app):
+        _announce("echo", pool, app.concurrent_updates)
+        await profiler.until_stopped()
+
+
+@asynccontextmanager
+async def _polling(app: EchoApp) -> AsyncIterator[None]:
+    """What bot.runtime.polling does, for an application without coopbot's context types."""
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=int(POLL_TIMEOUT), poll_interval=0)
+        try:
+            yield
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+def _announce(contender: str, pool: int, concurrent: int) -> None:
+    settings = {"contender": contender, "pool": pool, "concurrent": concurrent}
+    print(json.dumps(settings), flush=True)
+
+
+class Profiler:
+    """cProfile from SIGUSR1 to the stop signal, written to a file; does nothing without one."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.profile = cProfile.Profile() if path else None
+
+    async def until_stopped(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.profile is not None:
+            loop.add_signal_handler(signal.SIGUSR1, self.profile.enable)
+        await wait_for_stop_signal()
+        if self.profile is not None and self.path is not None:
+            self.profile.disable()
+            self.profile.dump_stats(self.path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("contender", choices=["coopbot", "echo"])
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--db", type=Path, help="synced SQLite file (coopbot only)")
+    parser.add_argument("--pool", type=int, help="connection pool size (default: coopbot's)")
+    parser.add_argument("--concurrent", type=int, help="concurrent updates (default: coopbot's)")
+    parser.add_argument("--profile", type=Path, help="write cProfile stats here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="bot: %(levelname)s %(name)s: %(message)s")
+    profiler = Profiler(args.profile)
+    if args.contender == "coopbot":
+        if args.db is None:
+            parser.error("coopbot needs --db")
+        coro = run_coopbot(args.base_url, args.db, args.pool, args.concurrent, profiler)
+    else:
+        if args.pool is None or args.concurrent is None:
+            parser.error("echo needs --pool and --concurrent: the settings coopbot announced")
+        coro = run_echo(args.base_url, args.pool, args.concurrent, profiler)
+    asyncio.run(coro)
+
+
+if __name__ == "__main__":
+    main()

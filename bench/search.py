@@ -1,0 +1,269 @@
+"""/search over 10,000 generated facts: storage.search.search timed per query, then end to end.
+
+The facts are seeded random prose over a Zipf-distributed vocabulary of made-up words with real
+ones mixed in ("reactor", "DIRAC", "Almaty", "neutron" ...), so some words are in thousands of
+facts and some in a handful. Queries are 1-3 words, common and rare, whole words and prefixes,
+and a few that match nothing. Each is timed as the bot runs it: a fresh session, then search().
+The same SQL through plain sqlite3 shows how much of that is SQLite itself.
+
+    .venv/bin/python bench/search.py            # 10,000 facts, 300 queries, 60 end to end
+    .venv/bin/python bench/search.py --quick    # 2,000 facts, 60 queries, 10 end to end
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import string
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bots import TOKEN
+from harness import bot_process, closed_loop, percentile, settings_for
+
+from bot.emulator import BotApiEmulator, User
+from bot.runtime import open_database
+from storage import search
+from storage.models import Fact, Source, Topic
+
+TARGET_P95_MS = 10.0
+VOCABULARY = 5000
+SEED = 1956
+# Real words the bot's users would look for; they land at random ranks, so some are common.
+CONTENT_WORDS = (
+    *("reactor", "DIRAC", "Almaty", "neutron", "JINR", "Dubna", "Kazakhstan", "Astana"),
+    *("accelerator", "cyclotron", "isotope", "detector", "spectrometer", "superheavy", "nuclei"),
+    *("beam", "physics", "laboratory", "collaboration", "NICA", "booster", "Baikal", "neutrino"),
+    *("telescope", "supercomputer", "Govorun", "radiation", "biology", "medicine", "plasma"),
+    *("training", "staff", "agreement", "delegation", "institute", "university", "research"),
+    *("experiment", "facility", "magnet", "superconducting", "cloud", "computing", "grid"),
+    *("element", "synthesis", "fission", "fusion", "target", "measurement", "dissertation"),
+    *("rotation", "plenipotentiaries", "directorate", "biomonitoring", "Zakarya"),
+)
+CONTENT_QUERIES = (
+    "reactor",
+    "DIRAC",
+    "almaty",
+    "Neutron",
+    "dirac cloud",
+    "neutron reactor",
+    "almaty institute",
+    "superheavy element synthesis",
+    "JINR Kazakhstan",
+    "react",
+)
+
+
+def vocabulary(rng: random.Random) -> list[str]:
+    """Made-up words from syllables plus the content words, shuffled: rank 0 is the commonest."""
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    made_up: set[str] = set()
+    while len(made_up) < VOCABULARY - len(CONTENT_WORDS):
+        syllables = rng.randint(2, 4)
+        made_up.add("".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(syllables)))
+    words = [*sorted(made_up), *CONTENT_WORDS]
+    rng.shuffle(words)
+    return words
+
+
+class Prose:
+    """Sentences drawn from a vocabulary with Zipf's law (word k about 1/k as often as word 1)."""
+
+    def __init__(self, words: Sequence[str], rng: random.Random) -> None:
+        self.words = words
+        self.rng = rng
+        self.weights = [1 / (rank + 1) for rank in range(len(words))]
+
+    def phrase(self, count: int) -> list[str]:
+        return self.rng.choices(self.words, self.weights, k=count)
+
+    def title(self) -> str:
+        words = self.phrase(self.rng.randint(3, 8))
+        return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+    def text(self) -> str:
+        sentences = []
+        for _ in range(self.rng.randint(2, 6)):
+            words = self.phrase(self.rng.randint(6, 18))
+            sentence = " ".join(words)
+            sentences.append(sentence[:1].upper() + sentence[1:] + self.rng.choice(".!.;."))
+        return " ".join(sentences)
+
+
+async def fill(db: Path, facts: int, prose: Prose) -> float:
+    """A migrated database with `facts` generated facts; returns the seconds the insert took."""
+    async with open_database(settings_for(db)) as database, database.sessions.begin() as session:
+        source = Source(
+            id="bench",
+            title="Generated for the search benchmark",
+            publisher="bench",
+            published=date(2026, 1, 1),
+            url="https://example.org/bench",
+        )
+        session.add_all([source, Topic(id="bench", title="Generated", position=0)])
+        await session.flush()
+        started = time.perf_counter()
+        session.add_all(
+            Fact(
+                id=f"gen-{number:05d}",
+                topic="bench",
+                title=prose.title(),
+                text=prose.text(),
+                source_id="bench",
+                position=number,
+            )
+            for number in range(facts)
+        )
+        await session.flush()
+        return time.perf_counter() - started
+
+
+def queries(words: Sequence[str], count: int, rng: random.Random) -> list[tuple[str, str]]:
+    """(kind, query) pairs in proportions a search box sees, shuffled."""
+    common, rare = words[:50], words[len(words) // 2 :]
+
+    def prefix() -> str:
+        word = rng.choice(words[:1000])
+        return word[: rng.randint(3, max(3, len(word) - 1))]
+
+    def nonsense() -> str:
+        return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(6, 10)))
+
+    def some(count: int) -> Callable[[], str]:
+        return lambda: " ".join(rng.choices(words[:2000], k=count))
+
+    makers: dict[str, tuple[float, Callable[[], str]]] = {
+        "common word": (0.2, lambda: rng.choice(common)),
+        "rare word": (0.2, lambda: rng.choice(rare)),
+        "prefix": (0.15, prefix),
+        "two words": (0.2, some(2)),
+        "three words": (0.1, some(3)),
+        "content words": (0.1, lambda: rng.choice(CONTENT_QUERIES)),
+        "no match": (0.05, nonsense),
+    }
+    pairs = [
+        (kind, make())
+        for kind, (share, make) in makers.items()
+        for _ in range(round(share * count))
+    ]
+    rng.shuffle(pairs)
+    return pairs
+
+
+@dataclass(frozen=True)
+class Timing:
+    kind: str
+    query: str
+    seconds: float
+    total: int
+
+
+async def time_search(db: Path, pairs: Sequence[tuple[str, str]]) -> list[Timing]:
+    """Each query in a fresh session, as the handler runs it, after a warm-up over all of them."""
+    timings = []
+    async with open_database(settings_for(db)) as database:
+        for _, query in pairs[:20]:
+            async with database.sessions() as session:
+                await search.search(session, query, limit=5)
+        for kind, query in pairs:
+            async with database.sessions() as session:
+                started = time.perf_counter()
+                results = await search.search(session, query, limit=5)
+                timings.append(Timing(kind, query, time.perf_counter() - started, results.total))
+    return timings
+
+
+def time_sqlite(db: Path, pairs: Sequence[tuple[str, str]]) -> list[float]:
+    """The same statements through plain sqlite3 on this thread: SQLite's own share of the time."""
+    # The statements are search's own; reading them keeps this from drifting from the bot's SQL.
+    count_sql, page_sql = str(search._COUNT), str(search._QUERY)
+    seconds = []
+    with sqlite3.connect(db) as connection:
+        for _, query in pairs:
+            terms = search.words(query)
+            started = time.perf_counter()
+            for operator in ("AND", "OR") if len(terms) > 1 else ("AND",):
+                match = search.match_expression(terms, operator=operator)
+                (total,) = connection.execute(count_sql, {"match": match}).fetchone()
+                if total:
+                    params = {"match": match, "limit": 5, "offset": 0}
+                    connection.execute(page_sql, params).fetchall()
+                    break
+            seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+async def end_to_end(db: Path, pairs: Sequence[tuple[str, str]]) -> dict[str, list[float]]:
+    """/search through the emulator and the real bot, one user at a time, /help for comparison."""
+    user = User(7, "Searcher", language_code="en")
+    async with BotApiEmulator(TOKEN) as emulator:
+        emulator.user(user.id, user.first_name)
+        async with bot_process(emulator, "coopbot", db=db):
+            await closed_loop(emulator, [(user, ["/start", *["/help"] * 5])])
+            searches = [f"/search {query}" for _, query in pairs]
+            return {
+                "/search": await closed_loop(emulator, [(user, searches)]),
+                "/help": await closed_loop(emulator, [(user, ["/help"] * len(pairs))]),
+            }
+
+
+def line(label: str, seconds: Sequence[float]) -> str:
+    ms = [value * 1000 for value in seconds]
+    p50, p95, p99 = (percentile(ms, q) for q in (50, 95, 99))
+    return (
+        f"  {label:<22} n={len(ms):<4} p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:6.2f}"
+        f"  max {max(ms):6.2f} ms"
+    )
+
+
+async def main(facts: int, count: int, e2e: int) -> None:
+    rng = random.Random(SEED)
+    words = vocabulary(rng)
+    pairs = queries(words, count, rng)
+    with tempfile.TemporaryDirectory(prefix="coopbot-search-") as tmp:
+        db = Path(tmp) / "search.db"
+        inserted = await fill(db, facts, Prose(words, rng))
+        print(
+            f"{facts} facts over {len(words)} words (Zipf), inserted in {inserted:.1f} s "
+            f"with the FTS triggers; {len(pairs)} queries"
+        )
+        timings = await time_search(db, pairs)
+        raw = time_sqlite(db, pairs)
+        print("storage.search.search(session, q, limit=5), fresh AsyncSession per query:")
+        print(line("all queries", [t.seconds for t in timings]))
+        by_kind: dict[str, list[Timing]] = defaultdict(list)
+        for timing in timings:
+            by_kind[timing.kind].append(timing)
+        for kind, group in by_kind.items():
+            hits = statistics.median(t.total for t in group)
+            print(line(kind, [t.seconds for t in group]) + f"  (median {hits:.0f} hits)")
+        print("the same SQL through plain sqlite3, no session, no aiosqlite:")
+        print(line("all queries", raw))
+        p95 = percentile([t.seconds for t in timings], 95) * 1000
+        verdict = "PASS" if p95 <= TARGET_P95_MS else "MISS"
+        print(f"search p95 {p95:.2f} ms, target <= {TARGET_P95_MS:.0f} ms: {verdict}")
+        if e2e:
+            sample = pairs[:e2e]
+            print(f"end to end through the emulator, one user, {len(sample)} commands each:")
+            for label, seconds in (await end_to_end(db, sample)).items():
+                print(line(label, seconds))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 facts, 60 queries")
+    parser.add_argument("--facts", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--e2e", type=int, default=60, help="queries end to end (0: none)")
+    args = parser.parse_args()
+    if args.quick:
+        args.facts, args.queries, args.e2e = 2_000, 60, 10
+    asyncio.run(main(args.facts, args.queries, args.e2e))
