@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import LinkPreviewOptions
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue, TypeHandler
 
 from bot.clock import Clock, SystemClock
 from bot.commands import menus
 from bot.context import App, BotData, Context
+from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.settings import Settings
 from handlers import about, chats, errors, events, facilities, facts, fallback, search, start
+from storage.changes import ChangeWatch
+from storage.knowledge import Knowledge
 
 # Few connections: httpcore scans its whole pool on every request, so a large pool costs more than
 # it gives to a bot that answers one update at a time.
@@ -42,7 +45,8 @@ def build_app(
         .job_queue(JobQueue[Context]())
         .connection_pool_size(CONNECTION_POOL_SIZE)
         .get_updates_read_timeout(poll_timeout + 5)
-        .post_init(publish_commands)
+        .post_init(prepare)
+        .post_shutdown(close_watch)
         .build()
     )
     data = app.bot_data
@@ -50,6 +54,12 @@ def build_app(
     data.sessions = sessions
     data.clock = clock or SystemClock()
     data.chats_seen = {}
+    data.knowledge = Knowledge()
+    data.knowledge_revision = -1
+    data.changes = ChangeWatch(settings.storage_url)
+
+    # Group -2: the knowledge is current before anything else looks at it.
+    app.add_handler(TypeHandler(Update, keep_knowledge_fresh), group=-2)
 
     chats.register(app)
     # Feature modules come before start: their deep-link /start handlers must see /start first.
@@ -63,6 +73,16 @@ def build_app(
     fallback.register(app)
     errors.register(app)
     return app
+
+
+async def prepare(app: App) -> None:
+    """Before the first update: read the knowledge and publish the command menu."""
+    await refresh(app.bot_data, force=True)
+    await publish_commands(app)
+
+
+async def close_watch(app: App) -> None:
+    app.bot_data.changes.close()
 
 
 async def publish_commands(app: App) -> None:

@@ -12,6 +12,8 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.clock import Clock
 from bot.settings import Settings
 from bot.texts import Texts, texts_for
+from storage.changes import ChangeWatch
+from storage.knowledge import Knowledge
 
 
 class BotData:
@@ -24,6 +26,10 @@ class BotData:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock
+    # The curated knowledge, read from the database at start and whenever it changes.
+    knowledge: Knowledge
+    knowledge_revision: int
+    changes: ChangeWatch
     # When each chat was last written to the database by this process: seeing a chat again
     # within the hour does not cost a write per message.
     chats_seen: dict[int, datetime]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -123,14 +123,3 @@ def hit(t: Texts, item: Hit) -> Html:
         title=item.title,
         snippet=Html(snippet),
     )
-
-
-def sources_of(
-    items: Sequence[Fact | Person | Facility | Event], known: Mapping[str, Source]
-) -> list[Source]:
-    """The distinct sources of some items, in the order the items cite them."""
-    seen: dict[str, Source] = {}
-    for item in items:
-        if item.source_id in known:
-            seen.setdefault(item.source_id, known[item.source_id])
-    return list(seen.values())

@@ -49,21 +49,27 @@ async def sync(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -
 
 @asynccontextmanager
 async def polling(app: App, *, poll_timeout: float = 10.0) -> AsyncIterator[App]:
-    """The application initialised, started and polling; stopped in order on the way out."""
-    async with app:
-        # run_polling would call post_init; driving the steps ourselves, we call it.
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.start()
-        assert app.updater is not None  # the builder always makes one unless told not to
-        await app.updater.start_polling(
-            timeout=int(poll_timeout), poll_interval=0, drop_pending_updates=False
-        )
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
+    """The application initialised, started and polling; stopped in order on the way out.
+
+    This is run_polling taken apart so that it can share an event loop, hooks included.
+    """
+    try:
+        async with app:
+            if app.post_init is not None:
+                await app.post_init(app)
+            await app.start()
+            assert app.updater is not None  # the builder always makes one unless told not to
+            await app.updater.start_polling(
+                timeout=int(poll_timeout), poll_interval=0, drop_pending_updates=False
+            )
+            try:
+                yield app
+            finally:
+                await app.updater.stop()
+                await app.stop()
+    finally:
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
 
 async def wait_for_stop_signal() -> None:

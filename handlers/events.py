@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -12,10 +10,9 @@ from bot.callbacks import EventsPage
 from bot.context import App, Context, pressed, texts
 from bot.deeplinks import deep_link
 from bot.keyboards import button, keyboard, pager
+from bot.paging import page_of
 from bot.replies import replace, reply
 from bot.texts import Html, Texts, join
-from storage import events, sources
-from storage.models import Event
 
 PAGE_SIZE = 5
 UPCOMING, PAST = "up", "past"
@@ -23,35 +20,27 @@ UPCOMING, PAST = "up", "past"
 View = tuple[Html, InlineKeyboardMarkup | None]
 
 
-async def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
-    now = context.bot_data.clock.now()
-    async with context.bot_data.sessions() as session:
-        found: Sequence[Event]
-        if which == PAST:
-            found = await events.past(session, now=now)
-        else:
-            found = await events.upcoming(session, now=now)
-        pages = max(1, -(-len(found) // PAGE_SIZE))
-        number = min(max(number, 0), pages - 1)
-        shown = found[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]
-        known = await sources.by_id(session, (event.source_id for event in shown))
-    lines = join([rendering.event_line(t, event, language=t.language) for event in shown], "\n\n")
-    footer = rendering.source_line(t, rendering.sources_of(shown, known), language=t.language)
-    paging = rendering.paging(t, number=number, count=pages)
+def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
+    known, now = context.bot_data.knowledge, context.bot_data.clock.now()
+    found = known.past(now) if which == PAST else known.upcoming(now)
+    page = page_of(found, number=number, size=PAGE_SIZE)
+    values = {
+        "events": join(
+            [rendering.event_line(t, event, language=t.language) for event in page.items], "\n\n"
+        ),
+        "paging": rendering.paging(t, number=page.number, count=page.count),
+        "sources": rendering.source_line(t, known.sources_of(page.items), language=t.language),
+    }
     if which == PAST:
-        text = t("events.past", events=lines, paging=paging, sources=footer)
-        if not shown:
-            text = t("events.past_empty")
+        text = t("events.past", **values) if found else t("events.past_empty")
         switch = button(t("button.upcoming"), EventsPage(UPCOMING, 0))
     else:
-        text = t("events.upcoming", events=lines, paging=paging, sources=footer)
-        if not shown:
-            text = t("events.upcoming_empty")
+        text = t("events.upcoming", **values) if found else t("events.upcoming_empty")
         switch = button(t("button.past"), EventsPage(PAST, 0))
     rows = [
         pager(
-            EventsPage(which, number - 1) if number > 0 else None,
-            EventsPage(which, number + 1) if number + 1 < pages else None,
+            EventsPage(which, page.number - 1) if page.has_previous else None,
+            EventsPage(which, page.number + 1) if page.has_next else None,
             back=t("button.previous"),
             more=t("button.next"),
         ),
@@ -62,8 +51,7 @@ async def _events_view(context: Context, t: Texts, which: str, number: int) -> V
 
 async def show_events(update: Update, context: Context) -> None:
     """Upcoming events first; past ones are a button away."""
-    text, markup = await _events_view(context, texts(update), UPCOMING, 0)
-    await reply(update, text, markup)
+    await reply(update, *_events_view(context, texts(update), UPCOMING, 0))
 
 
 async def turn_events_page(update: Update, context: Context) -> None:
@@ -71,20 +59,17 @@ async def turn_events_page(update: Update, context: Context) -> None:
     await query.answer()
     wanted = EventsPage.parse(data)
     which = PAST if wanted.which == PAST else UPCOMING
-    text, markup = await _events_view(context, texts(update), which, wanted.number)
-    await replace(query, text, markup)
+    await replace(query, *_events_view(context, texts(update), which, wanted.number))
 
 
 async def show_next(update: Update, context: Context) -> None:
     """The next event and how long until it, or the latest one if nothing is scheduled."""
     t = texts(update)
-    now = context.bot_data.clock.now()
-    async with context.bot_data.sessions() as session:
-        ahead = await events.upcoming(session, now=now)
-        latest = None if ahead else await events.latest_past(session, now=now)
-        shown = ahead[:1] or ([latest] if latest else [])
-        known = await sources.by_id(session, (event.source_id for event in shown))
-    footer = rendering.source_line(t, rendering.sources_of(shown, known), language=t.language)
+    known, now = context.bot_data.knowledge, context.bot_data.clock.now()
+    ahead = known.upcoming(now)
+    latest = None if ahead else next(iter(known.past(now)), None)
+    shown = ahead[:1] or ([latest] if latest else [])
+    footer = rendering.source_line(t, known.sources_of(shown), language=t.language)
     if ahead:
         event = ahead[0]
         line = rendering.event_line(t, event, language=t.language)

@@ -10,20 +10,19 @@ from bot.callbacks import FacilitiesPage, FacilityCard
 from bot.context import App, Context, pressed, texts
 from bot.deeplinks import deep_link
 from bot.keyboards import button, keyboard, pager
+from bot.paging import page_of
 from bot.replies import replace, reply
 from bot.texts import Html, Texts
-from storage import facilities, sources
 
 PAGE_SIZE = 5
 # Long names are shortened on buttons only; the card shows them whole.
 BUTTON_TEXT_LIMIT = 48
 
 
-async def _list_page(
+def _list_page(
     context: Context, t: Texts, number: int
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
-    async with context.bot_data.sessions() as session:
-        page = await facilities.page(session, number=number, size=PAGE_SIZE)
+    page = page_of(context.bot_data.knowledge.facilities, number=number, size=PAGE_SIZE)
     if not page.items:
         return t("facilities.empty"), None
     rows = [
@@ -48,14 +47,14 @@ def _shorten(name: str) -> str:
 
 async def show_facilities(update: Update, context: Context) -> None:
     """The first page of facilities."""
-    text, markup = await _list_page(context, texts(update), 0)
+    text, markup = _list_page(context, texts(update), 0)
     await reply(update, text, markup)
 
 
 async def turn_facilities_page(update: Update, context: Context) -> None:
     query, data = pressed(update)
     await query.answer()
-    text, markup = await _list_page(context, texts(update), FacilitiesPage.parse(data).number)
+    text, markup = _list_page(context, texts(update), FacilitiesPage.parse(data).number)
     await replace(query, text, markup)
 
 
@@ -64,16 +63,15 @@ async def open_facility(update: Update, context: Context) -> None:
     query, data = pressed(update)
     t = texts(update)
     wanted = FacilityCard.parse(data)
-    async with context.bot_data.sessions() as session:
-        item = await facilities.get(session, wanted.facility_id)
-        known = await sources.by_id(session, [item.source_id] if item else [])
+    known = context.bot_data.knowledge
+    item = known.facility(wanted.facility_id)
     if item is None:
         await query.answer(t("facilities.gone"), show_alert=True)
-        text, markup = await _list_page(context, t, wanted.number)
+        text, markup = _list_page(context, t, wanted.number)
         await replace(query, text, markup)
         return
     await query.answer()
-    footer = rendering.source_line(t, list(known.values()), language=t.language)
+    footer = rendering.source_line(t, known.sources_of([item]), language=t.language)
     text = t("facility.page", card=rendering.facility_card(t, item), sources=footer)
     back = keyboard([[button(t("button.back_to_list"), FacilitiesPage(wanted.number))]])
     await replace(query, text, back)

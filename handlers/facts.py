@@ -10,9 +10,10 @@ from bot.callbacks import FactsPage
 from bot.context import App, Context, pressed, texts
 from bot.deeplinks import deep_link
 from bot.keyboards import button, keyboard, pager
+from bot.paging import page_of
 from bot.replies import replace, reply
 from bot.texts import Html, Texts, join
-from storage import facts, sources
+from storage.knowledge import Knowledge
 
 PAGE_SIZE = 5
 ALL_TOPICS = "*"
@@ -22,9 +23,8 @@ TOPIC_LIST = ""
 View = tuple[Html, InlineKeyboardMarkup | None]
 
 
-async def _topics_view(context: Context, t: Texts) -> View:
-    async with context.bot_data.sessions() as session:
-        found = await facts.topics(session)
+def _topics_view(known: Knowledge, t: Texts) -> View:
+    found = known.topic_counts()
     if not found:
         return t("facts.empty"), None
     lines = join([t("facts.topic", title=topic.title, id=topic.id, count=n) for topic, n in found])
@@ -33,25 +33,18 @@ async def _topics_view(context: Context, t: Texts) -> View:
     return t("facts.topics", topics=lines), keyboard(rows)
 
 
-async def _page_view(context: Context, t: Texts, topic: str, number: int) -> View:
-    async with context.bot_data.sessions() as session:
-        chosen = None if topic == ALL_TOPICS else await facts.find_topic(session, topic)
-        if topic != ALL_TOPICS and chosen is None:
-            return await _topics_view(context, t)
-        page = await facts.page(
-            session, topic=chosen.id if chosen else None, number=number, size=PAGE_SIZE
-        )
-        known = await sources.by_id(session, (item.source_id for item in page.items))
+def _page_view(known: Knowledge, t: Texts, topic: str, number: int) -> View:
+    chosen = None if topic == ALL_TOPICS else known.find_topic(topic)
+    if topic != ALL_TOPICS and chosen is None:
+        return _topics_view(known, t)
+    page = page_of(known.facts_in(chosen.id if chosen else None), number=number, size=PAGE_SIZE)
     key = chosen.id if chosen else ALL_TOPICS
-    heading = chosen.title if chosen else t("facts.all_title")
-    body = join([rendering.fact(t, item) for item in page.items], "\n\n")
-    footer = rendering.source_line(t, rendering.sources_of(page.items, known), language=t.language)
     text = t(
         "facts.page",
-        topic=heading,
+        topic=chosen.title if chosen else t("facts.all_title"),
         paging=rendering.paging(t, number=page.number, count=page.count),
-        facts=body,
-        sources=footer,
+        facts=join([rendering.fact(t, item) for item in page.items], "\n\n"),
+        sources=rendering.source_line(t, known.sources_of(page.items), language=t.language),
     )
     rows = [
         pager(
@@ -68,31 +61,28 @@ async def _page_view(context: Context, t: Texts, topic: str, number: int) -> Vie
 async def show_facts(update: Update, context: Context) -> None:
     """Without a topic, the topics to choose from; with one, its first page of facts."""
     t = texts(update)
+    known = context.bot_data.knowledge
     wanted = " ".join(context.args or [])
     if not wanted:
-        text, markup = await _topics_view(context, t)
-        await reply(update, text, markup)
+        await reply(update, *_topics_view(known, t))
         return
-    async with context.bot_data.sessions() as session:
-        topic = await facts.find_topic(session, wanted)
+    topic = known.find_topic(wanted)
     if topic is None:
-        text, markup = await _topics_view(context, t)
+        text, markup = _topics_view(known, t)
         await reply(update, join([t("facts.unknown_topic", topic=wanted), text], "\n\n"), markup)
         return
-    text, markup = await _page_view(context, t, topic.id, 0)
-    await reply(update, text, markup)
+    await reply(update, *_page_view(known, t, topic.id, 0))
 
 
 async def turn_facts_page(update: Update, context: Context) -> None:
     query, data = pressed(update)
     await query.answer()
     wanted = FactsPage.parse(data)
-    t = texts(update)
+    known, t = context.bot_data.knowledge, texts(update)
     if wanted.topic == TOPIC_LIST:
-        text, markup = await _topics_view(context, t)
+        await replace(query, *_topics_view(known, t))
     else:
-        text, markup = await _page_view(context, t, wanted.topic, wanted.number)
-    await replace(query, text, markup)
+        await replace(query, *_page_view(known, t, wanted.topic, wanted.number))
 
 
 def register(app: App) -> None:

@@ -140,3 +140,20 @@ class Chat(Base):
     active: Mapped[bool] = mapped_column(default=True)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The revision counter of the curated tables (sources, topics, facts, people, facilities, events).
+KNOWLEDGE = "knowledge"
+
+
+class Revision(Base):
+    """Counters that triggers raise on every write to a group of tables.
+
+    A process holding a copy of the data can tell with one cheap read whether it is stale,
+    whoever wrote: the bot itself, ``coopbot content sync``, or another tool.
+    """
+
+    __tablename__ = "revisions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.emulator import ApiError
@@ -72,3 +76,14 @@ async def test_chats_are_remembered_with_their_type(running: Running, settings: 
             ]
     finally:
         await engine.dispose()
+
+
+async def test_an_edit_by_another_process_shows_in_the_next_answer(
+    running: Running, db_path: Path
+) -> None:
+    chat = running.chat()
+    assert "Grigory Trubnikov — JINR Director" in (await chat.send("/delegation")).text
+    with closing(sqlite3.connect(db_path)) as database, database:
+        database.execute("UPDATE people SET role = 'Director of JINR' WHERE name LIKE 'Grigory%'")
+    reply = await chat.send("/delegation")
+    assert "Grigory Trubnikov — Director of JINR" in reply.text

@@ -1,0 +1,92 @@
+"""The curated knowledge, read whole into memory: it changes only on a sync or an admin edit.
+
+Commands read this snapshot instead of the database, so a reply costs no query; the bot reloads
+it after its own writes and whenever ``revision`` shows that another process wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.events import ends
+from storage.models import KNOWLEDGE, Event, Facility, Fact, Person, Revision, Source, Topic
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    sources: Mapping[str, Source] = field(default_factory=dict)
+    topics: Sequence[Topic] = ()
+    # Visible facts, in display order: by topic, then by position.
+    facts: Sequence[Fact] = ()
+    people: Sequence[Person] = ()
+    facilities: Sequence[Facility] = ()
+    # Scheduled (not cancelled) events, soonest first.
+    events: Sequence[Event] = ()
+
+    def find_topic(self, name: str) -> Topic | None:
+        """A topic by its id or its title, ignoring case."""
+        wanted = name.strip().lower()
+        return next((t for t in self.topics if wanted in (t.id.lower(), t.title.lower())), None)
+
+    def facts_in(self, topic: str | None) -> Sequence[Fact]:
+        return self.facts if topic is None else [f for f in self.facts if f.topic == topic]
+
+    def topic_counts(self) -> Sequence[tuple[Topic, int]]:
+        """Every topic that has facts, with how many, in curated order."""
+        counts = [(topic, len(self.facts_in(topic.id))) for topic in self.topics]
+        return [(topic, count) for topic, count in counts if count]
+
+    def on_side(self, side: str) -> Sequence[Person]:
+        return [person for person in self.people if person.side == side]
+
+    def facility(self, facility_id: str) -> Facility | None:
+        return next((item for item in self.facilities if item.id == facility_id), None)
+
+    def upcoming(self, now: datetime) -> Sequence[Event]:
+        """Events not yet over (including those under way), soonest first."""
+        return [event for event in self.events if ends(event) > now]
+
+    def past(self, now: datetime) -> Sequence[Event]:
+        """Events that are over, latest first."""
+        return [event for event in reversed(self.events) if ends(event) <= now]
+
+    def sources_of(self, items: Sequence[Fact | Person | Facility | Event]) -> list[Source]:
+        """The distinct sources of some items, in the order the items cite them."""
+        cited = dict.fromkeys(item.source_id for item in items)
+        return [self.sources[source] for source in cited if source in self.sources]
+
+
+async def load(session: AsyncSession) -> Knowledge:
+    """Everything curated, as detached rows ready to be read from any task."""
+
+    sources = (await session.scalars(select(Source))).all()
+    topics = (await session.scalars(select(Topic).order_by(Topic.position, Topic.id))).all()
+    facts = await session.scalars(
+        select(Fact)
+        .join(Topic, Topic.id == Fact.topic)
+        .where(Fact.deleted_at.is_(None))
+        .order_by(Topic.position, Fact.position, Fact.id)
+    )
+    people = await session.scalars(select(Person).order_by(Person.position, Person.id))
+    facilities = await session.scalars(select(Facility).order_by(Facility.position, Facility.id))
+    events = await session.scalars(
+        select(Event).where(Event.status == "scheduled").order_by(Event.starts_at, Event.id)
+    )
+    return Knowledge(
+        sources={source.id: source for source in sources},
+        topics=topics,
+        facts=facts.all(),
+        people=people.all(),
+        facilities=facilities.all(),
+        events=events.all(),
+    )
+
+
+async def revision(session: AsyncSession) -> int:
+    """A number that database triggers raise on every change to curated rows."""
+    return await session.scalar(select(Revision.value).where(Revision.name == KNOWLEDGE)) or 0
