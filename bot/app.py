@@ -46,7 +46,7 @@ def build_app(
         .connection_pool_size(CONNECTION_POOL_SIZE)
         .get_updates_read_timeout(poll_timeout + 5)
         .post_init(prepare)
-        .post_shutdown(close_watch)
+        .post_shutdown(finish)
         .build()
     )
     data = app.bot_data
@@ -54,6 +54,7 @@ def build_app(
     data.sessions = sessions
     data.clock = clock or SystemClock()
     data.chats_seen = {}
+    data.chats_unsaved = {}
     data.knowledge = Knowledge()
     data.knowledge_revision = -1
     data.changes = ChangeWatch(settings.storage_url)
@@ -81,7 +82,9 @@ async def prepare(app: App) -> None:
     await publish_commands(app)
 
 
-async def close_watch(app: App) -> None:
+async def finish(app: App) -> None:
+    """After the last update: write what is still in memory, let go of the database."""
+    await chats.save_chats(app.bot_data)
     app.bot_data.changes.close()
 
 

@@ -36,6 +36,7 @@ _TOKEN = re.compile(
     # A stray < or & is not valid Telegram HTML; keeping it as text is kinder than failing.
     r"|[^<&]+|[<&]"
 )
+_TAG = re.compile(r"<[^>]*>")
 _TAG_NAME = re.compile(r"<([^\s>]*)")  # as Telegram reads it: up to a space or the ">"
 _WHITESPACE = re.compile(r"\s+")
 # Where to cut, best first: each matches up to the last blank line, line break or whitespace.
@@ -48,11 +49,12 @@ _LAST_BREAK = (
 
 def split_html(html: str, limit: int = 4096) -> list[str]:
     """Cut HTML into chunks of at most `limit` UTF-16 units, each valid Telegram HTML."""
+    if _units(html) <= limit:
+        # The common case, a reply that fits, costs a length and a scan, not a tokenization.
+        return [html] if unescape(_TAG.sub("", html)).strip() else []
     atoms = _tokenize(html)
     if not any(_is_visible(atom) for atom in atoms):
         return []
-    if _units(html) <= limit:
-        return [html]
     chunks: list[str] = []
     start = 0
     opened: list[_Atom] = []

@@ -121,4 +121,5 @@ async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: P
     assert process.returncode == 0, log
     assert "coopbot stopped" in log
     assert TEST_TOKEN not in log
-    assert (tmp_path / "data" / "coopbot.db").is_file()
+    database = tmp_path / "data" / "coopbot.db"
+    assert count(database, "chats") == 1  # written at the latest on the way out

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.emulator import ApiError
 from bot.settings import Settings
+from handlers.chats import save_chats
 from storage.db import create_engine
 from tests.conftest import Running
 
@@ -64,6 +65,7 @@ async def test_chats_are_remembered_with_their_type(running: Running, settings: 
     group = running.emulator.group(-100888, "Dubna group")
     await running.emulator.private_chat(user).send("/start")
     await running.emulator.group_chat(group, user).send("/help@coop_test_bot")
+    await save_chats(running.app.bot_data)  # what the job does every second
     engine = create_engine(settings.storage_url)
     try:
         async with engine.connect() as connection:
