@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,18 +13,8 @@ from bot.clock import Clock
 from bot.settings import Settings
 from bot.texts import Texts, texts_for
 from storage.changes import ChangeWatch
+from storage.chats import Sighting
 from storage.knowledge import Knowledge
-
-
-@dataclass(frozen=True)
-class SeenChat:
-    """A chat noted in memory, waiting to be written."""
-
-    chat_id: int
-    type: str
-    title: str | None
-    language: str | None
-    at: datetime
 
 
 class BotData:
@@ -45,7 +34,7 @@ class BotData:
     # When each chat was last written to the database by this process: seeing a chat again
     # within the hour does not cost a write per message.
     chats_seen: dict[int, datetime]
-    chats_unsaved: dict[int, SeenChat]
+    chats_unsaved: dict[int, Sighting]
 
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.content import load_content
 from bot.context import App
 from bot.settings import Settings
+from storage import search
 from storage.db import create_engine, migrate, session_factory
 from storage.sync import SyncReport, sync_content
 
@@ -44,7 +45,10 @@ async def sync(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -
     """
     records = load_content(settings.content_dir)
     async with sessions.begin() as session:
-        return await sync_content(session, records)
+        report = await sync_content(session, records)
+        if report.changed:
+            await search.optimize(session)
+    return report
 
 
 @asynccontextmanager

@@ -12,8 +12,9 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import TypeHandler
 
-from bot.context import App, BotData, Context, SeenChat
+from bot.context import App, BotData, Context
 from storage import chats
+from storage.chats import Sighting
 
 # Seeing a chat again sooner than this does not write it again.
 REFRESH = timedelta(hours=1)
@@ -36,7 +37,7 @@ async def note_chat(update: Update, context: Context) -> None:
         data.chats_seen.clear()
     data.chats_seen[chat.id] = now
     user = update.effective_user
-    data.chats_unsaved[chat.id] = SeenChat(
+    data.chats_unsaved[chat.id] = Sighting(
         chat_id=chat.id,
         type=chat.type,
         title=chat.title or chat.username or chat.first_name,
@@ -52,15 +53,7 @@ async def save_chats(data: BotData) -> None:
     batch, data.chats_unsaved = data.chats_unsaved, {}
     try:
         async with data.sessions.begin() as session:
-            for seen in batch.values():
-                await chats.remember(
-                    session,
-                    chat_id=seen.chat_id,
-                    type=seen.type,
-                    title=seen.title,
-                    language=seen.language,
-                    now=seen.at,
-                )
+            await chats.remember(session, list(batch.values()))
     except Exception:
         # Keep them for the next try; newer sightings of the same chats win.
         data.chats_unsaved = batch | data.chats_unsaved

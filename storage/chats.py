@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.dialects.sqlite import insert
@@ -10,16 +12,41 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Chat
 
 
-async def remember(
-    session: AsyncSession,
-    *,
-    chat_id: int,
-    type: str,
-    title: str | None,
-    language: str | None,
-    now: datetime,
-) -> None:
-    """Record that a chat was seen now; a chat that had left is active again."""
-    values = {"type": type, "title": title, "language": language, "last_seen": now, "active": True}
-    statement = insert(Chat).values(id=chat_id, first_seen=now, **values)
-    await session.execute(statement.on_conflict_do_update(index_elements=[Chat.id], set_=values))
+@dataclass(frozen=True)
+class Sighting:
+    """A chat as the bot saw it at one moment."""
+
+    chat_id: int
+    type: str
+    title: str | None
+    language: str | None
+    at: datetime
+
+
+async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None:
+    """Record that chats were seen; a chat that had left is active again. One statement."""
+    if not sightings:
+        return
+    statement = insert(Chat)
+    update = {
+        "type": statement.excluded.type,
+        "title": statement.excluded.title,
+        "language": statement.excluded.language,
+        "last_seen": statement.excluded.last_seen,
+        "active": True,
+    }
+    rows = [
+        {
+            "id": seen.chat_id,
+            "type": seen.type,
+            "title": seen.title,
+            "language": seen.language,
+            "active": True,
+            "first_seen": seen.at,
+            "last_seen": seen.at,
+        }
+        for seen in sightings
+    ]
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[Chat.id], set_=update), rows
+    )

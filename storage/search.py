@@ -18,18 +18,24 @@ MIN_PREFIX_LENGTH = 3
 MATCH_START, MATCH_END = "\x02", "\x03"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-# Title matches weigh ten times body matches; kind and item_id are not searched.
+# Title matches weigh ten times body matches; kind and item_id are not searched. Ties break on
+# rowid: unique and stable, and unlike the stored columns it costs no read per matching row.
+# The total rides along as a subquery, so a page is one round trip to the database.
 _QUERY = text(
     f"""
     SELECT kind, item_id, title,
-           snippet(search_index, 3, '{MATCH_START}', '{MATCH_END}', '…', 16) AS snippet
+           snippet(search_index, 3, '{MATCH_START}', '{MATCH_END}', '…', 16) AS snippet,
+           (SELECT count(*) FROM search_index WHERE search_index MATCH :match) AS total
     FROM search_index
     WHERE search_index MATCH :match
-    ORDER BY bm25(search_index, 0.0, 0.0, 10.0, 1.0), kind, item_id
+    ORDER BY bm25(search_index, 0.0, 0.0, 10.0, 1.0), rowid
     LIMIT :limit OFFSET :offset
     """
 )
 _COUNT = text("SELECT count(*) FROM search_index WHERE search_index MATCH :match")
+# Merging the index's segments into one: after many single-row inserts (a sync adds its rows
+# one trigger at a time) a query over a common word is two to three times faster.
+_OPTIMIZE = text("INSERT INTO search_index (search_index) VALUES ('optimize')")
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,20 @@ async def search(
         return Results(hits=[], total=0)
     for operator in ("AND", "OR") if len(terms) > 1 else ("AND",):
         match = match_expression(terms, operator=operator)
-        total = (await session.execute(_COUNT, {"match": match})).scalar_one()
-        if total:
-            rows = await session.execute(
-                _QUERY, {"match": match, "limit": limit, "offset": offset}
-            )
+        rows = (
+            await session.execute(_QUERY, {"match": match, "limit": limit, "offset": offset})
+        ).all()
+        if rows:
             hits = [Hit(row.kind, row.item_id, row.title, row.snippet) for row in rows]
-            return Results(hits=hits, total=total)
+            return Results(hits=hits, total=rows[0].total)
+        if offset:
+            # Past the last page (a stale button): no hits here, but say how many there are.
+            total = (await session.execute(_COUNT, {"match": match})).scalar_one()
+            if total:
+                return Results(hits=[], total=total)
     return Results(hits=[], total=0)
+
+
+async def optimize(session: AsyncSession) -> None:
+    """Compact the index; worth it after a bulk load, needless after a single edit."""
+    await session.execute(_OPTIMIZE)
