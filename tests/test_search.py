@@ -85,3 +85,11 @@ async def test_a_deleted_fact_leaves_the_index(sessions: Sessions) -> None:
     async with sessions() as session:
         after = await search.search(session, row.title, limit=100)
     assert row.id not in {hit.item_id for hit in after.hits}
+
+
+async def test_a_page_past_the_end_reports_the_total(sessions: Sessions) -> None:
+    async with sessions() as session:
+        first = await search.search(session, "JINR", limit=5)
+        beyond = await search.search(session, "JINR", limit=5, offset=first.total + 10)
+    assert beyond.hits == []
+    assert beyond.total == first.total > 5
