@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.durations import parse_duration
 
 PUBLIC_API = "https://api.telegram.org/bot"
 DEFAULT_STORAGE_URL = "sqlite+aiosqlite:///data/coopbot.db"
@@ -23,6 +28,8 @@ KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "time": {"zone": str},
     "content": {"folder": str},
     "logging": {"level": str},
+    "digest": {"lead_times": list, "summary": str, "channel_id": int, "tick": str},
+    "limits": {"per_second": int, "per_chat_per_second": int, "per_group_per_minute": int},
 }
 
 
@@ -54,6 +61,29 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    """When digests go out and to where."""
+
+    # Reminders go out this long before an event, longest first.
+    lead_times: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1), timedelta(hours=1))
+    # The periodic summary, as a crontab line in [time] zone.
+    summary: str = "0 9 * * mon"
+    # A channel that receives every digest too.
+    channel_id: int | None = None
+    # How often the scheduler looks for what is due.
+    tick: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's sending limits, which the bot keeps to on its own."""
+
+    per_second: int = 30
+    per_chat_per_second: int = 1
+    per_group_per_minute: int = 20
+
+
+@dataclass(frozen=True)
 class Settings:
     token: Secret | None = None
     base_url: str = PUBLIC_API
@@ -63,6 +93,8 @@ class Settings:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Almaty"))
     content_dir: Path = DEFAULT_CONTENT
     log_level: str = "INFO"
+    digest: DigestSettings = DigestSettings()
+    limits: Limits = Limits()
 
     def require_token(self) -> str:
         """The token, for the one place that talks to Telegram."""
@@ -107,6 +139,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         zone=_zone(get("time", "zone", "Asia/Almaty")),
         content_dir=Path(get("content", "folder", str(DEFAULT_CONTENT))),
         log_level=_log_level(get("logging", "level", "INFO")),
+        digest=_digest(get),
+        limits=_limits(get),
     )
 
 
@@ -135,6 +169,43 @@ def _reject_unknown_keys(raw: dict[str, Any]) -> None:
                 raise SettingsError(
                     f"{section}.{key}: unknown key (known in [{section}]: {known})"
                 )
+
+
+def _digest(get: Callable[[str, str, Any], Any]) -> DigestSettings:
+    default = DigestSettings()
+    leads = get("digest", "lead_times", None)
+    lead_times = default.lead_times
+    if leads is not None:
+        try:
+            lead_times = tuple(sorted({parse_duration(str(v)) for v in leads}, reverse=True))
+        except ValueError as error:
+            raise SettingsError(f"digest.lead_times: {error}") from None
+    summary = get("digest", "summary", default.summary)
+    try:
+        CronTrigger.from_crontab(summary)
+    except ValueError as error:
+        raise SettingsError(
+            f"digest.summary: {summary!r} is not a crontab line ({error}); "
+            "e.g. '0 9 * * mon' for Mondays at 09:00"
+        ) from None
+    try:
+        tick = parse_duration(get("digest", "tick", "30s"))
+    except ValueError as error:
+        raise SettingsError(f"digest.tick: {error}") from None
+    return DigestSettings(
+        lead_times=lead_times,
+        summary=summary,
+        channel_id=get("digest", "channel_id", None),
+        tick=tick,
+    )
+
+
+def _limits(get: Callable[[str, str, Any], Any]) -> Limits:
+    values = {key: get("limits", key, getattr(Limits(), key)) for key in KNOWN_KEYS["limits"]}
+    for key, value in values.items():
+        if value <= 0:
+            raise SettingsError(f"limits.{key}: {value!r} must be a positive whole number")
+    return Limits(**values)
 
 
 def _url(value: str, key: str) -> str:

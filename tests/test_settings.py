@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,13 @@ def test_environment_token_wins_over_the_file(tmp_path: Path) -> None:
         ('[telegram]\nbase_url = "api.telegram.org"\n', "telegram.base_url: 'api.telegram.org'"),
         ('[logging]\nlevel = "LOUD"\n', "logging.level: 'LOUD'"),
         ("[telegram\n", "is not valid TOML"),
+        ('[digest]\nlead_times = ["7 days"]\n', "digest.lead_times: '7 days' is not a duration"),
+        (
+            '[digest]\nsummary = "0 25 * * mon"\n',
+            "digest.summary: '0 25 * * mon' is not a crontab",
+        ),
+        ('[digest]\ntick = "0s"\n', "digest.tick: '0s' is not a duration"),
+        ("[limits]\nper_second = 0\n", "limits.per_second: 0 must be a positive whole number"),
     ],
 )
 def test_a_wrong_key_is_named_with_its_fix(tmp_path: Path, text: str, named: str) -> None:
@@ -119,3 +127,14 @@ def test_cli_without_a_token_says_where_to_put_one(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "COOPBOT_TOKEN" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_digest_lead_times_are_read_longest_first(tmp_path: Path) -> None:
+    path = write(tmp_path, '[digest]\nlead_times = ["90s", "2d", "10m"]\nchannel_id = -1001\n')
+    settings = load_settings(path, env={})
+    assert settings.digest.lead_times == (
+        timedelta(days=2),
+        timedelta(minutes=10),
+        timedelta(seconds=90),
+    )
+    assert settings.digest.channel_id == -1001
