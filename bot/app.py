@@ -12,7 +12,18 @@ from bot.commands import menus
 from bot.context import App, BotData, Context
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.settings import Settings
-from handlers import about, chats, errors, events, facilities, facts, fallback, search, start
+from handlers import (
+    about,
+    chats,
+    errors,
+    events,
+    facilities,
+    facts,
+    fallback,
+    search,
+    start,
+    subscriptions,
+)
 from storage.changes import ChangeWatch
 from storage.knowledge import Knowledge
 
@@ -69,6 +80,7 @@ def build_app(
     facts.register(app)
     events.register(app)
     search.register(app)
+    subscriptions.register(app)
     start.register(app)
     # Last, so that it only sees what no feature took.
     fallback.register(app)

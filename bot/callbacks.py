@@ -85,3 +85,11 @@ class SearchPage(CallbackData):
     prefix: ClassVar[str] = "sr"
     number: int
     query: str
+
+
+@dataclass(frozen=True)
+class SubscriptionSetting(CallbackData):
+    """A tap in the subscription settings: "events", "news", "stop", or a lead such as "1d"."""
+
+    prefix: ClassVar[str] = "sb"
+    setting: str

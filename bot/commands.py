@@ -14,6 +14,9 @@ PUBLIC_COMMANDS = (
     "events",
     "next",
     "search",
+    "subscribe",
+    "settings",
+    "unsubscribe",
     "help",
 )
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.lists import format_list
+from babel.units import format_unit
 
 from bot.texts import Html, Texts, escape, join
 from storage.models import Event, Facility, Fact, Person, Source
@@ -73,6 +74,24 @@ def countdown(delta: timedelta, *, precision: str, language: str = "en") -> str:
         if amount
     ][:2]
     return format_list(parts, locale=locale)
+
+
+_SPAN_UNITS = (
+    ("duration-day", timedelta(days=1)),
+    ("duration-hour", timedelta(hours=1)),
+    ("duration-minute", timedelta(minutes=1)),
+    ("duration-second", timedelta(seconds=1)),
+)
+
+
+def span(delta: timedelta, *, language: str = "en") -> str:
+    """An exact length of time in words, in its largest whole unit: "7 days", "90 seconds"."""
+    for unit, size in _SPAN_UNITS:
+        if delta % size == timedelta(0):
+            return str(format_unit(delta // size, unit, locale=babel_locale(language)))
+    return str(
+        format_unit(delta.total_seconds(), "duration-second", locale=babel_locale(language))
+    )
 
 
 def source_line(t: Texts, sources: Sequence[Source], *, language: str = "en") -> Html:

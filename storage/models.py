@@ -157,3 +157,19 @@ class Revision(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class Subscription(Base):
+    """What a chat wants to receive; no row means no digests."""
+
+    __tablename__ = "subscriptions"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"), primary_key=True)
+    # Reminders ahead of events, and notices when an event moves or is cancelled.
+    events: Mapped[bool] = mapped_column(default=True)
+    # The periodic summary of new facts and coming events.
+    news: Mapped[bool] = mapped_column(default=True)
+    # The reminder lead times this chat wants, e.g. "7d,1h"; NULL means every configured one.
+    lead_times: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,190 @@
+"""/subscribe, /unsubscribe and /settings: which digests a chat gets.
+
+In a private chat the person decides; in a group only its admins may, as Telegram reports them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from babel.dates import format_datetime
+from babel.lists import format_list
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.callbacks import SubscriptionSetting
+from bot.context import App, Context, pressed, texts
+from bot.deeplinks import deep_link
+from bot.durations import format_duration
+from bot.keyboards import button, keyboard
+from bot.rendering import babel_locale, span
+from bot.replies import replace, reply
+from bot.texts import Html, Texts, join
+from storage import subscriptions
+from storage.chats import Sighting
+from storage.models import Subscription
+
+ON, OFF = "✅", "▫️"
+STOP = "stop"
+ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+def chosen_leads(subscription: Subscription, configured: tuple[timedelta, ...]) -> list[timedelta]:
+    """The chat's lead times among those configured, longest first."""
+    if subscription.lead_times is None:
+        return list(configured)
+    wanted = set(subscription.lead_times.split(","))
+    return [lead for lead in configured if format_duration(lead) in wanted]
+
+
+def _settings_view(
+    context: Context, t: Texts, subscription: Subscription
+) -> tuple[Html, InlineKeyboardMarkup | None]:
+    settings = context.bot_data.settings
+    configured = settings.digest.lead_times
+    leads = chosen_leads(subscription, configured)
+    locale = babel_locale(t.language)
+    if subscription.events and leads:
+        spelled = format_list([span(lead, language=t.language) for lead in leads], locale=locale)
+        events = t("settings.events_on", leads=spelled)
+    else:
+        events = t("settings.events_off")
+    if subscription.news:
+        trigger = CronTrigger.from_crontab(settings.digest.summary, timezone=settings.zone)
+        upcoming = trigger.get_next_fire_time(None, context.bot_data.clock.now())
+        when = format_datetime(upcoming, "EEEE d MMMM, HH:mm", tzinfo=settings.zone, locale=locale)
+        news = t("settings.news_on", next=when, zone=settings.zone.key)
+    else:
+        news = t("settings.news_off")
+    mark = {True: ON, False: OFF}
+    rows = [
+        [
+            button(
+                t("button.events", mark=mark[subscription.events]), SubscriptionSetting("events")
+            ),
+            button(t("button.news", mark=mark[subscription.news]), SubscriptionSetting("news")),
+        ],
+        [
+            button(
+                f"{mark[lead in leads]} {format_duration(lead)}",
+                SubscriptionSetting(format_duration(lead)),
+            )
+            for lead in configured
+        ],
+        [button(t("button.unsubscribe"), SubscriptionSetting(STOP))],
+    ]
+    return t("settings.view", events=events, news=news), keyboard(rows)
+
+
+async def may_change(update: Update, context: Context) -> bool:
+    """Anyone in a private chat; in a group, only its admins (Telegram's word, asked each time)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in ADMIN_STATUSES
+
+
+def _sighting(update: Update, context: Context) -> Sighting:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None  # commands and button presses always come from a chat
+    return Sighting(
+        chat_id=chat.id,
+        type=chat.type,
+        title=chat.title or chat.username or chat.first_name,
+        language=user.language_code if user else None,
+        at=context.bot_data.clock.now(),
+    )
+
+
+async def subscribe(update: Update, context: Context) -> None:
+    """Subscribe the chat with the defaults and show what it can change."""
+    t = texts(update)
+    if not await may_change(update, context):
+        await reply(update, t("subscription.admins_only"))
+        return
+    async with context.bot_data.sessions.begin() as session:
+        subscription, new = await subscriptions.subscribe(session, _sighting(update, context))
+    text, markup = _settings_view(context, t, subscription)
+    heading = t("subscribe.done") if new else t("subscribe.already")
+    await reply(update, join([heading, text], "\n\n"), markup)
+
+
+async def unsubscribe(update: Update, context: Context) -> None:
+    t = texts(update)
+    chat = update.effective_chat
+    assert chat is not None  # a command always comes from a chat
+    if not await may_change(update, context):
+        await reply(update, t("subscription.admins_only"))
+        return
+    async with context.bot_data.sessions.begin() as session:
+        removed = await subscriptions.unsubscribe(session, chat.id)
+    await reply(update, t("unsubscribe.done") if removed else t("unsubscribe.not_subscribed"))
+
+
+async def show_settings(update: Update, context: Context) -> None:
+    t = texts(update)
+    chat = update.effective_chat
+    assert chat is not None  # a command always comes from a chat
+    async with context.bot_data.sessions() as session:
+        subscription = await subscriptions.get(session, chat.id)
+    if subscription is None:
+        await reply(update, t("settings.not_subscribed"))
+        return
+    await reply(update, *_settings_view(context, t, subscription))
+
+
+async def change_setting(update: Update, context: Context) -> None:
+    """Flip one setting, or unsubscribe, and redraw the settings in place."""
+    query, data = pressed(update)
+    t = texts(update)
+    if not await may_change(update, context):
+        await query.answer(t("subscription.admins_only"), show_alert=True)
+        return
+    setting = SubscriptionSetting.parse(data).setting
+    chat = update.effective_chat
+    assert chat is not None  # a button press on a message has its chat
+    configured = context.bot_data.settings.digest.lead_times
+    async with context.bot_data.sessions.begin() as session:
+        if setting == STOP:
+            await subscriptions.unsubscribe(session, chat.id)
+            subscription = None
+        else:
+            subscription = await subscriptions.get(session, chat.id)
+            if subscription is not None:
+                _apply(subscription, setting, configured)
+    await query.answer()
+    if subscription is None:
+        await replace(
+            query, t("unsubscribe.done") if setting == STOP else t("settings.not_subscribed")
+        )
+        return
+    await replace(query, *_settings_view(context, t, subscription))
+
+
+def _apply(subscription: Subscription, setting: str, configured: tuple[timedelta, ...]) -> None:
+    if setting == "events":
+        subscription.events = not subscription.events
+    elif setting == "news":
+        subscription.news = not subscription.news
+    else:
+        leads = {format_duration(lead) for lead in chosen_leads(subscription, configured)}
+        leads ^= {setting}
+        names = [format_duration(lead) for lead in configured if format_duration(lead) in leads]
+        subscription.lead_times = None if len(names) == len(configured) else ",".join(names)
+
+
+def register(app: App) -> None:
+    app.add_handlers(
+        [
+            CommandHandler("subscribe", subscribe),
+            CommandHandler("unsubscribe", unsubscribe),
+            CommandHandler("settings", show_settings),
+            deep_link("subscribe", subscribe),
+            CallbackQueryHandler(change_setting, pattern=SubscriptionSetting.pattern()),
+        ]
+    )
