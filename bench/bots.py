@@ -6,7 +6,8 @@ bot. The parent starts this file with the emulator's URL; it prints one JSON lin
 settings it runs with, polls until SIGTERM, and stops cleanly.
 
     python bench/bots.py coopbot --base-url URL --db PATH [--pool N] [--concurrent N]
-    python bench/bots.py echo --base-url URL [--pool N] [--concurrent N]
+    python bench/bots.py echo --base-url URL --pool N --concurrent N
+    python bench/bots.py mirror --base-url URL --replies PATH --pool N --concurrent N
 
 SIGUSR1 starts cProfile when --profile names a file, so warm-up stays out of the profile.
 """
@@ -19,12 +20,13 @@ import cProfile
 import json
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 import bot.app
@@ -36,7 +38,7 @@ TOKEN = "123456789:bench-token-never-real-0123"
 # Short long polls: under load updates are always waiting, and a short poll stops quickly.
 POLL_TIMEOUT = 1.0
 
-EchoApp = Application[Any, Any, Any, Any, Any, Any]
+BareApp = Application[Any, Any, Any, Any, Any, Any]
 AnyBuilder = ApplicationBuilder[Any, Any, Any, Any, Any, Any]
 
 
@@ -85,7 +87,85 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def run_echo(base_url: str, pool: int, concurrent: int, profiler: Profiler) -> None:
     """A bare PTB bot with the same transport settings coopbot uses."""
-    app: EchoApp = (
+    app = _bare_app(base_url, pool, concurrent)
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    async with _polling(app):
+        _announce("echo", pool, app.concurrent_updates)
+        await profiler.until_stopped()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message coopbot sent, as the mirror sends it again."""
+
+    html: str
+    parse_mode: str | None
+    link_preview_options: LinkPreviewOptions | None
+    keyboard: InlineKeyboardMarkup | None
+
+
+# What the mirror can send again; coopbot sending anything else should stop the bench, since
+# the two would no longer put the same bytes on the wire.
+MIRRORED_PARAMS = frozenset({"text", "parse_mode", "link_preview_options", "reply_markup"})
+
+
+def load_replies(path: Path) -> dict[str, list[Reply]]:
+    """The table the parent recorded: each text, and the sendMessage parameters of each reply."""
+    table: dict[str, list[dict[str, Any]]] = json.loads(path.read_text())
+    replies: dict[str, list[Reply]] = {}
+    for text, sent in table.items():
+        replies[text] = []
+        for params in sent:
+            unknown = set(params) - MIRRORED_PARAMS
+            if unknown:
+                raise SystemExit(f"coopbot sent {sorted(unknown)} for {text!r}; mirror can't")
+            preview, markup = params.get("link_preview_options"), params.get("reply_markup")
+            reply = Reply(
+                html=params["text"],
+                parse_mode=params.get("parse_mode"),
+                link_preview_options=LinkPreviewOptions.de_json(preview) if preview else None,
+                keyboard=InlineKeyboardMarkup.de_json(markup) if markup else None,
+            )
+            replies[text].append(reply)
+    return replies
+
+
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def mirror(replies: Mapping[str, Sequence[Reply]]) -> Callback:
+    """A callback that answers each text with what coopbot sent for it, message by message."""
+
+    async def send_recorded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or message.text is None:
+            return
+        for reply in replies[message.text]:
+            await context.bot.send_message(
+                message.chat_id,
+                reply.html,
+                parse_mode=reply.parse_mode,
+                link_preview_options=reply.link_preview_options,
+                reply_markup=reply.keyboard,
+            )
+
+    return send_recorded
+
+
+async def run_mirror(
+    base_url: str, replies: Path, pool: int, concurrent: int, profiler: Profiler
+) -> None:
+    """The echo bot's set-up, answering with coopbot's own messages instead of the text."""
+    app = _bare_app(base_url, pool, concurrent)
+    app.add_handler(MessageHandler(filters.TEXT, mirror(load_replies(replies))))
+    async with _polling(app):
+        _announce("mirror", pool, app.concurrent_updates)
+        await profiler.until_stopped()
+
+
+def _bare_app(base_url: str, pool: int, concurrent: int) -> BareApp:
+    """A plain PTB application: no defaults, no context types, coopbot's transport settings."""
+    app: BareApp = (
         ApplicationBuilder()
         .token(TOKEN)
         .base_url(base_url)
@@ -94,14 +174,11 @@ async def run_echo(base_url: str, pool: int, concurrent: int, profiler: Profiler
         .get_updates_read_timeout(POLL_TIMEOUT + 5)
         .build()
     )
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    async with _polling(app):
-        _announce("echo", pool, app.concurrent_updates)
-        await profiler.until_stopped()
+    return app
 
 
 @asynccontextmanager
-async def _polling(app: EchoApp) -> AsyncIterator[None]:
+async def _polling(app: BareApp) -> AsyncIterator[None]:
     """What bot.runtime.polling does, for an application without coopbot's context types."""
     async with app:
         await app.start()
@@ -138,9 +215,10 @@ class Profiler:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("contender", choices=["coopbot", "echo"])
+    parser.add_argument("contender", choices=["coopbot", "echo", "mirror"])
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--db", type=Path, help="synced SQLite file (coopbot only)")
+    parser.add_argument("--replies", type=Path, help="JSON table of coopbot's replies (mirror)")
     parser.add_argument("--pool", type=int, help="connection pool size (default: coopbot's)")
     parser.add_argument("--concurrent", type=int, help="concurrent updates (default: coopbot's)")
     parser.add_argument("--profile", type=Path, help="write cProfile stats here")
@@ -151,9 +229,13 @@ def main() -> None:
         if args.db is None:
             parser.error("coopbot needs --db")
         coro = run_coopbot(args.base_url, args.db, args.pool, args.concurrent, profiler)
+    elif args.pool is None or args.concurrent is None:
+        parser.error(f"{args.contender} needs --pool and --concurrent: what coopbot announced")
+    elif args.contender == "mirror":
+        if args.replies is None:
+            parser.error("mirror needs --replies")
+        coro = run_mirror(args.base_url, args.replies, args.pool, args.concurrent, profiler)
     else:
-        if args.pool is None or args.concurrent is None:
-            parser.error("echo needs --pool and --concurrent: the settings coopbot announced")
         coro = run_echo(args.base_url, args.pool, args.concurrent, profiler)
     asyncio.run(coro)
 

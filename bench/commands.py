@@ -1,11 +1,14 @@
-"""Commands end to end: coopbot against a bare python-telegram-bot echo bot, same emulator set-up.
+"""Commands end to end: coopbot against two bare python-telegram-bot bots, same emulator set-up.
 
 200 users each send 10 commands in their private chats, all at once; each sends the next when
-the reply to the last has arrived (closed loop). A burst variant queues all 2000 at once. Each
+the reply to the last has arrived (closed loop). A burst variant queues all 2000 at once. The
+bare bots are an echo, which answers each command with its own text, and a mirror, which answers
+it with exactly the messages coopbot sends for it (recorded from coopbot beforehand), so that
+PTB's cost of sending coopbot's larger messages shows apart from coopbot's own work. Each
 contender runs in its own process against a fresh emulator (and coopbot on a fresh synced
 database), with the same connection pool and update concurrency; the runs alternate, so drift
-on the machine hits both alike. Throughput and latency percentiles come out per run, then the
-median and best of each contender and the ratio coopbot/echo against the 0.9 target.
+on the machine hits all alike. Throughput and latency percentiles come out per run, then the
+median and best of each contender and the ratios coopbot/echo and coopbot/mirror against 0.9.
 
     .venv/bin/python bench/commands.py            # 3 rounds, closed loop and burst
     .venv/bin/python bench/commands.py --quick    # 1 round, 20 users x 5 commands
@@ -24,6 +27,7 @@ from pathlib import Path
 
 from bots import TOKEN
 from harness import (
+    Replies,
     Sample,
     Script,
     Transport,
@@ -31,11 +35,15 @@ from harness import (
     extra_messages,
     measure,
     prepare_database,
+    record_replies,
+    wire_differences,
+    write_replies,
 )
 
 from bot.emulator import BotApiEmulator, User
 
 TARGET_RATIO = 0.9
+CONTENDERS = ("coopbot", "echo", "mirror")
 WARM_UP_USERS = 20
 WARM_UP_COMMANDS = 5
 # Users of the warm-up have ids far from the measured ones, so the measured users are all new
@@ -44,6 +52,8 @@ WARM_UP_FIRST_ID = 900_000
 # One more user alone before the load: latency with no queue in front of it.
 ALONE_ID = 990_000
 ALONE_COMMANDS = 50
+# The users whose replies the mirror copies, one per distinct text.
+RECORDER_FIRST_ID = 980_000
 
 # How often people send each command once they have started the bot; /search with the words
 # people would look for, some of which match nothing.
@@ -109,6 +119,36 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Workload:
+    """What the users of one run send: the warm-up, the one user alone, the measured load."""
+
+    warm_up: list[Script]
+    alone: list[Script]
+    measured: list[Script]
+
+    @classmethod
+    def of(cls, options: Options) -> Workload:
+        return cls(
+            warm_up=scripts(WARM_UP_USERS, WARM_UP_COMMANDS, first_id=WARM_UP_FIRST_ID, seed=1),
+            alone=scripts(1, ALONE_COMMANDS, first_id=ALONE_ID, seed=7, mix=options.mix),
+            measured=scripts(options.users, options.commands, mix=options.mix),
+        )
+
+    def texts(self) -> list[str]:
+        """Every distinct text any user sends."""
+        every = (*self.warm_up, *self.alone, *self.measured)
+        return sorted({text for _, texts in every for text in texts})
+
+
+@dataclass(frozen=True)
+class Recording:
+    """coopbot's replies to every text of the workload, and the file the mirror reads them from."""
+
+    replies: Replies
+    path: Path
+
+
+@dataclass(frozen=True)
 class Outcome:
     contender: str
     mode: str
@@ -116,18 +156,25 @@ class Outcome:
     transport: Transport
     extra: int
     alone: Sample | None
+    # Mirror only: its messages whose parameters match none of coopbot's, and all it sent.
+    differing: int = 0
+    sent: int = 0
 
 
 async def run_one(
-    contender: str, mode: str, options: Options, db: Path, like: Transport | None
+    contender: str,
+    mode: str,
+    options: Options,
+    db: Path,
+    like: Transport | None,
+    recording: Recording,
 ) -> Outcome:
     """One contender, one mode, fresh emulator (and database at `db`); warm-up, then the load.
 
-    `like` is the transport coopbot ran with, for the echo bot to copy.
+    `like` is the transport coopbot ran with, for the echo and mirror bots to copy.
     """
-    measured = scripts(options.users, options.commands, mix=options.mix)
-    warm_up = scripts(WARM_UP_USERS, WARM_UP_COMMANDS, first_id=WARM_UP_FIRST_ID, seed=1)
-    alone_script = scripts(1, ALONE_COMMANDS, first_id=ALONE_ID, seed=7, mix=options.mix)
+    workload = Workload.of(options)
+    warm_up, alone_script, measured = workload.warm_up, workload.alone, workload.measured
     pool, concurrent = options.pool, options.concurrent
     if like is not None:
         pool, concurrent = like.pool, like.concurrent
@@ -143,6 +190,7 @@ async def run_one(
             emulator,
             contender,
             db=db if contender == "coopbot" else None,
+            replies=recording.path if contender == "mirror" else None,
             pool=pool,
             concurrent=concurrent,
             profile=profile,
@@ -155,7 +203,10 @@ async def run_one(
                 bot.start_profile()
             sample = await measure(emulator, bot, measured, mode=mode)
             extra = extra_messages(emulator, measured)
-    return Outcome(contender, mode, sample, bot.transport, extra, alone)
+        differing, sent = 0, 0
+        if contender == "mirror":
+            differing, sent = wire_differences(emulator, measured, recording.replies)
+    return Outcome(contender, mode, sample, bot.transport, extra, alone, differing, sent)
 
 
 HEADER = (
@@ -174,14 +225,32 @@ def row(round_number: int, outcome: Outcome) -> str:
     )
     if outcome.extra:
         line += f"  ({outcome.extra} replies came in more than one message)"
+    if outcome.differing:
+        line += f"  ({outcome.differing} of {outcome.sent} messages unlike coopbot's on the wire)"
     return line
 
 
+def describe(recording: Recording, workload: Workload) -> str:
+    """How big the mirror's messages are, per measured command, beside the echo's."""
+    commands = [text for _, texts in workload.measured for text in texts]
+    sent = [reply for text in commands for reply in recording.replies[text]]
+    html = statistics.mean(len(str(reply.params["text"])) for reply in sent)
+    entities = statistics.mean(reply.entities for reply in sent)
+    keyboards = sum("reply_markup" in reply.params for reply in sent) / len(commands)
+    echoed = statistics.mean(len(text) for text in commands)
+    return (
+        f"mirror: coopbot's replies to {len(recording.replies)} distinct texts, recorded; "
+        f"per measured command {len(sent) / len(commands):.2f} messages, {html:.0f} characters "
+        f"of HTML, {entities:.1f} entities, {keyboards:.0%} with a keyboard "
+        f"(echo: {echoed:.0f} characters, no entities)"
+    )
+
+
 def summary(mode: str, outcomes: Sequence[Outcome]) -> list[str]:
-    """Median and best per contender, and the ratio against the target."""
+    """Median and best per contender, and the ratios against the target."""
     lines = []
     figures: dict[str, tuple[float, float]] = {}
-    for contender in ("coopbot", "echo"):
+    for contender in CONTENDERS:
         samples = [o.sample for o in outcomes if o.contender == contender and o.mode == mode]
         rates = [s.throughput for s in samples]
         median, best = statistics.median(rates), max(rates)
@@ -200,12 +269,22 @@ def summary(mode: str, outcomes: Sequence[Outcome]) -> list[str]:
                 f"  {'':<8} one user alone, no queue ({alone[0].commands} commands): "
                 f"p50 {p50:5.1f} ms  p99 {p99:5.1f} ms"
             )
-    ratio = figures["coopbot"][0] / figures["echo"][0]
-    best_ratio = figures["coopbot"][1] / figures["echo"][1]
-    verdict = "PASS" if ratio >= TARGET_RATIO else "MISS"
+    for other, meaning in (
+        ("echo", "the issue's target"),
+        ("mirror", "coopbot's own work, PTB sending the same messages"),
+    ):
+        ratio = figures["coopbot"][0] / figures[other][0]
+        best_ratio = figures["coopbot"][1] / figures[other][1]
+        verdict = "PASS" if ratio >= TARGET_RATIO else "MISS"
+        lines.append(
+            f"  {f'coopbot/{other} throughput:':<27} {ratio:.2f} (median), {best_ratio:.2f} "
+            f"(best); >= {TARGET_RATIO}: {verdict}  ({meaning})"
+        )
+    ratio = figures["mirror"][0] / figures["echo"][0]
+    best_ratio = figures["mirror"][1] / figures["echo"][1]
     lines.append(
-        f"  coopbot/echo throughput: {ratio:.2f} (median), {best_ratio:.2f} (best); "
-        f"target >= {TARGET_RATIO}: {verdict}"
+        f"  {'mirror/echo throughput:':<27} {ratio:.2f} (median), {best_ratio:.2f} (best)  "
+        "(PTB's cost for coopbot's messages rather than an echo)"
     )
     return lines
 
@@ -221,18 +300,29 @@ async def main(options: Options) -> None:
             f"{options.users * options.commands} commands per run; modes: "
             f"{', '.join(options.modes)}; {options.rounds} round(s), contenders alternating"
         )
+        workload = Workload.of(options)
+        replies = await record_replies(
+            folder / "recording.db", workload.texts(), first_id=RECORDER_FIRST_ID
+        )
+        recording = Recording(replies, folder / "replies.json")
+        write_replies(recording.path, replies)
+        print(describe(recording, workload))
         print(HEADER, flush=True)
         for number in range(1, options.rounds + 1):
             for mode in options.modes:
                 db = folder / f"coopbot-{mode}-{number}.db"
-                coopbot = await run_one("coopbot", mode, options, db, None)
+                coopbot = await run_one("coopbot", mode, options, db, None, recording)
                 print(row(number, coopbot), flush=True)
-                echo = await run_one("echo", mode, options, db, coopbot.transport)
-                print(row(number, echo), flush=True)
-                outcomes += [coopbot, echo]
+                outcomes.append(coopbot)
+                for contender in CONTENDERS[1:]:
+                    outcome = await run_one(
+                        contender, mode, options, db, coopbot.transport, recording
+                    )
+                    print(row(number, outcome), flush=True)
+                    outcomes.append(outcome)
     transport = outcomes[0].transport
     print(
-        f"\nsettings, both contenders: connection_pool_size={transport.pool}, "
+        f"\nsettings, all contenders: connection_pool_size={transport.pool}, "
         f"concurrent_updates={transport.concurrent}, getUpdates long poll 1 s, "
         "HTTP/1.1 over loopback; each bot in its own process, emulator and users in this one"
     )

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 from bots import TOKEN
 
 from bot.emulator import BotApiEmulator, User
+from bot.emulator.values import JsonDict
 from bot.runtime import open_database, sync
 from bot.settings import Secret, Settings
 
@@ -29,6 +31,9 @@ BOTS = Path(__file__).with_name("bots.py")
 # Far beyond any healthy latency here; a bot that stalls fails the run instead of hanging it.
 REPLY_TIMEOUT = 60.0
 START_TIMEOUT = 60.0
+# A reply in several messages goes out one message after another, each within milliseconds of
+# the last; this long without a new one means the bot has said all it will.
+QUIET = 0.3
 
 Script = tuple[User, Sequence[str]]
 """One user and the texts they send, in order, in their private chat."""
@@ -80,13 +85,15 @@ async def bot_process(
     contender: str,
     *,
     db: Path | None = None,
+    replies: Path | None = None,
     pool: int | None = None,
     concurrent: int | None = None,
     profile: Path | None = None,
 ) -> AsyncIterator[BotProcess]:
     """The contender polling `emulator`; stopped with SIGTERM on the way out."""
     args = [str(BOTS), contender, "--base-url", emulator.base_url]
-    for flag, value in (("--db", db), ("--pool", pool), ("--concurrent", concurrent)):
+    options = {"--db": db, "--replies": replies, "--pool": pool, "--concurrent": concurrent}
+    for flag, value in options.items():
         if value is not None:
             args += [flag, str(value)]
     if profile is not None:
@@ -200,3 +207,83 @@ async def measure(
 def extra_messages(emulator: BotApiEmulator, scripts: Sequence[Script]) -> int:
     """Bot messages beyond one per text sent: a reply in several parts would skew latencies."""
     return sum(len(emulator.history(user)) - len(texts) for user, texts in scripts)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message a bot sent: its sendMessage parameters, chat_id left out, and its entities."""
+
+    params: JsonDict
+    entities: int
+
+
+Replies = dict[str, list[Reply]]
+"""Each text, and the messages coopbot sent in answer, in order."""
+
+
+async def record_replies(db: Path, texts: Sequence[str], *, first_id: int) -> Replies:
+    """What coopbot sends for each text, each sent once by a user of its own, all at once."""
+    await prepare_database(db)
+    async with BotApiEmulator(TOKEN) as emulator:
+        users = {
+            text: emulator.user(first_id + number, f"User {number}", language_code="en")
+            for number, text in enumerate(texts)
+        }
+        async with bot_process(emulator, "coopbot", db=db):
+            for text, user in users.items():
+                emulator.send_message(user, user, text)
+            waits = [emulator.wait_for_message(u, timeout=REPLY_TIMEOUT) for u in users.values()]
+            await asyncio.gather(*waits)
+            await _quiet(emulator)
+        sent: dict[int, list[JsonDict]] = {user.id: [] for user in users.values()}
+        for call in emulator.calls_to("sendMessage"):
+            params = dict(call.params)
+            chat_id = params.pop("chat_id")
+            if call.error is None and isinstance(chat_id, int) and chat_id in sent:
+                sent[chat_id].append(params)
+        replies: Replies = {}
+        for text, user in users.items():
+            history = emulator.history(user)
+            if len(history) != len(sent[user.id]):
+                raise RuntimeError(f"coopbot answered {text!r} with more than sendMessage")
+            replies[text] = [
+                Reply(params, len(message.entities))
+                for params, message in zip(sent[user.id], history, strict=True)
+            ]
+    return replies
+
+
+async def _quiet(emulator: BotApiEmulator) -> None:
+    """Return once the bot has sent no message for QUIET seconds."""
+    while True:
+        before = emulator.stats.calls["sendMessage"]
+        await asyncio.sleep(QUIET)
+        if emulator.stats.calls["sendMessage"] == before:
+            return
+
+
+def write_replies(path: Path, replies: Replies) -> None:
+    """The table as bots.py's mirror reads it: each text, the parameters of each message."""
+    table = {text: [reply.params for reply in sent] for text, sent in replies.items()}
+    path.write_text(json.dumps(table, ensure_ascii=False))
+
+
+def wire_differences(
+    emulator: BotApiEmulator, scripts: Sequence[Script], replies: Replies
+) -> tuple[int, int]:
+    """Messages sent in these chats whose parameters no recorded reply has, and messages sent."""
+    expected: Counter[str] = Counter()
+    for _, texts in scripts:
+        for text in texts:
+            expected.update(_key(reply.params) for reply in replies[text])
+    chats = {user.id for user, _ in scripts}
+    actual: Counter[str] = Counter()
+    for call in emulator.calls_to("sendMessage"):
+        params = dict(call.params)
+        if params.pop("chat_id") in chats:
+            actual[_key(params)] += 1
+    return sum((actual - expected).values()), sum(actual.values())
+
+
+def _key(params: JsonDict) -> str:
+    return json.dumps(params, sort_keys=True)
