@@ -26,6 +26,7 @@ from handlers import (
 )
 from storage.changes import ChangeWatch
 from storage.knowledge import Knowledge
+from storage.search import SearchIndex
 
 # Few connections: httpcore scans its whole pool on every request, so a large pool costs more than
 # it gives to a bot that answers one update at a time.
@@ -89,8 +90,9 @@ def build_app(
 
 
 async def prepare(app: App) -> None:
-    """Before the first update: read the knowledge and publish the command menu."""
+    """Before the first update: read the knowledge, open the index, publish the command menu."""
     await refresh(app.bot_data, force=True)
+    app.bot_data.search_index = await SearchIndex.open(app.bot_data.settings.storage_url)
     await publish_commands(app)
 
 
@@ -98,6 +100,8 @@ async def finish(app: App) -> None:
     """After the last update: write what is still in memory, let go of the database."""
     await chats.save_chats(app.bot_data)
     app.bot_data.changes.close()
+    if hasattr(app.bot_data, "search_index"):  # absent if the start failed before opening it
+        await app.bot_data.search_index.close()
 
 
 async def publish_commands(app: App) -> None:

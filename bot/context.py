@@ -15,6 +15,7 @@ from bot.texts import Texts, texts_for
 from storage.changes import ChangeWatch
 from storage.chats import Sighting
 from storage.knowledge import Knowledge
+from storage.search import SearchIndex
 
 
 class BotData:
@@ -31,6 +32,8 @@ class BotData:
     knowledge: Knowledge
     knowledge_revision: int
     changes: ChangeWatch
+    # Opened when the application starts, on its event loop.
+    search_index: SearchIndex
     # When each chat was last written to the database by this process: seeing a chat again
     # within the hour does not cost a write per message.
     chats_seen: dict[int, datetime]

@@ -27,14 +27,12 @@ def _carried_query(terms: list[str], number: int) -> str:
 
 async def _results_view(context: Context, t: Texts, query: str, number: int) -> View:
     terms = search.words(query)
-    async with context.bot_data.sessions() as session:
-        results = await search.search(session, query, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
-        if results.total and not results.hits:
-            # A button from before the results shrank: show the last page there is now.
-            number = (results.total - 1) // PAGE_SIZE
-            results = await search.search(
-                session, query, limit=PAGE_SIZE, offset=number * PAGE_SIZE
-            )
+    index = context.bot_data.search_index
+    results = await index.search(query, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
+    if results.total and not results.hits:
+        # A button from before the results shrank: show the last page there is now.
+        number = (results.total - 1) // PAGE_SIZE
+        results = await index.search(query, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
     if not results.hits:
         return t("search.nothing", query=query), None
     pages = -(-results.total // PAGE_SIZE)

@@ -6,7 +6,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import aiosqlite
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 MAX_WORDS = 10
@@ -21,8 +23,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Title matches weigh ten times body matches; kind and item_id are not searched. Ties break on
 # rowid: unique and stable, and unlike the stored columns it costs no read per matching row.
 # The total rides along as a subquery, so a page is one round trip to the database.
-_QUERY = text(
-    f"""
+QUERY = f"""
     SELECT kind, item_id, title,
            snippet(search_index, 3, '{MATCH_START}', '{MATCH_END}', '…', 16) AS snippet,
            (SELECT count(*) FROM search_index WHERE search_index MATCH :match) AS total
@@ -30,9 +31,8 @@ _QUERY = text(
     WHERE search_index MATCH :match
     ORDER BY bm25(search_index, 0.0, 0.0, 10.0, 1.0), rowid
     LIMIT :limit OFFSET :offset
-    """
-)
-_COUNT = text("SELECT count(*) FROM search_index WHERE search_index MATCH :match")
+"""
+COUNT = "SELECT count(*) FROM search_index WHERE search_index MATCH :match"
 # Merging the index's segments into one: after many single-row inserts (a sync adds its rows
 # one trigger at a time) a query over a common word is two to three times faster.
 _OPTIMIZE = text("INSERT INTO search_index (search_index) VALUES ('optimize')")
@@ -65,27 +65,48 @@ def match_expression(terms: Sequence[str], *, operator: str) -> str:
     )
 
 
-async def search(
-    session: AsyncSession, query: str, *, limit: int = 10, offset: int = 0
-) -> Results:
-    """Best matches first: every word if anything has them all, otherwise any of them."""
-    terms = words(query)
-    if not terms:
+class SearchIndex:
+    """The search index, read through one long-lived read-only connection of its own.
+
+    A page of results is one statement, and this way one trip to the connection's thread: through
+    a pooled ORM session the same query cost five times the CPU, the most of any command's work.
+    Each statement sees the latest commit, so rows added by anyone are found at once.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    @classmethod
+    async def open(cls, url: str) -> SearchIndex:
+        """Open the index of the SQLite database at a SQLAlchemy URL."""
+        path = make_url(url).database
+        if not path or path == ":memory:":
+            raise ValueError(f"search needs an SQLite database file, not {url!r}")
+        return cls(await aiosqlite.connect(f"file:{path}?mode=ro", uri=True))
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+    async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> Results:
+        """Best matches first: every word if anything has them all, otherwise any of them."""
+        terms = words(query)
+        if not terms:
+            return Results(hits=[], total=0)
+        for operator in ("AND", "OR") if len(terms) > 1 else ("AND",):
+            match = match_expression(terms, operator=operator)
+            params = {"match": match, "limit": limit, "offset": offset}
+            rows = await self._connection.execute_fetchall(QUERY, params)
+            if rows:
+                hits = [
+                    Hit(kind, item_id, title, snippet) for kind, item_id, title, snippet, _ in rows
+                ]
+                return Results(hits=hits, total=next(iter(rows))[4])
+            if offset:
+                # Past the last page (a stale button): no hits here, but say how many there are.
+                (total,), *_ = await self._connection.execute_fetchall(COUNT, {"match": match})
+                if total:
+                    return Results(hits=[], total=total)
         return Results(hits=[], total=0)
-    for operator in ("AND", "OR") if len(terms) > 1 else ("AND",):
-        match = match_expression(terms, operator=operator)
-        rows = (
-            await session.execute(_QUERY, {"match": match, "limit": limit, "offset": offset})
-        ).all()
-        if rows:
-            hits = [Hit(row.kind, row.item_id, row.title, row.snippet) for row in rows]
-            return Results(hits=hits, total=rows[0].total)
-        if offset:
-            # Past the last page (a stale button): no hits here, but say how many there are.
-            total = (await session.execute(_COUNT, {"match": match})).scalar_one()
-            if total:
-                return Results(hits=[], total=total)
-    return Results(hits=[], total=0)
 
 
 async def optimize(session: AsyncSession) -> None:
