@@ -15,6 +15,7 @@ from bot.settings import Settings
 from handlers import (
     about,
     chats,
+    digest,
     errors,
     events,
     facilities,
@@ -82,6 +83,7 @@ def build_app(
     events.register(app)
     search.register(app)
     subscriptions.register(app)
+    digest.register(app)
     start.register(app)
     # Last, so that it only sees what no feature took.
     fallback.register(app)

@@ -17,6 +17,7 @@ PUBLIC_COMMANDS = (
     "subscribe",
     "settings",
     "unsubscribe",
+    "digest",
     "help",
 )
 

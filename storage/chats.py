@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import false, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,3 +51,11 @@ async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None
     await session.execute(
         statement.on_conflict_do_update(index_elements=[Chat.id], set_=update), rows
     )
+
+
+async def reactivate(session: AsyncSession, *, chat_id: int) -> bool:
+    """The chat is back (it sent /start): digests may reach it again. True if it had left."""
+    result = await session.execute(
+        update(Chat).where(Chat.id == chat_id, Chat.active.is_(false())).values(active=True)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has a rowcount

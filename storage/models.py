@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -173,3 +182,47 @@ class Subscription(Base):
     lead_times: Mapped[str | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Digest(Base):
+    """One message for many chats: a reminder, a notice or a summary, its words fixed at creation.
+
+    The id is a key made of what the digest is about (``reminder:<event>:<lead>:<start>``), so a
+    second tick, or a restart, that plans the same thing finds it already there.
+    """
+
+    __tablename__ = "digests"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # "reminder", "changed", "cancelled" or "summary".
+    kind: Mapped[str] = mapped_column(String(16))
+    # No foreign key: the ledger is a record of what was sent, whatever becomes of the event.
+    event_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # A reminder's lead time as the config writes it ("1d"); what subscriptions.lead_times lists.
+    lead: Mapped[str | None] = mapped_column(String(16))
+    # The event's start the digest was made for: a different one now means the event moved.
+    starts_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Created more than two ticks after it was due, e.g. after the bot was down.
+    late: Mapped[bool] = mapped_column(default=False)
+    # "open" while deliveries are pending, then "done"; "skipped" if it was never to be sent.
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    # The HTML every recipient gets; empty for a skipped digest.
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Delivery(Base):
+    """One digest to one chat: written before the send, marked right after it."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_digest_id", "status", "digest_id"),)
+
+    digest_id: Mapped[str] = mapped_column(ForeignKey("digests.id"), primary_key=True)
+    # No foreign key: the digest channel need not be a chat the bot has heard from.
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # "pending", "sent", "failed" or "skipped".
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

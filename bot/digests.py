@@ -1,0 +1,117 @@
+"""The words of each digest: reminders, notices of a moved or cancelled event, the summary.
+
+A digest's text is rendered once, when it is created, and stored with it, so every recipient
+(and a resend after a crash) gets the same words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from bot.durations import format_duration
+from bot.rendering import babel_locale, countdown, event_line, source_line, span, when
+from bot.texts import Html, Texts, join
+from storage.knowledge import Knowledge
+from storage.models import Event, Fact
+
+# Items per summary section; the rest are counted, and /facts or /events shows them.
+SUMMARY_ITEMS = 10
+# Events shown as coming up in a summary.
+COMING_ITEMS = 5
+
+
+def _sources(t: Texts, known: Knowledge, event: Event) -> Html:
+    return source_line(t, known.sources_of([event]), language=t.language)
+
+
+def reminder(
+    t: Texts, known: Knowledge, event: Event, *, lead: timedelta, late_since: datetime | None
+) -> Html:
+    """ "In 1 day" and the event; a late one counts down from ``late_since`` and says so."""
+    line = event_line(t, event, language=t.language)
+    if late_since is None:
+        left = span(lead, language=t.language)
+    else:
+        precision = "day" if event.precision == "month" else event.precision
+        left = countdown(event.starts_at - late_since, precision=precision, language=t.language)
+    sources = _sources(t, known, event)
+    if event.precision == "month":
+        text = t("digest.reminder_month", left=left, event=line, sources=sources)
+    else:
+        text = t("digest.reminder", left=left, event=line, sources=sources)
+    if late_since is None:
+        return text
+    return join([text, t("digest.late")], "\n\n")
+
+
+def changed(t: Texts, known: Knowledge, event: Event) -> Html:
+    line = event_line(t, event, language=t.language)
+    return t("digest.changed", event=line, sources=_sources(t, known, event))
+
+
+def cancelled(t: Texts, known: Knowledge, event: Event) -> Html:
+    line = event_line(t, event, language=t.language)
+    return t("digest.cancelled", event=line, sources=_sources(t, known, event))
+
+
+def _listed(t: Texts, lines: Sequence[Html]) -> Html:
+    shown = list(lines[:SUMMARY_ITEMS])
+    if len(lines) > SUMMARY_ITEMS:
+        shown.append(t("digest.summary_more", count=len(lines) - SUMMARY_ITEMS))
+    return join(shown)
+
+
+def _event_item(t: Texts, event: Event) -> Html:
+    return t("digest.summary_event", title=event.title, when=when(event, language=t.language))
+
+
+def summary(
+    t: Texts,
+    known: Knowledge,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    zone: ZoneInfo,
+) -> Html | None:
+    """Facts and events added or changed in (since, until], and what is coming; None if
+    nothing is new, since a summary of nothing is not worth a message.
+    """
+
+    def new(item: Fact | Event) -> bool:
+        return since < max(item.created_at, item.updated_at) <= until
+
+    facts = [fact for fact in known.facts if new(fact)]
+    events = [event for event in known.events if new(event)]
+    if not facts and not events:
+        return None
+    sections = []
+    if facts:
+        lines = [t("digest.summary_fact", title=fact.title) for fact in facts]
+        sections.append(t("digest.summary_facts", items=_listed(t, lines)))
+    if events:
+        lines = [_event_item(t, event) for event in events]
+        sections.append(t("digest.summary_events", items=_listed(t, lines)))
+    coming = known.upcoming(now)[:COMING_ITEMS]
+    if coming:
+        items = join([_event_item(t, event) for event in coming])
+        sections.append(t("digest.summary_coming", items=items))
+    return t("digest.summary", since=moment(t, since, zone), sections=join(sections, "\n\n"))
+
+
+def moment(t: Texts, at: datetime, zone: ZoneInfo) -> str:
+    """A digest's time in the configured zone, e.g. "Monday 30 November, 09:00"."""
+    locale = babel_locale(t.language)
+    return str(format_datetime(at, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=locale))
+
+
+def wanted_leads(lead_times: str | None, configured: Sequence[timedelta]) -> list[timedelta]:
+    """A subscription's lead times among those configured (NULL: all), longest first."""
+    if lead_times is None:
+        return list(configured)
+    wanted = set(lead_times.split(","))
+    return [lead for lead in configured if format_duration(lead) in wanted]

@@ -1,0 +1,117 @@
+"""What is due when: reminder moments and summary fire times, from the clock's now alone.
+
+Nothing here reads a wall clock or keeps a schedule: each tick asks afresh, so an event edited
+in the database is reminded at its new time, and a tick after downtime sees everything missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+# A reminder created more than this many ticks after its moment is marked late.
+LATE_AFTER_TICKS = 2
+# For a day or a month we do not know the hour, so "in 1 hour" would claim too much.
+_FINEST_LEAD = {"minute": timedelta(0), "day": timedelta(days=1), "month": timedelta(days=1)}
+# latest_fire looks back this far first, then eight times as far, up to the longest.
+_FIRST_LOOK_BACK = timedelta(hours=1)
+_LONGEST_LOOK_BACK = timedelta(days=5 * 366)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder to create now: sent, or only recorded as skipped."""
+
+    lead: timedelta
+    due_at: datetime
+    send: bool
+    late: bool
+
+
+def leads_for(precision: str, configured: Sequence[timedelta]) -> list[timedelta]:
+    """The configured leads that make sense for an event known to this precision."""
+    finest = _FINEST_LEAD.get(precision, timedelta(0))
+    return [lead for lead in configured if lead >= finest]
+
+
+def reminders_due(
+    starts_at: datetime,
+    *,
+    leads: Sequence[timedelta],
+    created: Collection[timedelta],
+    now: datetime,
+    tick: timedelta,
+) -> list[Reminder]:
+    """The reminders to create for an event now, longest lead first.
+
+    Only the latest due moment (the smallest due lead) is worth sending: the earlier ones that
+    were missed, e.g. while the bot was down, are recorded as skipped so the ledger shows them.
+    Once the event has begun, every missed one is skipped.
+    """
+    due = [lead for lead in leads if starts_at - lead <= now]
+    if not due:
+        return []
+    latest = min(due)
+    result = []
+    for lead in sorted(due, reverse=True):
+        if lead in created:
+            continue
+        moment = starts_at - lead
+        send = lead == latest and now < starts_at
+        late = send and now - moment > LATE_AFTER_TICKS * tick
+        result.append(Reminder(lead=lead, due_at=moment, send=send, late=late))
+    return result
+
+
+def next_reminder(
+    starts_at: datetime, *, leads: Sequence[timedelta], now: datetime
+) -> tuple[timedelta, datetime] | None:
+    """The event's next reminder still ahead: its lead and moment."""
+    ahead = [(starts_at - lead, lead) for lead in leads if starts_at - lead > now]
+    if not ahead:
+        return None
+    moment, lead = min(ahead)
+    return lead, moment
+
+
+def summary_trigger(crontab: str, zone: ZoneInfo) -> CronTrigger:
+    """The summary's schedule, in the configured zone: 09:00 stays 09:00 across DST changes."""
+    return CronTrigger.from_crontab(crontab, timezone=zone)
+
+
+def next_fire(trigger: CronTrigger, *, after: datetime) -> datetime | None:
+    """The first fire time strictly after ``after``."""
+    fire: datetime | None = trigger.get_next_fire_time(after, after)
+    return fire
+
+
+def latest_fire(
+    trigger: CronTrigger, *, until: datetime, after: datetime | None = None
+) -> datetime | None:
+    """The latest fire time in (after, until], or None.
+
+    APScheduler only counts forward, so this looks back a window at a time, widening it
+    eightfold while it holds no fire time: a minutely crontab costs a few steps, a yearly one
+    a few more, and a long downtime never walks every missed minute.
+    """
+    window = _FIRST_LOOK_BACK
+    while True:
+        start = until - window
+        bounded = after is not None and start <= after
+        fire: datetime | None
+        if bounded:
+            assert after is not None
+            fire = next_fire(trigger, after=after)
+        else:
+            fire = trigger.get_next_fire_time(None, start)
+        if fire is not None and fire <= until:
+            while (following := next_fire(trigger, after=fire)) is not None and following <= until:
+                fire = following
+            return fire
+        if bounded or window > _LONGEST_LOOK_BACK:
+            return None
+        window *= 8

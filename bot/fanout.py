@@ -1,0 +1,224 @@
+"""Sending open digests from the ledger: a batch of chats at a time, every send marked.
+
+The rows were written before any send; each few sends are marked in one short transaction
+right after they return, so a crash repeats at most the sends then in flight. A chat that
+blocked the bot or is gone is deactivated; a group that became a supergroup is followed to its
+new id and sent the digest once more; flood control that gets past PTB's rate limiter ends the
+tick and leaves the rest pending for the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import Bot
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bot.context import BotData
+from bot.html_split import split_html
+from storage import digests
+from storage.digests import CHANGED, FAILED, PENDING, REMINDER, SENT, Mark, Pending
+from storage.models import Digest, Event
+
+log = logging.getLogger(__name__)
+
+# Sends in flight at once: enough to keep up with Telegram's 30 a second at ordinary latency,
+# and the most a crash can make a chat receive twice.
+IN_FLIGHT = 8
+# A delivery that fails this often for passing reasons (network, server errors) is given up.
+MAX_ATTEMPTS = 5
+
+_SENT, _GONE, _MIGRATED, _FLOOD, _REFUSED, _RETRY = (
+    "sent",
+    "gone",
+    "migrated",
+    "flood",
+    "refused",
+    "retry",
+)
+
+
+@dataclass(frozen=True)
+class _Result:
+    kind: str
+    error: str | None = None
+    new_chat_id: int | None = None
+
+
+@dataclass
+class Tally:
+    """What one fan-out did, for the log and for tests."""
+
+    sent: int = 0
+    failed: int = 0
+    deactivated: int = 0
+    migrated: int = 0
+    # Digests whose event moved, was cancelled or began before they were all sent.
+    expired: int = 0
+    # Flood control ended the fan-out early; the rest goes on the next tick.
+    interrupted: bool = False
+
+
+async def fan_out(data: BotData, bot: Bot) -> Tally:
+    """Send every open digest's pending deliveries, oldest digest first."""
+    tally = Tally()
+    async with data.sessions() as session:
+        todo = await digests.open_digests(session)
+    events = {event.id: event for event in data.knowledge.events}
+    for digest in todo:
+        now = data.clock.now()
+        reason = expired(digest, events, now=now)
+        if reason is not None:
+            async with data.sessions.begin() as session:
+                await digests.skip_pending(session, digest_id=digest.id, reason=reason, now=now)
+                await digests.finish(session, digest_id=digest.id)
+            tally.expired += 1
+            log.info("digest %s no longer applies: %s", digest.id, reason)
+            continue
+        if not await _send_digest(data, bot, digest, tally):
+            tally.interrupted = True
+            break
+    return tally
+
+
+def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> str | None:
+    """Why a reminder or a "moved" notice should no longer go out, if it should not."""
+    if digest.kind not in (REMINDER, CHANGED):
+        return None
+    event = events.get(digest.event_id or "")
+    if event is None:
+        return "the event is cancelled"
+    if event.starts_at != digest.starts_at:
+        return "the event has moved"
+    if now >= event.starts_at:
+        return "the event has begun"
+    return None
+
+
+async def _send_digest(data: BotData, bot: Bot, digest: Digest, tally: Tally) -> bool:
+    """Every pending delivery of one digest; False if flood control cut it short."""
+    after: int | None = None
+    while True:
+        async with data.sessions() as session:
+            batch = await digests.pending(session, digest_id=digest.id, after=after)
+        if not batch:
+            break
+        for start in range(0, len(batch), IN_FLIGHT):
+            chunk = batch[start : start + IN_FLIGHT]
+            sends = [_send(bot, row.chat_id, digest.text) for row in chunk]
+            results = await asyncio.gather(*sends)
+            if not await _record(data, bot, digest, chunk, results, tally):
+                return False
+        after = batch[-1].chat_id
+    async with data.sessions.begin() as session:
+        if await digests.finish(session, digest_id=digest.id):
+            log.info("digest %s sent", digest.id)
+    return True
+
+
+async def _send(bot: Bot, chat_id: int, text: str) -> _Result:
+    try:
+        for chunk in split_html(text):
+            await bot.send_message(chat_id, chunk)
+    except ChatMigrated as error:
+        return _Result(_MIGRATED, error.message, error.new_chat_id)
+    except RetryAfter as error:
+        return _Result(_FLOOD, error.message)
+    except Forbidden as error:
+        return _Result(_GONE, error.message)
+    except BadRequest as error:
+        if "chat not found" in error.message.lower():
+            return _Result(_GONE, error.message)
+        return _Result(_REFUSED, error.message)
+    except TelegramError as error:
+        return _Result(_RETRY, error.message)
+    except Exception as error:
+        # Not Telegram's answer: a bug or a broken connection. The row stays pending.
+        log.exception("sending a digest to %s failed", chat_id)
+        return _Result(_RETRY, repr(error))
+    return _Result(_SENT)
+
+
+def _mark(row: Pending, result: _Result) -> Mark | None:
+    """The ledger's record of a send; None leaves the row as it is (flood control)."""
+    if result.kind == _SENT:
+        return Mark(row.chat_id, SENT)
+    if result.kind in (_GONE, _REFUSED, _MIGRATED):
+        return Mark(row.chat_id, FAILED, result.error)
+    if result.kind == _RETRY:
+        gave_up = row.attempts + 1 >= MAX_ATTEMPTS
+        return Mark(row.chat_id, FAILED if gave_up else PENDING, result.error)
+    return None
+
+
+async def _record(
+    data: BotData,
+    bot: Bot,
+    digest: Digest,
+    chunk: Sequence[Pending],
+    results: Sequence[_Result],
+    tally: Tally,
+) -> bool:
+    """Mark a chunk's sends, deactivate and migrate chats; False if flood control struck."""
+    marks: list[Mark] = []
+    gone: list[Mark] = []
+    moves: list[tuple[int, int]] = []
+    for row, result in zip(chunk, results, strict=True):
+        if result.kind == _MIGRATED and result.new_chat_id is not None:
+            # The row itself moves to the new id, still pending, and is sent there below.
+            moves.append((row.chat_id, result.new_chat_id))
+            continue
+        mark = _mark(row, result)
+        if mark is None:
+            continue
+        marks.append(mark)
+        if result.kind == _GONE:
+            gone.append(mark)
+    now = data.clock.now()
+    async with data.sessions.begin() as session:
+        await digests.mark(session, digest_id=digest.id, marks=marks, now=now)
+        for mark in gone:
+            await digests.deactivate(
+                session, chat_id=mark.chat_id, reason=mark.error or "gone", now=now
+            )
+        for old, new in moves:
+            await digests.migrate_chat(session, old=old, new=new, now=now)
+    _count(tally, marks, gone)
+    for old, new in moves:
+        log.info("chat %s is now %s", old, new)
+        tally.migrated += 1
+        await _resend(data, bot, digest, new, tally)
+    return all(result.kind != _FLOOD for result in results)
+
+
+async def _resend(data: BotData, bot: Bot, digest: Digest, chat_id: int, tally: Tally) -> None:
+    """Send once more, to a group's new id."""
+    async with data.sessions() as session:
+        status = await digests.delivery_status(session, digest_id=digest.id, chat_id=chat_id)
+    if status != PENDING:
+        # The new id had its own row for this digest, which its own turn takes care of.
+        return
+    result = await _send(bot, chat_id, digest.text)
+    # A second migration is failed, not followed; a passing error is retried on later ticks.
+    mark = _mark(Pending(chat_id, attempts=0), result)
+    if mark is None:
+        return
+    now = data.clock.now()
+    async with data.sessions.begin() as session:
+        await digests.mark(session, digest_id=digest.id, marks=[mark], now=now)
+        if result.kind == _GONE:
+            await digests.deactivate(session, chat_id=chat_id, reason=mark.error or "", now=now)
+    _count(tally, [mark], [mark] if result.kind == _GONE else [])
+
+
+def _count(tally: Tally, marks: Sequence[Mark], gone: Sequence[Mark]) -> None:
+    tally.sent += sum(mark.status == SENT for mark in marks)
+    tally.failed += sum(mark.status == FAILED for mark in marks)
+    tally.deactivated += len(gone)
+    for mark in marks:
+        if mark.status == FAILED:
+            log.warning("digest to %s failed: %s", mark.chat_id, mark.error)

@@ -1,0 +1,176 @@
+"""On each tick, the digests that have become due, written with their ledgers in one go.
+
+Everything is decided from the event rows and the ledger, by the injected clock: nothing rests
+on a job stored in a scheduler, so an edit to an event, or hours of downtime, are seen on the
+next tick. Keys make planning idempotent: the same thing planned twice is created once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import digests as words
+from bot.context import BotData
+from bot.due import (
+    LATE_AFTER_TICKS,
+    latest_fire,
+    leads_for,
+    reminders_due,
+    summary_trigger,
+)
+from bot.durations import format_duration
+from bot.texts import texts_for
+from storage import digests
+from storage.digests import (
+    CANCELLED,
+    CHANGED,
+    OPEN,
+    REMINDER,
+    SKIPPED,
+    SUMMARY,
+    NewDigest,
+)
+from storage.models import Event
+
+_JUST_BEFORE = timedelta(microseconds=1)
+
+
+async def plan(session: AsyncSession, data: BotData, *, now: datetime) -> int:
+    """Create every digest due at ``now``, with its deliveries; how many are to be sent.
+
+    Notices go first so that, for a moved event, "it moved" is created before the reminder
+    for its new time.
+    """
+    created = 0
+    for event in await digests.cancelled_events(session):
+        created += await _notice(session, data, event, kind=CANCELLED, now=now)
+    for event in await digests.moved_events(session, now=now):
+        created += await _notice(session, data, event, kind=CHANGED, now=now)
+    created += await _reminders(session, data, now=now)
+    created += await _summary(session, data, now=now)
+    return created
+
+
+async def _notice(
+    session: AsyncSession, data: BotData, event: Event, *, kind: str, now: datetime
+) -> int:
+    t = texts_for(None)
+    if kind == CANCELLED:
+        key = digests.cancelled_key(event.id)
+        text = words.cancelled(t, data.knowledge, event)
+        audience = digests.notice_audience(event.id)
+    else:
+        key = digests.changed_key(event.id, event.starts_at)
+        text = words.changed(t, data.knowledge, event)
+        audience = digests.notice_audience(event.id, other_than=event.starts_at)
+    notice = NewDigest(
+        key=key,
+        kind=kind,
+        due_at=now,
+        text=text,
+        event_id=event.id,
+        starts_at=event.starts_at,
+    )
+    if not await digests.create(session, digest=notice, now=now):
+        return 0
+    await _fill(session, data, key, audience, now=now)
+    return 1
+
+
+async def _reminders(session: AsyncSession, data: BotData, *, now: datetime) -> int:
+    settings = data.settings.digest
+    longest = max(settings.lead_times, default=timedelta(0))
+    # Events whose first reminder is due, up to those that began within the longest lead:
+    # an event that began during downtime gets its missed reminders recorded as skipped.
+    events = [
+        event
+        for event in data.knowledge.events
+        if event.starts_at - longest <= now < event.starts_at + longest
+    ]
+    keys = await digests.reminder_keys(session, event_ids=[event.id for event in events])
+    t = texts_for(None)
+    created = 0
+    for event in events:
+        leads = leads_for(event.precision, settings.lead_times)
+        made = {
+            lead
+            for lead in leads
+            if digests.reminder_key(event.id, format_duration(lead), event.starts_at) in keys
+        }
+        due = reminders_due(
+            event.starts_at, leads=leads, created=made, now=now, tick=settings.tick
+        )
+        for reminder in due:
+            lead = format_duration(reminder.lead)
+            key = digests.reminder_key(event.id, lead, event.starts_at)
+            text = ""
+            if reminder.send:
+                late_since = now if reminder.late else None
+                text = words.reminder(
+                    t, data.knowledge, event, lead=reminder.lead, late_since=late_since
+                )
+            new = NewDigest(
+                key=key,
+                kind=REMINDER,
+                due_at=reminder.due_at,
+                text=text,
+                event_id=event.id,
+                lead=lead,
+                starts_at=event.starts_at,
+                late=reminder.late,
+                status=OPEN if reminder.send else SKIPPED,
+            )
+            if await digests.create(session, digest=new, now=now) and reminder.send:
+                await _fill(session, data, key, digests.reminder_audience(lead), now=now)
+                created += 1
+    return created
+
+
+async def _summary(session: AsyncSession, data: BotData, *, now: datetime) -> int:
+    """The summary for the latest fire time since the last one, if it has anything new.
+
+    Fire times missed in between are folded into it: it reports everything since the last
+    summary. The very first one reports since the fire time before it.
+    """
+    settings = data.settings
+    trigger = summary_trigger(settings.digest.summary, settings.zone)
+    last = await digests.last_summary_at(session)
+    fire = latest_fire(trigger, until=now, after=last)
+    if fire is None:
+        return 0
+    since = last or latest_fire(trigger, until=fire - _JUST_BEFORE) or fire
+    text = words.summary(
+        texts_for(None), data.knowledge, since=since, until=fire, now=now, zone=settings.zone
+    )
+    key = digests.summary_key(fire.astimezone(UTC))
+    summary = NewDigest(
+        key=key,
+        kind=SUMMARY,
+        due_at=fire,
+        text=text or "",
+        late=now - fire > LATE_AFTER_TICKS * settings.digest.tick,
+        status=OPEN if text else SKIPPED,
+    )
+    if not await digests.create(session, digest=summary, now=now) or text is None:
+        return 0
+    await _fill(session, data, key, digests.summary_audience(), now=now)
+    return 1
+
+
+async def _fill(
+    session: AsyncSession,
+    data: BotData,
+    key: str,
+    audience: digests.Audience,
+    *,
+    now: datetime,
+) -> None:
+    await digests.fill(
+        session,
+        digest_id=key,
+        audience=audience,
+        channel_id=data.settings.digest.channel_id,
+        now=now,
+    )

@@ -1,0 +1,388 @@
+"""The digest ledger: what is to be sent, to which chats, and how each send went.
+
+A digest is created once, under a key naming what it is about, and its deliveries (one row per
+chat) are written in the same transaction, before anything is sent. After a crash the pending
+rows say exactly what was still to go; only sends in flight at that moment can go out twice.
+Recipients are chosen by ``INSERT … SELECT`` inside SQLite and read back a batch at a time, so
+the bot's memory does not grow with the number of subscribers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Chat, Delivery, Digest, Event, Subscription
+
+REMINDER, CHANGED, CANCELLED, SUMMARY = "reminder", "changed", "cancelled", "summary"
+# Digest statuses.
+OPEN, DONE, SKIPPED = "open", "done", "skipped"
+# Delivery statuses (and SKIPPED).
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+BATCH = 500
+# Who a digest goes to: a query of chat ids, run inside SQLite by ``fill``.
+Audience = Select[int]
+# Notices come before the reminders planned in the same tick: "moved", then "see you there".
+_KIND_ORDER = {CANCELLED: 0, CHANGED: 1, REMINDER: 2, SUMMARY: 3}
+
+
+def reminder_key(event_id: str, lead: str, starts_at: datetime) -> str:
+    return f"{REMINDER}:{event_id}:{lead}:{starts_at.isoformat()}"
+
+
+def changed_key(event_id: str, starts_at: datetime) -> str:
+    return f"{CHANGED}:{event_id}:{starts_at.isoformat()}"
+
+
+def cancelled_key(event_id: str) -> str:
+    return f"{CANCELLED}:{event_id}"
+
+
+def summary_key(fire_time: datetime) -> str:
+    return f"{SUMMARY}:{fire_time.isoformat()}"
+
+
+@dataclass(frozen=True)
+class NewDigest:
+    key: str
+    kind: str
+    due_at: datetime
+    text: str
+    event_id: str | None = None
+    lead: str | None = None
+    starts_at: datetime | None = None
+    late: bool = False
+    status: str = OPEN
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A delivery still to make, and how often it has been tried."""
+
+    chat_id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The outcome of one send: a delivery status, and the error if there was one."""
+
+    chat_id: int
+    status: str
+    error: str | None = None
+
+
+async def create(session: AsyncSession, *, digest: NewDigest, now: datetime) -> bool:
+    """Add the digest unless its key is taken; True if this call added it."""
+    statement = (
+        insert(Digest)
+        .prefix_with("OR IGNORE")
+        .values(
+            id=digest.key,
+            kind=digest.kind,
+            event_id=digest.event_id,
+            lead=digest.lead,
+            starts_at=digest.starts_at,
+            due_at=digest.due_at,
+            created_at=now,
+            late=digest.late,
+            status=digest.status,
+            text=digest.text,
+        )
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has a rowcount
+
+
+def _subscribed(topic: ColumnElement[bool]) -> Select[int]:
+    return (
+        select(Subscription.chat_id)
+        .join(Chat, Chat.id == Subscription.chat_id)
+        .where(Chat.active.is_(true()), topic)
+    )
+
+
+def reminder_audience(lead: str) -> Audience:
+    """Active chats that want event reminders at this lead time (NULL lead_times: every one)."""
+    listed = func.instr(literal(",") + Subscription.lead_times + literal(","), f",{lead},")
+    return _subscribed(Subscription.events.is_(true())).where(
+        or_(Subscription.lead_times.is_(None), listed > 0)
+    )
+
+
+def summary_audience() -> Audience:
+    """Active chats that want the periodic summary."""
+    return _subscribed(Subscription.news.is_(true()))
+
+
+def reminded(event_id: str, *, other_than: datetime | None = None) -> Select[int]:
+    """Chats that received a reminder or notice for the event, for another start if given."""
+    earlier = (
+        select(Delivery.chat_id)
+        .join(Digest, Digest.id == Delivery.digest_id)
+        .where(
+            Digest.event_id == event_id,
+            Digest.kind.in_((REMINDER, CHANGED)),
+            Delivery.status == SENT,
+        )
+    )
+    if other_than is not None:
+        earlier = earlier.where(Digest.starts_at != other_than)
+    return earlier
+
+
+def notice_audience(event_id: str, *, other_than: datetime | None = None) -> Audience:
+    """Active chats still subscribed to events that had heard of the event from us before."""
+    return _subscribed(Subscription.events.is_(true())).where(
+        Subscription.chat_id.in_(reminded(event_id, other_than=other_than))
+    )
+
+
+async def fill(
+    session: AsyncSession,
+    *,
+    digest_id: str,
+    audience: Audience,
+    channel_id: int | None,
+    now: datetime,
+) -> None:
+    """Write a pending delivery for every chat of the audience, and the channel, in SQLite."""
+    chats = audience.subquery()
+    rows = select(
+        literal(digest_id),
+        chats.c.chat_id,
+        literal(PENDING),
+        literal(0),
+        null(),
+        literal(now, Delivery.updated_at.type),
+    )
+    columns = ["digest_id", "chat_id", "status", "attempts", "error", "updated_at"]
+    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(columns, rows))
+    if channel_id is None:
+        return
+    # A channel the bot has met and found gone (see deactivate) is left out; others are tried.
+    gone = exists().where(Chat.id == channel_id, Chat.active.is_(false()))
+    channel = select(
+        literal(digest_id),
+        literal(channel_id),
+        literal(PENDING),
+        literal(0),
+        null(),
+        literal(now, Delivery.updated_at.type),
+    ).where(~gone)
+    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(columns, channel))
+
+
+async def reminder_keys(session: AsyncSession, *, event_ids: Collection[str]) -> set[str]:
+    """The keys of the reminders already created for these events, for any start."""
+    if not event_ids:
+        return set()
+    found = await session.scalars(
+        select(Digest.id).where(Digest.kind == REMINDER, Digest.event_id.in_(event_ids))
+    )
+    return set(found)
+
+
+async def moved_events(session: AsyncSession, *, now: datetime) -> Sequence[Event]:
+    """Scheduled events still ahead that some chat was reminded of at another start."""
+    reminded_elsewhere = (
+        select(Delivery.chat_id)
+        .join(Digest, Digest.id == Delivery.digest_id)
+        .where(
+            Digest.event_id == Event.id,
+            Digest.kind.in_((REMINDER, CHANGED)),
+            Digest.starts_at != Event.starts_at,
+            Delivery.status == SENT,
+        )
+        .exists()
+    )
+    told = (
+        select(Digest.id)
+        .where(Digest.kind == CHANGED, Digest.event_id == Event.id)
+        .where(Digest.starts_at == Event.starts_at)
+        .exists()
+    )
+    found = await session.scalars(
+        select(Event)
+        .where(Event.status == "scheduled", Event.starts_at > now, reminded_elsewhere, ~told)
+        .order_by(Event.starts_at, Event.id)
+    )
+    return found.all()
+
+
+async def cancelled_events(session: AsyncSession) -> Sequence[Event]:
+    """Cancelled events that some chat was reminded of and has not been told about."""
+    was_reminded = (
+        select(Delivery.chat_id)
+        .join(Digest, Digest.id == Delivery.digest_id)
+        .where(
+            Digest.event_id == Event.id,
+            Digest.kind.in_((REMINDER, CHANGED)),
+            Delivery.status == SENT,
+        )
+        .exists()
+    )
+    told = select(Digest.id).where(Digest.kind == CANCELLED, Digest.event_id == Event.id).exists()
+    found = await session.scalars(
+        select(Event)
+        .where(Event.status == "cancelled", was_reminded, ~told)
+        .order_by(Event.starts_at, Event.id)
+    )
+    return found.all()
+
+
+async def last_summary_at(session: AsyncSession) -> datetime | None:
+    """The fire time of the latest summary, sent or skipped: the next one reports from there."""
+    return await session.scalar(select(func.max(Digest.due_at)).where(Digest.kind == SUMMARY))
+
+
+async def open_digests(session: AsyncSession) -> Sequence[Digest]:
+    """Digests with deliveries to make, in the order they should reach a chat."""
+    order = case(_KIND_ORDER, value=Digest.kind, else_=len(_KIND_ORDER))
+    found = await session.scalars(
+        select(Digest)
+        .where(Digest.status == OPEN)
+        .order_by(Digest.created_at, order, Digest.due_at, Digest.id)
+    )
+    return found.all()
+
+
+async def pending(
+    session: AsyncSession, *, digest_id: str, after: int | None = None, limit: int = BATCH
+) -> Sequence[Pending]:
+    """The next pending deliveries of a digest by chat id, after ``after``: keyset pages."""
+    query = select(Delivery.chat_id, Delivery.attempts).where(
+        Delivery.digest_id == digest_id, Delivery.status == PENDING
+    )
+    if after is not None:
+        query = query.where(Delivery.chat_id > after)
+    rows = await session.execute(query.order_by(Delivery.chat_id).limit(limit))
+    return [Pending(chat_id, attempts) for chat_id, attempts in rows]
+
+
+async def mark(
+    session: AsyncSession, *, digest_id: str, marks: Sequence[Mark], now: datetime
+) -> None:
+    """Record how each send went; each counts as an attempt."""
+    if not marks:
+        return
+    statement = (
+        update(Delivery)
+        .where(Delivery.digest_id == digest_id, Delivery.chat_id == bindparam("chat"))
+        .values(
+            status=bindparam("new_status"),
+            error=bindparam("new_error"),
+            attempts=Delivery.attempts + 1,
+            updated_at=bindparam("now", type_=Delivery.updated_at.type),
+        )
+    )
+    rows = [
+        {"chat": m.chat_id, "new_status": m.status, "new_error": m.error, "now": now}
+        for m in marks
+    ]
+    # On the connection: one UPDATE run for many rows, not the ORM's bulk update by key.
+    connection = await session.connection()
+    await connection.execute(statement, rows)
+
+
+async def skip_pending(
+    session: AsyncSession, *, digest_id: str, reason: str, now: datetime
+) -> None:
+    """Give up the digest's remaining deliveries, e.g. for an event that has moved or begun."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.digest_id == digest_id, Delivery.status == PENDING)
+        .values(status=SKIPPED, error=reason, updated_at=now)
+    )
+
+
+async def finish(session: AsyncSession, *, digest_id: str) -> bool:
+    """Mark the digest done if it has no pending deliveries left; True if it is done now."""
+    left = (
+        select(Delivery.chat_id)
+        .where(Delivery.digest_id == digest_id, Delivery.status == PENDING)
+        .exists()
+    )
+    result = await session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id, Digest.status == OPEN, ~left)
+        .values(status=DONE)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has a rowcount
+
+
+async def deactivate(session: AsyncSession, *, chat_id: int, reason: str, now: datetime) -> None:
+    """The chat blocked the bot or is gone: no digest goes to it until it comes back."""
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False))
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.chat_id == chat_id, Delivery.status == PENDING)
+        .values(status=SKIPPED, error=reason, updated_at=now)
+    )
+
+
+async def migrate_chat(session: AsyncSession, *, old: int, new: int, now: datetime) -> None:
+    """A group became a supergroup with a new id: its chat, subscription and pending deliveries
+    move to the new id. The old chat row stays, inactive, as a record.
+    """
+    copy = select(
+        literal(new),
+        literal("supergroup"),
+        Chat.title,
+        Chat.language,
+        true(),
+        Chat.first_seen,
+        literal(now, Chat.last_seen.type),
+    ).where(Chat.id == old)
+    columns = ["id", "type", "title", "language", "active", "first_seen", "last_seen"]
+    await session.execute(insert(Chat).prefix_with("OR IGNORE").from_select(columns, copy))
+    await session.execute(update(Chat).where(Chat.id == new).values(active=True))
+    # The new id may already have a subscription of its own; then that one stands.
+    await session.execute(
+        update(Subscription)
+        .prefix_with("OR IGNORE")
+        .where(Subscription.chat_id == old)
+        .values(chat_id=new)
+    )
+    await session.execute(delete(Subscription).where(Subscription.chat_id == old))
+    await session.execute(update(Chat).where(Chat.id == old).values(active=False))
+    moved = and_(Delivery.chat_id == old, Delivery.status == PENDING)
+    await session.execute(
+        update(Delivery)
+        .prefix_with("OR IGNORE")
+        .where(moved)
+        .values(chat_id=new, error=f"migrated from {old}", updated_at=now)
+    )
+    await session.execute(
+        update(Delivery)
+        .where(moved)
+        .values(status=SKIPPED, error=f"migrated to {new}", updated_at=now)
+    )
+
+
+async def delivery_status(session: AsyncSession, *, digest_id: str, chat_id: int) -> str | None:
+    """Where one delivery stands, or None if the chat has no row for the digest."""
+    return await session.scalar(
+        select(Delivery.status).where(Delivery.digest_id == digest_id, Delivery.chat_id == chat_id)
+    )

@@ -1,0 +1,516 @@
+"""Reminders, notices and summaries through the emulator, driven tick by tick on a manual clock.
+
+Each test calls the tick itself, as the JobQueue would, after setting the clock; when the tick
+returns every send has been answered, so the emulator's history is final. The app is built with
+generous sending limits: pacing has its own tests, and here it would only add real seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, update
+from telegram.ext import CallbackContext
+
+from bot.emulator import ApiError
+from bot.fanout import Tally
+from bot.knowledge import refresh
+from bot.planning import plan
+from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
+from handlers.digest import Ticker, digest_tick
+from storage.models import Chat, Delivery, Digest, Event, Facility, Fact, Person, Subscription
+from tests.conftest import DEFAULT_NOW, TEST_TOKEN, Running
+
+SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
+# Ten days after the test clock starts: every lead time is still ahead.
+START = DEFAULT_NOW + timedelta(days=10)
+LONG_AGO = datetime(2023, 10, 4, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    """The shared settings, with limits the pacing never has to wait for."""
+    return Settings(
+        token=Secret(TEST_TOKEN),
+        storage_url=f"sqlite+aiosqlite:///{db_path}",
+        content_dir=DEFAULT_CONTENT,
+        limits=Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6),
+    )
+
+
+@pytest.fixture
+async def aged(running: Running) -> Running:
+    """The bot with content/ dated long ago, so that only what a test adds is new."""
+    async with running.sessions.begin() as session:
+        for model in (Fact, Event, Person, Facility):
+            await session.execute(update(model).values(created_at=LONG_AGO, updated_at=LONG_AGO))
+    return running
+
+
+async def tick(running: Running) -> Tally:
+    return await digest_tick(running.app.bot_data, running.app.bot)
+
+
+async def tick_at(running: Running, moment: datetime) -> Tally:
+    running.clock.set(moment)
+    return await tick(running)
+
+
+async def add_event(
+    running: Running,
+    *,
+    starts_at: datetime = START,
+    event_id: str = "school",
+    zone: str = "Asia/Almaty",
+    title: str = "Summer school on nuclear physics",
+    created_at: datetime | None = None,
+) -> None:
+    async with running.sessions.begin() as session:
+        session.add(
+            Event(
+                id=event_id,
+                title=title,
+                description="Lectures and practice at the INP.",
+                place="Almaty",
+                zone=zone,
+                precision="minute",
+                starts_at=starts_at,
+                source_id=SOURCE_ID,
+                origin="admin",
+                created_at=created_at or running.clock.now(),
+                updated_at=created_at or running.clock.now(),
+            )
+        )
+
+
+async def change_event(running: Running, event_id: str = "school", **values: object) -> None:
+    async with running.sessions.begin() as session:
+        await session.execute(update(Event).where(Event.id == event_id).values(**values))
+
+
+async def add_fact(running: Running, title: str, at: datetime) -> None:
+    async with running.sessions.begin() as session:
+        topic = await session.scalar(select(Fact.topic).limit(1))
+        session.add(
+            Fact(
+                id=title.lower().replace(" ", "-"),
+                topic=topic,
+                title=title,
+                text="Added by a test.",
+                source_id=SOURCE_ID,
+                origin="admin",
+                created_at=at,
+                updated_at=at,
+            )
+        )
+
+
+async def subscribe(
+    running: Running,
+    chat_id: int,
+    *,
+    lead_times: str | None = None,
+    events: bool = True,
+    news: bool = False,
+    in_emulator: bool = True,
+) -> None:
+    """A subscribed chat, written as /subscribe would; private chats become emulator users."""
+    if in_emulator and chat_id > 0:
+        running.user(chat_id, f"User {chat_id}")
+    async with running.sessions.begin() as session:
+        kind = "private" if chat_id > 0 else "group"
+        session.add(Chat(id=chat_id, type=kind, title=None, language="en"))
+        await session.flush()
+        session.add(Subscription(chat_id=chat_id, events=events, news=news, lead_times=lead_times))
+
+
+def texts(running: Running, chat_id: int) -> list[str]:
+    return [message.text for message in running.emulator.history(chat_id)]
+
+
+def sends_to(running: Running, chat_id: int) -> int:
+    calls = running.emulator.calls_to("sendMessage")
+    return sum(call.params.get("chat_id") == chat_id for call in calls)
+
+
+async def digest_rows(running: Running) -> dict[str, Digest]:
+    async with running.sessions() as session:
+        return {digest.id: digest for digest in await session.scalars(select(Digest))}
+
+
+async def delivery_rows(running: Running, chat_id: int) -> list[Delivery]:
+    async with running.sessions() as session:
+        found = await session.scalars(
+            select(Delivery).where(Delivery.chat_id == chat_id).order_by(Delivery.updated_at)
+        )
+        return list(found)
+
+
+async def chat_row(running: Running, chat_id: int) -> Chat | None:
+    async with running.sessions() as session:
+        return await session.get(Chat, chat_id)
+
+
+async def test_each_subscriber_gets_each_reminder_exactly_once(running: Running) -> None:
+    await subscribe(running, 1001)
+    await subscribe(running, 1002)
+    await add_event(running)
+    await tick(running)
+    assert texts(running, 1001) == []
+    for lead, words in [(timedelta(days=7), "7 days"), (timedelta(days=1), "1 day")]:
+        await tick_at(running, START - lead)
+        await tick(running)
+        running.clock.advance(timedelta(minutes=1))
+        await tick(running)
+        for chat_id in (1001, 1002):
+            assert texts(running, chat_id)[-1].startswith(f"⏰ Reminder: in {words}")
+    await tick_at(running, START - timedelta(hours=1))
+    for chat_id in (1001, 1002):
+        sent = texts(running, chat_id)
+        assert len(sent) == 3
+        assert sent[-1].startswith("⏰ Reminder: in 1 hour")
+        assert "Summer school on nuclear physics" in sent[-1]
+        assert "Source: JINR" in sent[-1]
+    assert {d.status for d in (await digest_rows(running)).values() if d.kind == "reminder"} == {
+        "done"
+    }
+
+
+async def test_a_chat_that_chose_1h_gets_only_the_1h_reminder(running: Running) -> None:
+    await subscribe(running, 1001, lead_times="1h")
+    await subscribe(running, 1002, lead_times="7d,1h")
+    await add_event(running)
+    for lead in (timedelta(days=7), timedelta(days=1), timedelta(hours=1)):
+        await tick_at(running, START - lead)
+    assert [text.split("\n")[0] for text in texts(running, 1001)] == ["⏰ Reminder: in 1 hour"]
+    assert [text.split("\n")[0] for text in texts(running, 1002)] == [
+        "⏰ Reminder: in 7 days",
+        "⏰ Reminder: in 1 hour",
+    ]
+
+
+async def test_a_moved_event_brings_a_notice_then_reminders_at_its_new_time(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    await subscribe(running, 1002, lead_times="1h")
+    await add_event(running)
+    await tick_at(running, START - timedelta(days=7))
+    await tick_at(running, START - timedelta(days=1))
+    moved = START + timedelta(days=10)
+    await change_event(running, starts_at=moved)
+    await tick(running)
+    await tick(running)
+    sent = texts(running, 1001)
+    assert len(sent) == 3
+    assert sent[-1].startswith("🔄 Changed: this event has a new date.")
+    assert "15 December 2026, 17:00 (Asia/Almaty)" in sent[-1]
+    # Reminded of nothing yet, 1002 has nothing to correct.
+    assert texts(running, 1002) == []
+
+    await tick_at(running, START - timedelta(hours=1))
+    assert len(texts(running, 1001)) == 3
+    for lead in (timedelta(days=7), timedelta(days=1), timedelta(hours=1)):
+        await tick_at(running, moved - lead)
+    firsts = [text.split("\n")[0] for text in texts(running, 1001)[3:]]
+    assert firsts == [
+        "⏰ Reminder: in 7 days",
+        "⏰ Reminder: in 1 day",
+        "⏰ Reminder: in 1 hour",
+    ]
+    assert [text.split("\n")[0] for text in texts(running, 1002)] == ["⏰ Reminder: in 1 hour"]
+
+
+async def test_a_cancelled_event_is_announced_to_those_reminded_of_it(running: Running) -> None:
+    await subscribe(running, 1001)
+    await subscribe(running, 1002, lead_times="1h")
+    await add_event(running)
+    await tick_at(running, START - timedelta(days=7))
+    await change_event(running, status="cancelled")
+    await tick(running)
+    await tick_at(running, START - timedelta(hours=1))
+    sent = texts(running, 1001)
+    assert len(sent) == 2
+    assert sent[-1].startswith("❌ Cancelled: this event will not take place.")
+    assert "Summer school on nuclear physics" in sent[-1]
+    assert texts(running, 1002) == []
+
+
+async def test_after_downtime_the_latest_due_reminder_goes_out_marked_late(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    await add_event(running)
+    await tick_at(running, START - timedelta(hours=20))
+    await tick(running)
+    sent = texts(running, 1001)
+    assert len(sent) == 1
+    assert sent[0].startswith("⏰ Reminder: in 20 hours")
+    assert "Sent late" in sent[0]
+    rows = await digest_rows(running)
+    starts = START.isoformat()
+    week, day = rows[f"reminder:school:7d:{starts}"], rows[f"reminder:school:1d:{starts}"]
+    assert (week.status, week.late, week.due_at) == ("skipped", False, START - timedelta(days=7))
+    assert (day.status, day.late) == ("done", True)
+    assert f"reminder:school:1h:{starts}" not in rows
+    async with running.sessions() as session:
+        assert await session.scalar(select(Delivery).where(Delivery.digest_id == week.id)) is None
+
+
+async def test_after_downtime_past_the_start_every_reminder_is_skipped(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    await add_event(running)
+    await tick_at(running, START + timedelta(hours=1))
+    assert texts(running, 1001) == []
+    rows = await digest_rows(running)
+    reminders = {d.lead: d.status for d in rows.values() if d.kind == "reminder"}
+    assert reminders == {"7d": "skipped", "1d": "skipped", "1h": "skipped"}
+
+
+async def test_a_blocked_chat_is_deactivated_and_not_messaged_until_it_starts_again(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    await subscribe(running, 1002)
+    await add_event(running)
+    running.emulator.block(1001)
+    await tick_at(running, START - timedelta(days=7))
+    assert len(texts(running, 1002)) == 1
+    chat = await chat_row(running, 1001)
+    assert chat is not None
+    assert chat.active is False
+    [failed] = await delivery_rows(running, 1001)
+    assert failed.status == "failed"
+    assert failed.error is not None
+    assert "blocked" in failed.error
+
+    await tick_at(running, START - timedelta(days=1))
+    assert sends_to(running, 1001) == 1
+    assert len(texts(running, 1002)) == 2
+
+    running.emulator.unblock(1001)
+    await running.emulator.private_chat(running.user(1001)).send("/start")
+    await tick_at(running, START - timedelta(hours=1))
+    assert texts(running, 1001)[-1].startswith("⏰ Reminder: in 1 hour")
+
+
+async def test_a_chat_telegram_cannot_find_is_deactivated_and_not_tried_again(
+    running: Running,
+) -> None:
+    await subscribe(running, 4242, in_emulator=False)
+    await subscribe(running, 1002)
+    await add_event(running)
+    await tick_at(running, START - timedelta(days=7))
+    chat = await chat_row(running, 4242)
+    assert chat is not None
+    assert chat.active is False
+    await tick_at(running, START - timedelta(days=1))
+    assert sends_to(running, 4242) == 1
+    assert len(texts(running, 1002)) == 2
+
+
+async def test_a_group_that_became_a_supergroup_gets_the_reminder_at_its_new_id_once(
+    running: Running,
+) -> None:
+    old, new = -500, -100500
+    running.emulator.group(old, "Physics club", supergroup=False)
+    running.emulator.group(new, "Physics club")
+    await subscribe(running, old, lead_times="7d,1d")
+    await add_event(running)
+    running.emulator.fail("sendMessage", ApiError.migrated(new), times=10, chat_id=old)
+    await tick_at(running, START - timedelta(days=7))
+    await tick(running)
+    assert [text.split("\n")[0] for text in texts(running, new)] == ["⏰ Reminder: in 7 days"]
+    async with running.sessions() as session:
+        assert await session.get(Subscription, old) is None
+        moved = await session.get(Subscription, new)
+        assert moved is not None
+        assert moved.lead_times == "7d,1d"
+        now_chat, old_chat = await session.get(Chat, new), await session.get(Chat, old)
+        assert now_chat is not None
+        assert (now_chat.type, now_chat.active) == ("supergroup", True)
+        assert old_chat is not None
+        assert old_chat.active is False
+    assert [row.status for row in await delivery_rows(running, new)] == ["sent"]
+
+    await tick_at(running, START - timedelta(days=1))
+    assert len(texts(running, new)) == 2
+    assert sends_to(running, old) == 1
+
+
+async def test_a_failed_send_stays_pending_and_the_next_tick_delivers_it(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    await add_event(running)
+    running.emulator.fail("sendMessage", ApiError(502, "Bad Gateway"), chat_id=1001)
+    await tick_at(running, START - timedelta(days=7))
+    [row] = await delivery_rows(running, 1001)
+    assert (row.status, row.attempts) == ("pending", 1)
+    await tick(running)
+    [row] = await delivery_rows(running, 1001)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert len(texts(running, 1001)) == 1
+
+
+async def test_deliveries_planned_before_a_crash_are_sent_by_the_next_tick(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    await subscribe(running, 1002)
+    await add_event(running)
+    running.clock.set(START - timedelta(days=7))
+    data = running.app.bot_data
+    await refresh(data)
+    async with data.sessions.begin() as session:
+        assert await plan(session, data, now=data.clock.now()) == 1
+    assert [row.status for row in await delivery_rows(running, 1001)] == ["pending"]
+    await tick(running)
+    await tick(running)
+    assert len(texts(running, 1001)) == len(texts(running, 1002)) == 1
+
+
+async def test_the_summary_goes_out_on_the_crontab_when_something_is_new(aged: Running) -> None:
+    running = aged
+    await subscribe(running, 1001, events=False, news=True)
+    await tick(running)
+    assert texts(running, 1001) == []
+    await add_fact(running, "A new beamline at DC-280", DEFAULT_NOW + timedelta(days=1))
+    # Mondays at 09:00 in Asia/Almaty (UTC+5).
+    monday = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
+    await tick_at(running, monday - timedelta(seconds=1))
+    assert texts(running, 1001) == []
+    await tick_at(running, monday)
+    await tick(running)
+    [summary] = texts(running, 1001)
+    assert summary.startswith("🗞 What is new since Monday 23 November, 09:00")
+    assert "A new beamline at DC-280" in summary
+    rows = await digest_rows(running)
+    assert rows[f"summary:{monday.isoformat()}"].status == "done"
+
+
+async def test_no_summary_is_sent_when_nothing_is_new(aged: Running) -> None:
+    running = aged
+    await subscribe(running, 1001, events=False, news=True)
+    await tick_at(running, datetime(2026, 11, 30, 4, 0, tzinfo=UTC))
+    await tick_at(running, datetime(2026, 12, 7, 4, 0, tzinfo=UTC))
+    assert texts(running, 1001) == []
+    summaries = [d for d in (await digest_rows(running)).values() if d.kind == "summary"]
+    assert len(summaries) == 2
+    assert {d.status for d in summaries} == {"skipped"}
+
+
+async def test_the_channel_receives_every_digest(aged: Running) -> None:
+    running = aged
+    channel = running.emulator.group(-100900, "JINR–Kazakhstan news")
+    data = running.app.bot_data
+    data.settings = dataclasses.replace(
+        data.settings, digest=dataclasses.replace(data.settings.digest, channel_id=channel.id)
+    )
+    await subscribe(running, 1001, lead_times="1h")
+    await add_event(running)
+    await tick(running)
+    await add_fact(running, "A new beamline at DC-280", DEFAULT_NOW + timedelta(days=1))
+    await tick_at(running, START - timedelta(days=7))
+    await tick_at(running, START - timedelta(hours=1))
+    firsts = [text.split("\n")[0] for text in texts(running, channel.id)]
+    # The summary of Monday 30 November is planned by the same tick as the 1h reminder.
+    assert firsts == [
+        "⏰ Reminder: in 7 days",
+        "⏰ Reminder: in 1 hour",
+        "🗞 What is new since Monday 23 November, 09:00",
+    ]
+    assert [text.split("\n")[0] for text in texts(running, 1001)] == ["⏰ Reminder: in 1 hour"]
+
+
+async def test_digest_previews_the_next_reminder_and_summary(aged: Running) -> None:
+    running = aged
+    await add_event(running, created_at=LONG_AGO)
+    chat = running.chat()
+    shown = await chat.send("/digest")
+    assert "Next reminder, on Saturday 28 November, 17:00 (Asia/Almaty)" in shown.text
+    assert "Reminder: in 7 days" in shown.text
+    assert "Summer school on nuclear physics" in shown.text
+    assert "nothing is new so far" in shown.text
+    assert "This chat is not subscribed" in shown.text
+
+    await chat.send("/subscribe")
+    async with running.sessions.begin() as session:
+        await session.execute(update(Subscription).values(lead_times="1h"))
+    await add_fact(running, "A new beamline at DC-280", DEFAULT_NOW - timedelta(hours=1))
+    shown = await chat.send("/digest")
+    assert "Next reminder, on Saturday 5 December, 16:00 (Asia/Almaty)" in shown.text
+    assert "Reminder: in 1 hour" in shown.text
+    assert "Next summary, on Monday 30 November, 09:00 (Asia/Almaty)" in shown.text
+    assert "A new beamline at DC-280" in shown.text
+    assert "not subscribed" not in shown.text
+
+
+async def test_a_reminder_in_a_dst_zone_comes_exactly_a_day_before_in_absolute_time(
+    running: Running,
+) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    # Clocks in Berlin go from 02:00 to 03:00 on 29 March 2026.
+    starts = datetime(2026, 3, 29, 12, 0, tzinfo=berlin)
+    day_before = starts.astimezone(UTC) - timedelta(days=1)
+    assert day_before.astimezone(berlin).hour == 11
+    await subscribe(running, 1001, lead_times="1d")
+    await tick_at(running, datetime(2026, 3, 20, tzinfo=UTC))
+    await add_event(running, starts_at=starts, zone="Europe/Berlin")
+    await tick_at(running, day_before - timedelta(seconds=1))
+    assert texts(running, 1001) == []
+    await tick_at(running, day_before)
+    [reminder] = texts(running, 1001)
+    assert reminder.startswith("⏰ Reminder: in 1 day")
+    assert "29 March 2026, 12:00 (Europe/Berlin)" in reminder
+    assert "Sent late" not in reminder
+
+
+async def test_the_summary_fires_at_nine_local_across_a_dst_change(aged: Running) -> None:
+    running = aged
+    data = running.app.bot_data
+    data.settings = dataclasses.replace(
+        data.settings,
+        zone=ZoneInfo("Europe/Berlin"),
+        digest=dataclasses.replace(data.settings.digest, summary="0 9 * * *"),
+    )
+    await subscribe(running, 1001, events=False, news=True)
+    saturday = datetime(2026, 3, 28, 8, 0, tzinfo=UTC)  # 09:00 CET
+    await tick_at(running, saturday)
+    await add_fact(running, "A new beamline at DC-280", saturday + timedelta(hours=2))
+    sunday = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST, an hour earlier in UTC
+    await tick_at(running, sunday - timedelta(seconds=1))
+    assert texts(running, 1001) == []
+    await tick_at(running, sunday)
+    [summary] = texts(running, 1001)
+    assert summary.startswith("🗞 What is new since Saturday 28 March, 09:00")
+    rows = await digest_rows(running)
+    assert rows[f"summary:{sunday.isoformat()}"].due_at == sunday
+
+
+async def test_a_tick_that_finds_the_previous_one_running_skips(running: Running) -> None:
+    await subscribe(running, 1001)
+    await add_event(running)
+    running.clock.set(START - timedelta(days=7))
+    ticker = Ticker()
+    context = CallbackContext(running.app)
+    async with ticker.lock:
+        await ticker(context)
+    assert texts(running, 1001) == []
+    await ticker(context)
+    assert len(texts(running, 1001)) == 1
+
+
+async def test_the_tick_runs_on_the_job_queue_at_the_configured_interval(
+    running: Running,
+) -> None:
+    assert running.app.job_queue is not None
+    [job] = running.app.job_queue.get_jobs_by_name("digest tick")
+    assert isinstance(job.callback, Ticker)
+    assert job.job.trigger.interval == running.settings.digest.tick

@@ -1,0 +1,85 @@
+"""What is due when: reminder decisions and summary fire times, computed from a given now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.due import Reminder, latest_fire, leads_for, next_reminder, reminders_due, summary_trigger
+
+WEEK, DAY, HOUR = timedelta(days=7), timedelta(days=1), timedelta(hours=1)
+LEADS = (WEEK, DAY, HOUR)
+TICK = timedelta(seconds=30)
+START = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+ALMATY = ZoneInfo("Asia/Almaty")
+
+
+def due(now: datetime, created: set[timedelta] | None = None) -> list[Reminder]:
+    return reminders_due(START, leads=LEADS, created=created or set(), now=now, tick=TICK)
+
+
+def test_nothing_is_due_before_the_longest_lead() -> None:
+    assert due(START - WEEK - timedelta(seconds=1)) == []
+
+
+def test_a_reminder_on_its_moment_is_sent_and_not_late() -> None:
+    assert due(START - DAY, created={WEEK}) == [
+        Reminder(lead=DAY, due_at=START - DAY, send=True, late=False)
+    ]
+
+
+def test_after_downtime_only_the_latest_due_reminder_is_sent_the_rest_recorded() -> None:
+    now = START - timedelta(hours=20)
+    assert due(now) == [
+        Reminder(lead=WEEK, due_at=START - WEEK, send=False, late=False),
+        Reminder(lead=DAY, due_at=START - DAY, send=True, late=True),
+    ]
+
+
+def test_late_means_more_than_two_ticks_after_the_moment() -> None:
+    assert due(START - DAY + 2 * TICK, created={WEEK})[0].late is False
+    assert due(START - DAY + 2 * TICK + timedelta(seconds=1), created={WEEK})[0].late is True
+
+
+def test_an_older_lead_missing_after_a_newer_one_was_sent_is_only_recorded() -> None:
+    assert due(START - HOUR, created={DAY, HOUR}) == [
+        Reminder(lead=WEEK, due_at=START - WEEK, send=False, late=False)
+    ]
+
+
+def test_once_the_event_has_begun_every_missing_reminder_is_skipped() -> None:
+    assert [r.send for r in due(START)] == [False, False, False]
+    assert due(START, created=set(LEADS)) == []
+
+
+def test_a_day_or_month_event_gets_no_reminder_finer_than_a_day() -> None:
+    assert leads_for("minute", LEADS) == list(LEADS)
+    assert leads_for("day", LEADS) == [WEEK, DAY]
+    assert leads_for("month", LEADS) == [WEEK, DAY]
+
+
+def test_the_next_reminder_is_the_soonest_still_ahead() -> None:
+    assert next_reminder(START, leads=LEADS, now=START - WEEK) == (DAY, START - DAY)
+    assert next_reminder(START, leads=LEADS, now=START - HOUR) is None
+
+
+def test_latest_fire_after_a_year_of_downtime_on_a_minutely_crontab() -> None:
+    trigger = summary_trigger("* * * * *", ALMATY)
+    now = datetime(2026, 11, 30, 4, 0, 30, tzinfo=UTC)
+    fire = latest_fire(trigger, until=now, after=now - timedelta(days=365))
+    assert fire == datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
+
+
+def test_latest_fire_counts_a_fire_at_exactly_now_and_none_after_the_last() -> None:
+    trigger = summary_trigger("0 9 * * mon", ALMATY)
+    monday = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
+    assert latest_fire(trigger, until=monday) == monday
+    assert latest_fire(trigger, until=monday + DAY, after=monday) is None
+    assert latest_fire(trigger, until=monday - timedelta(seconds=1)) == monday - WEEK
+
+
+def test_latest_fire_of_a_yearly_crontab_months_back() -> None:
+    trigger = summary_trigger("0 9 1 1 *", ALMATY)
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    assert latest_fire(trigger, until=now) == datetime(2026, 1, 1, 9, 0, tzinfo=ALMATY)
+    assert latest_fire(trigger, until=now, after=datetime(2026, 2, 1, tzinfo=UTC)) is None
