@@ -11,6 +11,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands import menus
 from bot.context import App, BotData, Context
 from bot.knowledge import keep_knowledge_fresh, refresh
+from bot.pacing import SmoothRateLimiter
 from bot.settings import Settings
 from handlers import (
     about,
@@ -57,6 +58,7 @@ def build_app(
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(JobQueue[Context]())
         .connection_pool_size(CONNECTION_POOL_SIZE)
+        .rate_limiter(SmoothRateLimiter(settings.limits))
         .get_updates_read_timeout(poll_timeout + 5)
         .post_init(prepare)
         .post_shutdown(finish)
