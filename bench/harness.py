@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bots import TOKEN
+from bots import TOKEN, UNLIMITED
 
 from bot.emulator import BotApiEmulator, User
 from bot.emulator.values import JsonDict
@@ -42,7 +42,10 @@ Script = tuple[User, Sequence[str]]
 def settings_for(db: Path, base_url: str = "http://127.0.0.1:9/bot") -> Settings:
     """Settings for a bench database; the URL only matters to a running bot."""
     return Settings(
-        token=Secret(TOKEN), base_url=base_url, storage_url=f"sqlite+aiosqlite:///{db}"
+        token=Secret(TOKEN),
+        base_url=base_url,
+        storage_url=f"sqlite+aiosqlite:///{db}",
+        limits=UNLIMITED,
     )
 
 
