@@ -4,7 +4,8 @@ The rows were written before any send; each few sends are marked in one short tr
 right after they return, so a crash repeats at most the sends then in flight. A chat that
 blocked the bot or is gone is deactivated; a group that became a supergroup is followed to its
 new id and sent the digest once more; flood control that gets past PTB's rate limiter ends the
-tick and leaves the rest pending for the next.
+tick and leaves the rest pending for the next. Sends are paced by the app's rate limiter
+(bot/pacing.py) at low priority, behind replies to users.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
+from bot import pacing
 from bot.context import BotData
 from bot.html_split import split_html
 from storage import digests
@@ -69,19 +71,23 @@ async def fan_out(data: BotData, bot: Bot) -> Tally:
     async with data.sessions() as session:
         todo = await digests.open_digests(session)
     events = {event.id: event for event in data.knowledge.events}
-    for digest in todo:
-        now = data.clock.now()
-        reason = expired(digest, events, now=now)
-        if reason is not None:
-            async with data.sessions.begin() as session:
-                await digests.skip_pending(session, digest_id=digest.id, reason=reason, now=now)
-                await digests.finish(session, digest_id=digest.id)
-            tally.expired += 1
-            log.info("digest %s no longer applies: %s", digest.id, reason)
-            continue
-        if not await _send_digest(data, bot, digest, tally):
-            tally.interrupted = True
-            break
+    # Low priority: a reply to someone's command goes before the next digest send.
+    with pacing.low_priority():
+        for digest in todo:
+            now = data.clock.now()
+            reason = expired(digest, events, now=now)
+            if reason is not None:
+                async with data.sessions.begin() as session:
+                    await digests.skip_pending(
+                        session, digest_id=digest.id, reason=reason, now=now
+                    )
+                    await digests.finish(session, digest_id=digest.id)
+                tally.expired += 1
+                log.info("digest %s no longer applies: %s", digest.id, reason)
+                continue
+            if not await _send_digest(data, bot, digest, tally):
+                tally.interrupted = True
+                break
     return tally
 
 
