@@ -17,6 +17,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.callbacks import SubscriptionSetting
 from bot.context import App, Context, pressed, texts
 from bot.deeplinks import deep_link
+from bot.digests import wanted_leads
 from bot.durations import format_duration
 from bot.keyboards import button, keyboard
 from bot.rendering import babel_locale, span
@@ -31,20 +32,12 @@ STOP = "stop"
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
-def chosen_leads(subscription: Subscription, configured: tuple[timedelta, ...]) -> list[timedelta]:
-    """The chat's lead times among those configured, longest first."""
-    if subscription.lead_times is None:
-        return list(configured)
-    wanted = set(subscription.lead_times.split(","))
-    return [lead for lead in configured if format_duration(lead) in wanted]
-
-
 def _settings_view(
     context: Context, t: Texts, subscription: Subscription
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
     settings = context.bot_data.settings
     configured = settings.digest.lead_times
-    leads = chosen_leads(subscription, configured)
+    leads = wanted_leads(subscription.lead_times, configured)
     locale = babel_locale(t.language)
     if subscription.events and leads:
         spelled = format_list([span(lead, language=t.language) for lead in leads], locale=locale)
@@ -172,7 +165,9 @@ def _apply(subscription: Subscription, setting: str, configured: tuple[timedelta
     elif setting == "news":
         subscription.news = not subscription.news
     else:
-        leads = {format_duration(lead) for lead in chosen_leads(subscription, configured)}
+        leads = {
+            format_duration(lead) for lead in wanted_leads(subscription.lead_times, configured)
+        }
         leads ^= {setting}
         names = [format_duration(lead) for lead in configured if format_duration(lead) in leads]
         subscription.lead_times = None if len(names) == len(configured) else ",".join(names)

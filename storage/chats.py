@@ -25,7 +25,11 @@ class Sighting:
 
 
 async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None:
-    """Record that chats were seen; a chat that had left is active again. One statement."""
+    """Record that chats were seen, in one statement.
+
+    A chat that had blocked the bot stays inactive: only /start or /subscribe bring it back
+    (``reactivate``), never a stray message or a sighting saved after it left.
+    """
     if not sightings:
         return
     statement = insert(Chat)
@@ -34,7 +38,6 @@ async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None
         "title": statement.excluded.title,
         "language": statement.excluded.language,
         "last_seen": statement.excluded.last_seen,
-        "active": True,
     }
     rows = [
         {

@@ -21,6 +21,7 @@ async def subscribe(session: AsyncSession, seen: Sighting) -> tuple[Subscription
     had blocked the bot and comes back is messaged again from now on.
     """
     await chats.remember(session, [seen])
+    await chats.reactivate(session, chat_id=seen.chat_id)
     existing = await get(session, seen.chat_id)
     if existing is not None:
         return existing, False

@@ -89,3 +89,23 @@ async def test_an_edit_by_another_process_shows_in_the_next_answer(
         database.execute("UPDATE people SET role = 'Director of JINR' WHERE name LIKE 'Grigory%'")
     reply = await chat.send("/delegation")
     assert "Grigory Trubnikov — Director of JINR" in reply.text
+
+
+async def test_a_chat_that_left_is_not_brought_back_by_a_stray_message(
+    running: Running, db_path: Path
+) -> None:
+    chat = running.chat()
+    await chat.send("/help")
+    await save_chats(running.app.bot_data)
+    with closing(sqlite3.connect(db_path)) as database, database:
+        database.execute("UPDATE chats SET active = 0 WHERE id = 1001")
+    running.app.bot_data.chats_seen.clear()  # as after an hour: the next message is noted again
+    await chat.send("Govorun")
+    await save_chats(running.app.bot_data)
+    with closing(sqlite3.connect(db_path)) as database:
+        (active,) = database.execute("SELECT active FROM chats WHERE id = 1001").fetchone()
+    assert active == 0
+    await chat.send("/start")
+    with closing(sqlite3.connect(db_path)) as database:
+        (active,) = database.execute("SELECT active FROM chats WHERE id = 1001").fetchone()
+    assert active == 1
