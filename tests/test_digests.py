@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,10 +19,10 @@ from bot.emulator import ApiError
 from bot.fanout import Tally
 from bot.knowledge import refresh
 from bot.planning import plan
-from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
+from bot.settings import Limits, Settings
 from handlers.digest import Ticker, digest_tick
 from storage.models import Chat, Delivery, Digest, Event, Facility, Fact, Person, Subscription
-from tests.conftest import DEFAULT_NOW, TEST_TOKEN, Running
+from tests.conftest import DEFAULT_NOW, Running
 
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 # Ten days after the test clock starts: every lead time is still ahead.
@@ -32,12 +31,10 @@ LONG_AGO = datetime(2023, 10, 4, tzinfo=UTC)
 
 
 @pytest.fixture
-def settings(db_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """The shared settings, with limits the pacing never has to wait for."""
-    return Settings(
-        token=Secret(TEST_TOKEN),
-        storage_url=f"sqlite+aiosqlite:///{db_path}",
-        content_dir=DEFAULT_CONTENT,
+    return dataclasses.replace(
+        settings,
         limits=Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6),
     )
 
