@@ -7,6 +7,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue, TypeHandler
 
+from bot import sightings
 from bot.clock import Clock, SystemClock
 from bot.commands import menus
 from bot.context import App, BotData, Context
@@ -102,7 +103,7 @@ async def prepare(app: App) -> None:
 
 async def finish(app: App) -> None:
     """After the last update: write what is still in memory, let go of the database."""
-    await chats.save_chats(app.bot_data)
+    await sightings.save(app.bot_data)
     app.bot_data.changes.close()
     if hasattr(app.bot_data, "search_index"):  # absent if the start failed before opening it
         await app.bot_data.search_index.close()

@@ -16,6 +16,7 @@ from telegram import Bot, Update
 from telegram.ext import CommandHandler
 
 from bot import digests as words
+from bot import sightings
 from bot.context import App, BotData, Context, texts
 from bot.due import latest_fire, leads_for, next_fire, next_reminder, summary_trigger
 from bot.fanout import Tally, fan_out
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 async def digest_tick(data: BotData, bot: Bot) -> Tally:
     """One pass: create what is due by the clock, with its ledger, then send what is pending."""
+    # Chats noted since the last save first: one that came back with /start is a recipient.
+    await sightings.save(data)
     await refresh(data)
     now = data.clock.now()
     async with data.sessions.begin() as session:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import false, update
+from sqlalchemy import update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,8 @@ class Sighting:
     title: str | None
     language: str | None
     at: datetime
+    # The chat sent /start: if it had left, it is back, and digests may reach it again.
+    returning: bool = False
 
 
 async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None:
@@ -33,7 +35,7 @@ async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None
     if not sightings:
         return
     statement = insert(Chat)
-    update = {
+    changes = {
         "type": statement.excluded.type,
         "title": statement.excluded.title,
         "language": statement.excluded.language,
@@ -52,13 +54,8 @@ async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None
         for seen in sightings
     ]
     await session.execute(
-        statement.on_conflict_do_update(index_elements=[Chat.id], set_=update), rows
+        statement.on_conflict_do_update(index_elements=[Chat.id], set_=changes), rows
     )
-
-
-async def reactivate(session: AsyncSession, *, chat_id: int) -> bool:
-    """The chat is back (it sent /start): digests may reach it again. True if it had left."""
-    result = await session.execute(
-        update(Chat).where(Chat.id == chat_id, Chat.active.is_(false())).values(active=True)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has a rowcount
+    back = [seen.chat_id for seen in sightings if seen.returning]
+    if back:
+        await session.execute(update(Chat).where(Chat.id.in_(back)).values(active=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +22,7 @@ async def subscribe(session: AsyncSession, seen: Sighting) -> tuple[Subscription
     The chat is recorded (and made active again) in the same transaction, so a chat that
     had blocked the bot and comes back is messaged again from now on.
     """
-    await chats.remember(session, [seen])
-    await chats.reactivate(session, chat_id=seen.chat_id)
+    await chats.remember(session, [dataclasses.replace(seen, returning=True)])
     existing = await get(session, seen.chat_id)
     if existing is not None:
         return existing, False

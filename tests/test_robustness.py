@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.emulator import ApiError
 from bot.settings import Settings
-from handlers.chats import save_chats
+from bot.sightings import save as save_chats
 from storage.db import create_engine
 from tests.conftest import Running
 
@@ -105,7 +105,8 @@ async def test_a_chat_that_left_is_not_brought_back_by_a_stray_message(
     with closing(sqlite3.connect(db_path)) as database:
         (active,) = database.execute("SELECT active FROM chats WHERE id = 1001").fetchone()
     assert active == 0
-    await chat.send("/start")
+    await chat.send("/start facilities")  # any /start, deep links included, says it is back
+    await save_chats(running.app.bot_data)
     with closing(sqlite3.connect(db_path)) as database:
         (active,) = database.execute("SELECT active FROM chats WHERE id = 1001").fetchone()
     assert active == 1

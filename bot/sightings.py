@@ -1,0 +1,64 @@
+"""Chats noted in memory as updates arrive, and written in batches.
+
+Noting a chat costs no write, so no reply waits for the database. The batch goes out a second
+later (a job), at shutdown, and before each digest tick, so the tick sees a chat that came back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+
+from bot.context import BotData
+from storage import chats
+from storage.chats import Sighting
+
+# Seeing a chat again sooner than this does not write it again, unless it came back.
+REFRESH = timedelta(hours=1)
+# The memory of recent chats is dropped whole past this size: a cheap bound, at the cost of one
+# extra write per chat after a reset.
+MAX_REMEMBERED = 100_000
+# The commands by which a chat that blocked the bot says it is back.
+RETURNING = ("/start",)
+
+
+def note(data: BotData, update: Update) -> None:
+    """Remember that the update's chat was seen; a /start also makes it active again."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    now = data.clock.now()
+    message = update.effective_message
+    command = (message.text or "").split(maxsplit=1)[0].split("@")[0] if message else ""
+    returning = command in RETURNING
+    last = data.chats_seen.get(chat.id)
+    if not returning and last is not None and now - last < REFRESH:
+        return
+    if len(data.chats_seen) >= MAX_REMEMBERED:
+        data.chats_seen.clear()
+    data.chats_seen[chat.id] = now
+    user = update.effective_user
+    earlier = data.chats_unsaved.get(chat.id)
+    data.chats_unsaved[chat.id] = Sighting(
+        chat_id=chat.id,
+        type=chat.type,
+        title=chat.title or chat.username or chat.first_name,
+        language=user.language_code if user else None,
+        at=now,
+        returning=returning or (earlier is not None and earlier.returning),
+    )
+
+
+async def save(data: BotData) -> None:
+    """Write the chats noted since the last save, all in one transaction."""
+    if not data.chats_unsaved:
+        return
+    batch, data.chats_unsaved = data.chats_unsaved, {}
+    try:
+        async with data.sessions.begin() as session:
+            await chats.remember(session, list(batch.values()))
+    except Exception:
+        # Keep them for the next try; newer sightings of the same chats win.
+        data.chats_unsaved = batch | data.chats_unsaved
+        raise
