@@ -29,8 +29,10 @@ def note(data: BotData, update: Update) -> None:
     if chat is None:
         return
     now = data.clock.now()
-    message = update.effective_message
-    command = (message.text or "").split(maxsplit=1)[0].split("@")[0] if message else ""
+    # Only what the user typed: a button press carries the bot's own message.
+    message = update.message
+    words = (message.text or "").split(maxsplit=1) if message else []
+    command = words[0].split("@")[0] if words else ""
     returning = command in RETURNING
     last = data.chats_seen.get(chat.id)
     if not returning and last is not None and now - last < REFRESH:
