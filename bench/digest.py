@@ -1,0 +1,420 @@
+"""Digest fan-out: achieved rate and 429s under a strict limit, peak memory, replies meanwhile.
+
+The emulator enforces a strict sliding window of L sends a second (and Telegram's 1 a second
+per chat); coopbot runs with ``[limits] per_second = L`` and sends one due reminder to every
+subscriber, planned from the database by the same two steps as ``digest_tick`` (plan, then
+``fan_out``). Beside it, in the same run, a bare python-telegram-bot loop sends the same message
+to the same number of chats through PTB's AIORateLimiter set to L a second, with coopbot's
+sends in flight (8) and connection pool. Each sender runs in a process of its own, as in
+``commands.py``; the emulator runs in this one. Then the peak memory of a fan-out with limits
+off, over the idle bot's, and the p95 reply time of commands sent while a fan-out runs at L=30.
+
+    .venv/bin/python bench/digest.py            # 1,000 and 10,000 subscribers; 100,000 for memory
+    .venv/bin/python bench/digest.py --quick    # 200 and 2,000; 10,000 for memory; ~80 s
+
+``python bench/digest.py send coopbot|ptb ...`` is the sending process; the parent starts it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import resource
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bots import TOKEN, UNLIMITED
+from harness import REPLY_TIMEOUT, START_TIMEOUT, percentile, prepare_database
+from sqlalchemy import insert
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.app import CONNECTION_POOL_SIZE, build_app
+from bot.clock import ManualClock
+from bot.emulator import BotApiEmulator, RateLimits, User
+from bot.fanout import IN_FLIGHT, fan_out
+from bot.knowledge import refresh
+from bot.planning import plan
+from bot.runtime import open_database, polling, wait_for_stop_signal
+from bot.settings import DigestSettings, Limits, Secret, Settings
+from storage.models import Chat, Event, Subscription
+
+TARGET_RATE = 0.97
+TARGET_MEMORY_MB = 60.0
+TARGET_P95 = 2.0
+SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
+# The event starts ten days after this clock's "now"; the bot's clock stands at its 1-hour
+# reminder, so each subscriber is due exactly one message (the 7- and 1-day ones are skipped).
+STARTS_AT = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+REMINDER_AT = STARTS_AT - timedelta(hours=1)
+# Users who send commands during the fan-out, far from the subscribers' ids.
+COMMANDER_FIRST_ID = 900_000
+POLL_TIMEOUT = 1.0
+# Rows per INSERT when seeding the subscribers.
+SEED_BATCH = 5_000
+
+BareApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+# The sending process.
+
+
+def _rss_kb(field: str) -> int:
+    """A VmRSS/VmHWM line of /proc/self/status, in kB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak() -> bool:
+    """Start VmHWM afresh at the current RSS (Linux 4.0+), so start-up's peak is not counted."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_kb(reset: bool) -> int:
+    if reset:
+        return _rss_kb("VmHWM")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _say(**values: object) -> None:
+    print(json.dumps(values), flush=True)
+
+
+async def _go() -> None:
+    """Until the parent writes a line: it has its clocks and drivers ready."""
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+
+async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
+    """coopbot as `coopbot run` builds it, polling, on the clock of a due reminder."""
+    limits = UNLIMITED
+    if per_second is not None:
+        limits = Limits(per_second=per_second, per_chat_per_second=1, per_group_per_minute=20)
+    settings = Settings(
+        token=Secret(TOKEN),
+        base_url=base_url,
+        base_file_url=base_url.replace("/bot", "/file/bot"),
+        storage_url=f"sqlite+aiosqlite:///{db}",
+        limits=limits,
+        # The scheduler's own tick stays out of the way: the bench calls the two steps itself.
+        digest=replace(DigestSettings(), tick=timedelta(days=1)),
+    )
+    clock = ManualClock(REMINDER_AT)
+    async with open_database(settings) as database:
+        app = build_app(settings, database.sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
+        async with polling(app, poll_timeout=POLL_TIMEOUT):
+            idle = _rss_kb("VmRSS")
+            _say(idle_kb=idle)
+            await _go()
+            reset = _reset_peak()
+            data = app.bot_data
+            await refresh(data)
+            async with data.sessions.begin() as session:
+                await plan(session, data, now=clock.now())
+            started = time.perf_counter()
+            tally = await fan_out(data, app.bot)
+            elapsed = time.perf_counter() - started
+            _say(sent=tally.sent, failed=tally.failed, elapsed=elapsed, peak_kb=_peak_kb(reset))
+            await wait_for_stop_signal()
+
+
+async def send_ptb(base_url: str, per_second: int, subscribers: int, text: str) -> None:
+    """A bare PTB send loop: AIORateLimiter at `per_second`, coopbot's sends in flight."""
+    # max_retries: after a 429 the limiter pauses every send and tries again, as coopbot does.
+    limiter = AIORateLimiter(overall_max_rate=per_second, overall_time_period=1, max_retries=3)
+    app: BareApp = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(base_url)
+        .connection_pool_size(CONNECTION_POOL_SIZE)
+        .rate_limiter(limiter)
+        .updater(None)
+        .build()
+    )
+    chats: asyncio.Queue[int] = asyncio.Queue()
+    for chat_id in range(1, subscribers + 1):
+        chats.put_nowait(chat_id)
+    sent = failed = 0
+
+    async def worker() -> None:
+        nonlocal sent, failed
+        while not chats.empty():
+            chat_id = chats.get_nowait()
+            try:
+                await app.bot.send_message(chat_id, text, parse_mode="HTML")
+            except (RetryAfter, TelegramError):
+                failed += 1
+            else:
+                sent += 1
+
+    async with app:
+        _say(idle_kb=_rss_kb("VmRSS"))
+        await _go()
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+        elapsed = time.perf_counter() - started
+        _say(sent=sent, failed=failed, elapsed=elapsed, peak_kb=_peak_kb(False))
+        await wait_for_stop_signal()
+
+
+# The parent: emulator, database, drivers.
+
+
+async def seed(db: Path, subscribers: int) -> None:
+    """A synced database with one event ahead and `subscribers` private chats subscribed to it."""
+    await prepare_database(db)
+    settings = Settings(token=Secret(TOKEN), storage_url=f"sqlite+aiosqlite:///{db}")
+    async with open_database(settings) as database, database.sessions.begin() as session:
+        session.add(
+            Event(
+                id="school",
+                title="Summer school on nuclear physics",
+                description="Lectures and practice at the INP.",
+                place="Almaty",
+                zone="Asia/Almaty",
+                precision="minute",
+                starts_at=STARTS_AT,
+                source_id=SOURCE_ID,
+                origin="admin",
+                created_at=REMINDER_AT - timedelta(days=20),
+                updated_at=REMINDER_AT - timedelta(days=20),
+            )
+        )
+        for first in range(1, subscribers + 1, SEED_BATCH):
+            ids = range(first, min(first + SEED_BATCH, subscribers + 1))
+            chats = [{"id": i, "type": "private", "title": None, "language": "en"} for i in ids]
+            await session.execute(insert(Chat), chats)
+            rows = [{"chat_id": i, "events": True, "news": False} for i in ids]
+            await session.execute(insert(Subscription), rows)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One sender's fan-out, as the sender and the emulator saw it."""
+
+    contender: str
+    per_second: int | None
+    subscribers: int
+    sent: int
+    failed: int
+    elapsed: float
+    too_many: int
+    idle_kb: int
+    peak_kb: int
+    latencies: list[float]
+    text: str
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.elapsed
+
+    @property
+    def memory_mb(self) -> float:
+        """Peak RSS during the fan-out over the idle process's RSS."""
+        return (self.peak_kb - self.idle_kb) / 1024
+
+
+async def fan_out_run(
+    contender: str,
+    folder: Path,
+    *,
+    per_second: int | None,
+    subscribers: int,
+    commands: int = 0,
+    text: str = "",
+) -> Run:
+    """Start the sender against a fresh emulator, fan out, send `commands` meanwhile."""
+    db = folder / f"{contender}-{per_second}-{subscribers}-{commands}.db"
+    if contender == "coopbot":
+        await seed(db, subscribers)
+    limits = None
+    if per_second is not None:
+        limits = RateLimits(
+            per_second=per_second, per_chat_per_second=1, per_group_per_minute=None
+        )
+    async with BotApiEmulator(TOKEN, rate_limits=limits) as emulator:
+        for chat_id in range(1, subscribers + 1):
+            emulator.user(chat_id, f"User {chat_id}")
+        commanders = [
+            emulator.user(COMMANDER_FIRST_ID + n, f"Commander {n}") for n in range(commands)
+        ]
+        args = [__file__, "send", contender, "--base-url", emulator.base_url]
+        args += ["--subscribers", str(subscribers)]
+        if per_second is not None:
+            args += ["--per-second", str(per_second)]
+        if contender == "coopbot":
+            args += ["--db", str(db)]
+        else:
+            text_path = folder / "text.html"
+            text_path.write_text(text)
+            args += ["--text", str(text_path)]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            ready = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+            if not ready:
+                raise RuntimeError(f"{contender} exited before it was ready")
+            idle = json.loads(ready)["idle_kb"]
+            process.stdin.write(b"go\n")
+            await process.stdin.drain()
+            # Commands are spread over the fan-out's expected length, after its first second.
+            span = 0.9 * subscribers / (per_second or 1000) - 1.0
+            latencies, done = await asyncio.gather(
+                _commands(emulator, commanders, span), process.stdout.readline()
+            )
+            if not done:
+                raise RuntimeError(f"{contender} exited during the fan-out")
+            result = json.loads(done)
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                await process.wait()
+        sent_texts = [c.params.get("text") for c in emulator.calls_to("sendMessage")]
+        first = next((t for t in sent_texts if isinstance(t, str)), "")
+        return Run(
+            contender,
+            per_second,
+            subscribers,
+            sent=result["sent"],
+            failed=result["failed"],
+            elapsed=result["elapsed"],
+            too_many=emulator.stats.too_many_requests,
+            idle_kb=idle,
+            peak_kb=result["peak_kb"],
+            latencies=latencies,
+            text=first,
+        )
+
+
+async def _commands(emulator: BotApiEmulator, users: list[User], span: float) -> list[float]:
+    """Each user sends /help at an even step across `span` seconds; reply times in seconds."""
+
+    async def one(user: User, delay: float) -> float:
+        await asyncio.sleep(delay)
+        started = time.perf_counter()
+        emulator.send_message(user, user, "/help")
+        await emulator.wait_for_message(user, timeout=REPLY_TIMEOUT)
+        return time.perf_counter() - started
+
+    step = max(span, 0.0) / max(len(users), 1)
+    return list(await asyncio.gather(*(one(u, 1.0 + n * step) for n, u in enumerate(users))))
+
+
+def _verdict(met: bool) -> str:
+    return "PASS" if met else "MISS"
+
+
+def rate_row(run: Run) -> str:
+    limit = run.per_second or 0
+    return (
+        f"  {run.contender:8} L={limit:<5} {run.subscribers:>6} chats  sent {run.sent:>6}  "
+        f"lost {run.failed:>4}  {run.elapsed:7.2f} s  {run.rate:7.1f} msg/s "
+        f"({run.rate / limit:.3f} L)  429s {run.too_many}"
+    )
+
+
+@dataclass(frozen=True)
+class Sizes:
+    small: int
+    large: int
+    memory: int
+    busy: int
+    commands: int
+
+
+async def main(sizes: Sizes, ptb: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="coopbot-bench-digest-") as tmp:
+        folder = Path(tmp)
+        print("rate: emulator strict window of L sends/s and 1/s per chat; one message per chat")
+        print(f"  senders in their own processes, {IN_FLIGHT} sends in flight each", flush=True)
+        for per_second, subscribers in ((30, sizes.small), (1000, sizes.large)):
+            ours = await fan_out_run(
+                "coopbot", folder, per_second=per_second, subscribers=subscribers
+            )
+            print(rate_row(ours), flush=True)
+            met = ours.rate >= TARGET_RATE * per_second and ours.too_many == 0
+            if ptb:
+                bare = await fan_out_run(
+                    "ptb", folder, per_second=per_second, subscribers=subscribers, text=ours.text
+                )
+                print(rate_row(bare), flush=True)
+            else:
+                print(f"  ptb      L={per_second:<5} n/a (aiolimiter is not installed)")
+            print(
+                f"{_verdict(met)} L={per_second}: coopbot {ours.rate / per_second:.3f} L, "
+                f"{ours.too_many} 429s (target >= {TARGET_RATE} L and no 429)",
+                flush=True,
+            )
+        memory = await fan_out_run("coopbot", folder, per_second=None, subscribers=sizes.memory)
+        print(
+            f"memory: {memory.subscribers:,} chats, limits off: sent {memory.sent} in "
+            f"{memory.elapsed:.1f} s ({memory.rate:.0f} msg/s); idle RSS "
+            f"{memory.idle_kb / 1024:.1f} MB, peak {memory.peak_kb / 1024:.1f} MB"
+        )
+        print(
+            f"{_verdict(memory.memory_mb <= TARGET_MEMORY_MB)} memory: peak over idle "
+            f"{memory.memory_mb:.1f} MB (target <= {TARGET_MEMORY_MB:.0f} MB)",
+            flush=True,
+        )
+        busy = await fan_out_run(
+            "coopbot", folder, per_second=30, subscribers=sizes.busy, commands=sizes.commands
+        )
+        p50, p95 = percentile(busy.latencies, 50), percentile(busy.latencies, 95)
+        print(
+            f"replies during a fan-out: {sizes.commands} /help from as many users during "
+            f"{busy.subscribers:,} sends at L=30 (sent {busy.sent} at {busy.rate:.1f} msg/s, "
+            f"429s {busy.too_many}): p50 {p50:.3f} s, p95 {p95:.3f} s, "
+            f"max {max(busy.latencies):.3f} s"
+        )
+        print(f"{_verdict(p95 <= TARGET_P95)} replies: p95 {p95:.3f} s (target <= {TARGET_P95} s)")
+
+
+def _has_aiolimiter() -> bool:
+    """PTB's AIORateLimiter needs it: python-telegram-bot[rate-limiter]."""
+    return importlib.util.find_spec("aiolimiter") is not None
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    send = sub.add_parser("send", help="the sending process (started by the parent)")
+    send.add_argument("contender", choices=["coopbot", "ptb"])
+    send.add_argument("--base-url", required=True)
+    send.add_argument("--db", type=Path)
+    send.add_argument("--per-second", type=int)
+    send.add_argument("--subscribers", type=int, default=0)
+    send.add_argument("--text", type=Path)
+    parser.add_argument("--quick", action="store_true", help="small sizes, about 80 s")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    args = parse()
+    if args.command == "send":
+        if args.contender == "coopbot":
+            asyncio.run(send_coopbot(args.base_url, args.db, args.per_second))
+        else:
+            asyncio.run(
+                send_ptb(args.base_url, args.per_second, args.subscribers, args.text.read_text())
+            )
+    elif args.quick:
+        asyncio.run(main(Sizes(200, 2_000, 10_000, 150, 10), _has_aiolimiter()))
+    else:
+        asyncio.run(main(Sizes(1_000, 10_000, 100_000, 3_000, 100), _has_aiolimiter()))
