@@ -60,17 +60,22 @@ def _tuned_builder(pool: int | None, concurrent: int | None) -> type[AnyBuilder]
     return Tuned
 
 
-async def run_coopbot(
-    base_url: str, db: Path, pool: int | None, concurrent: int | None, profiler: Profiler
-) -> None:
-    """The real bot as `coopbot run` builds it, on an already synced database."""
-    settings = Settings(
+def settings_for(db: Path, base_url: str = "http://127.0.0.1:9/bot") -> Settings:
+    """Settings for a bench database; the URL only matters to a running bot."""
+    return Settings(
         token=Secret(TOKEN),
         base_url=base_url,
         base_file_url=base_url.replace("/bot", "/file/bot"),
         storage_url=f"sqlite+aiosqlite:///{db}",
         limits=UNLIMITED,
     )
+
+
+async def run_coopbot(
+    base_url: str, db: Path, pool: int | None, concurrent: int | None, profiler: Profiler
+) -> None:
+    """The real bot as `coopbot run` builds it, on an already synced database."""
+    settings = settings_for(db, base_url)
     if pool is not None or concurrent is not None:
         # build_app looks the builder up at call time, so replacing it here tries other settings
         # on the unchanged bot; mypy objects because bot.app only imports the name.

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bots import TOKEN, UNLIMITED
+from bots import TOKEN, UNLIMITED, settings_for
 from harness import REPLY_TIMEOUT, START_TIMEOUT, percentile, prepare_database
 from sqlalchemy import insert
 from telegram.error import RetryAfter, TelegramError
@@ -44,7 +44,7 @@ from bot.fanout import IN_FLIGHT, fan_out
 from bot.knowledge import refresh
 from bot.planning import plan
 from bot.runtime import open_database, polling, wait_for_stop_signal
-from bot.settings import DigestSettings, Limits, Secret, Settings
+from bot.settings import DigestSettings, Limits
 from storage.models import Chat, Event, Subscription
 
 TARGET_RATE = 0.97
@@ -104,11 +104,8 @@ async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
     limits = UNLIMITED
     if per_second is not None:
         limits = Limits(per_second=per_second, per_chat_per_second=1, per_group_per_minute=20)
-    settings = Settings(
-        token=Secret(TOKEN),
-        base_url=base_url,
-        base_file_url=base_url.replace("/bot", "/file/bot"),
-        storage_url=f"sqlite+aiosqlite:///{db}",
+    settings = replace(
+        settings_for(db, base_url),
         limits=limits,
         # The scheduler's own tick stays out of the way: the bench calls the two steps itself.
         digest=replace(DigestSettings(), tick=timedelta(days=1)),
@@ -177,7 +174,7 @@ async def send_ptb(base_url: str, per_second: int, subscribers: int, text: str) 
 async def seed(db: Path, subscribers: int) -> None:
     """A synced database with one event ahead and `subscribers` private chats subscribed to it."""
     await prepare_database(db)
-    settings = Settings(token=Secret(TOKEN), storage_url=f"sqlite+aiosqlite:///{db}")
+    settings = settings_for(db)
     async with open_database(settings) as database, database.sessions.begin() as session:
         session.add(
             Event(

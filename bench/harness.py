@@ -20,12 +20,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bots import TOKEN, UNLIMITED
+from bots import TOKEN, settings_for
 
 from bot.emulator import BotApiEmulator, User
 from bot.emulator.values import JsonDict
 from bot.runtime import open_database, sync
-from bot.settings import Secret, Settings
 
 BOTS = Path(__file__).with_name("bots.py")
 # Far beyond any healthy latency here; a bot that stalls fails the run instead of hanging it.
@@ -37,16 +36,6 @@ QUIET = 0.3
 
 Script = tuple[User, Sequence[str]]
 """One user and the texts they send, in order, in their private chat."""
-
-
-def settings_for(db: Path, base_url: str = "http://127.0.0.1:9/bot") -> Settings:
-    """Settings for a bench database; the URL only matters to a running bot."""
-    return Settings(
-        token=Secret(TOKEN),
-        base_url=base_url,
-        storage_url=f"sqlite+aiosqlite:///{db}",
-        limits=UNLIMITED,
-    )
 
 
 async def prepare_database(db: Path) -> None:

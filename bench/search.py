@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bots import TOKEN
-from harness import bot_process, closed_loop, percentile, settings_for
+from bots import TOKEN, settings_for
+from harness import bot_process, closed_loop, percentile
 
 from bot.emulator import BotApiEmulator, User
 from bot.runtime import open_database

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import CallbackData
+from bot.texts import Texts
 
 Row = list[InlineKeyboardButton]
 
@@ -15,15 +16,14 @@ def button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data.data)
 
 
-def pager(
-    previous: CallbackData | None, following: CallbackData | None, *, back: str, more: str
-) -> Row:
-    """A ‹ / › row with only the directions that lead somewhere."""
+def pager(t: Texts, *, number: int, count: int, to: Callable[[int], CallbackData]) -> Row:
+    """A ‹ / › row for page ``number`` of ``count``, with only the directions that lead somewhere;
+    ``to`` makes the button data that opens a page."""
     row = []
-    if previous is not None:
-        row.append(button(back, previous))
-    if following is not None:
-        row.append(button(more, following))
+    if number > 0:
+        row.append(button(t("button.previous"), to(number - 1)))
+    if number + 1 < count:
+        row.append(button(t("button.next"), to(number + 1)))
     return row
 
 

@@ -16,14 +16,6 @@ class Page(Generic[T]):
     count: int
     total: int
 
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 0
-
-    @property
-    def has_next(self) -> bool:
-        return self.number + 1 < self.count
-
 
 def page_of(items: Sequence[T], *, number: int, size: int) -> Page[T]:
     """The ``number``-th page, clamped into range so that a stale button still lands somewhere."""

@@ -38,12 +38,7 @@ def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
         text = t("events.upcoming", **values) if found else t("events.upcoming_empty")
         switch = button(t("button.past"), EventsPage(PAST, 0))
     rows = [
-        pager(
-            EventsPage(which, page.number - 1) if page.has_previous else None,
-            EventsPage(which, page.number + 1) if page.has_next else None,
-            back=t("button.previous"),
-            more=t("button.next"),
-        ),
+        pager(t, number=page.number, count=page.count, to=lambda n: EventsPage(which, n)),
         [switch],
     ]
     return text, keyboard(rows)

@@ -28,14 +28,7 @@ def _list_page(
     rows = [
         [button(_shorten(item.name), FacilityCard(item.id, page.number))] for item in page.items
     ]
-    rows.append(
-        pager(
-            FacilitiesPage(page.number - 1) if page.has_previous else None,
-            FacilitiesPage(page.number + 1) if page.has_next else None,
-            back=t("button.previous"),
-            more=t("button.next"),
-        )
-    )
+    rows.append(pager(t, number=page.number, count=page.count, to=FacilitiesPage))
     paging = rendering.paging(t, number=page.number, count=page.count)
     text = t("facilities.page", paging=paging, total=page.total)
     return text, keyboard(rows)

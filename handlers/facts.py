@@ -47,12 +47,7 @@ def _page_view(known: Knowledge, t: Texts, topic: str, number: int) -> View:
         sources=rendering.source_line(t, known.sources_of(page.items), language=t.language),
     )
     rows = [
-        pager(
-            FactsPage(key, page.number - 1) if page.has_previous else None,
-            FactsPage(key, page.number + 1) if page.has_next else None,
-            back=t("button.previous"),
-            more=t("button.next"),
-        ),
+        pager(t, number=page.number, count=page.count, to=lambda n: FactsPage(key, n)),
         [button(t("button.topics"), FactsPage(TOPIC_LIST, 0))],
     ]
     return text, keyboard(rows)

@@ -45,12 +45,9 @@ async def _results_view(context: Context, t: Texts, query: str, number: int) -> 
         hits=hits,
     )
     carried = _carried_query(terms, number + 1)
-    row = pager(
-        SearchPage(number - 1, carried) if number > 0 else None,
-        SearchPage(number + 1, carried) if number + 1 < pages and carried else None,
-        back=t("button.previous"),
-        more=t("button.next"),
-    )
+    # Without a query to carry (none of its words fit in a button), there is no next page.
+    reachable = pages if carried else number + 1
+    row = pager(t, number=number, count=reachable, to=lambda n: SearchPage(n, carried))
     return text, keyboard([row])
 
 

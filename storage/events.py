@@ -7,8 +7,6 @@ from zoneinfo import ZoneInfo
 
 from storage.models import Event
 
-PRECISIONS = ("minute", "day", "month")
-
 
 def period_end(moment: datetime, *, precision: str, zone: str) -> datetime:
     """The first instant after the minute, day or month that starts at ``moment``."""
