@@ -31,6 +31,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 import bot.app
 from bot.app import build_app
+from bot.intake import ChatOrder
 from bot.runtime import open_database, polling, wait_for_stop_signal
 from bot.settings import Limits, Secret, Settings
 
@@ -84,7 +85,9 @@ async def run_coopbot(
         app = build_app(settings, database.sessions, poll_timeout=POLL_TIMEOUT)
         effective = pool if pool is not None else bot.app.CONNECTION_POOL_SIZE
         async with polling(app, poll_timeout=POLL_TIMEOUT):
-            _announce("coopbot", effective, app.concurrent_updates)
+            processor = app.update_processor
+            slots = processor.slots if isinstance(processor, ChatOrder) else app.concurrent_updates
+            _announce("coopbot", effective, slots)
             await profiler.until_stopped()
 
 

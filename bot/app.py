@@ -11,6 +11,7 @@ from bot import sightings
 from bot.clock import Clock, SystemClock
 from bot.commands import menus
 from bot.context import App, BotData, Context
+from bot.intake import ChatOrder, PatientPolling, UpdateQueue
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.pacing import SmoothRateLimiter
 from bot.settings import Settings
@@ -44,6 +45,7 @@ def build_app(
     poll_timeout: float = 10.0,
 ) -> App:
     """The configured application, with every feature registered in order."""
+    queue = UpdateQueue()
     app: App = (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -60,7 +62,9 @@ def build_app(
         .job_queue(JobQueue[Context]())
         .connection_pool_size(CONNECTION_POOL_SIZE)
         .rate_limiter(SmoothRateLimiter(settings.limits))
-        .get_updates_read_timeout(poll_timeout + 5)
+        .update_queue(queue)
+        .concurrent_updates(ChatOrder())
+        .get_updates_request(PatientPolling(queue, read_timeout=poll_timeout + 5))
         .post_init(prepare)
         .post_shutdown(finish)
         .build()

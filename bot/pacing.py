@@ -209,9 +209,14 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         changed = self._start()
         now = self._clock()
         chat = None if chat_key is None else self._chat(chat_key, now)
+        allowed = chat is None or self._due(chat, priority) <= now
+        if allowed and self._free(now):
+            # Nobody in line and a slot free: go now, without a round trip through the dispatcher.
+            self._record_send(chat, self._next_slot(), now)
+            return
         ticket = _Ticket(priority, seq, chat, asyncio.get_running_loop().create_future())
         entry: _Entry = (priority, seq, ticket)
-        if chat is None or self._due(chat, priority) <= now:
+        if chat is None or allowed:
             heapq.heappush(self._ready, entry)
         else:
             heapq.heappush(chat.waiting, entry)
@@ -304,15 +309,26 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
                 return ticket
         return None
 
+    def _free(self, now: float) -> bool:
+        """Whether a send may go at once: nobody waits or is due to, and the window has room."""
+        return (
+            not self._ready
+            and not (self._timed and self._timed[0][0] <= now)
+            and self._next_slot() <= now
+        )
+
     def _grant(self, ticket: _Ticket, at: float, now: float) -> None:
+        ticket.granted.set_result(None)
+        if ticket.chat is not None:
+            ticket.chat.pending -= 1
+        self._record_send(ticket.chat, at, now)
+
+    def _record_send(self, chat: _Chat | None, at: float, now: float) -> None:
         # Counting on from the planned slot keeps a late wake-up from slowing every send after
         # it (the window over real send times still holds); after an idle spell, count from now.
         self._last_slot = at if now - at < self._spacing else now
         self._sent.append(now)
-        ticket.granted.set_result(None)
-        chat = ticket.chat
         if chat is not None:
-            chat.pending -= 1
             chat.due = max(chat.due, now) + self._chat_interval
             chat.last = now
             if chat.recent is not None:
