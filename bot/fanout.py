@@ -107,6 +107,7 @@ def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> st
 
 async def _send_digest(data: BotData, bot: Bot, digest: Digest, tally: Tally) -> bool:
     """Every pending delivery of one digest; False if flood control cut it short."""
+    parts = split_html(digest.text)
     after: int | None = None
     while True:
         async with data.sessions() as session:
@@ -115,7 +116,7 @@ async def _send_digest(data: BotData, bot: Bot, digest: Digest, tally: Tally) ->
             break
         for start in range(0, len(batch), IN_FLIGHT):
             chunk = batch[start : start + IN_FLIGHT]
-            sends = [_send(bot, row.chat_id, digest.text) for row in chunk]
+            sends = [_send(bot, row.chat_id, parts) for row in chunk]
             results = await asyncio.gather(*sends)
             if not await _record(data, bot, digest, chunk, results, tally):
                 return False
@@ -126,10 +127,10 @@ async def _send_digest(data: BotData, bot: Bot, digest: Digest, tally: Tally) ->
     return True
 
 
-async def _send(bot: Bot, chat_id: int, text: str) -> _Result:
+async def _send(bot: Bot, chat_id: int, parts: Sequence[str]) -> _Result:
     try:
-        for chunk in split_html(text):
-            await bot.send_message(chat_id, chunk)
+        for part in parts:
+            await bot.send_message(chat_id, part)
     except ChatMigrated as error:
         return _Result(_MIGRATED, error.message, error.new_chat_id)
     except RetryAfter as error:
@@ -208,7 +209,7 @@ async def _resend(data: BotData, bot: Bot, digest: Digest, chat_id: int, tally: 
     if status != PENDING:
         # The new id had its own row for this digest, which its own turn takes care of.
         return
-    result = await _send(bot, chat_id, digest.text)
+    result = await _send(bot, chat_id, split_html(digest.text))
     # A second migration is failed, not followed; a passing error is retried on later ticks.
     mark = _mark(Pending(chat_id, attempts=0), result)
     if mark is None:
