@@ -17,6 +17,12 @@ from bot.pacing import SmoothRateLimiter
 from bot.settings import Settings
 from handlers import (
     about,
+    admin,
+    admin_events,
+    admin_facts,
+    admin_history,
+    admin_oversight,
+    broadcast,
     chats,
     digest,
     errors,
@@ -95,6 +101,14 @@ def build_app(
     search.register(app)
     subscriptions.register(app)
     digest.register(app)
+    # Admin features, each gated with bot.admins.only_admins; then the gate answers the rest.
+    admin_facts.register(app)
+    admin_events.register(app)
+    admin_history.register(app)
+    admin_oversight.register(app)
+    broadcast.register(app)
+    admin.register(app)
+    admin.register_before_public(app)
     start.register(app)
     # Last, so that it only sees what no feature took.
     fallback.register(app)
@@ -107,6 +121,7 @@ async def prepare(app: App) -> None:
     await refresh(app.bot_data, force=True)
     app.bot_data.search_index = await SearchIndex.open(app.bot_data.settings.storage_url)
     await publish_commands(app)
+    await admin.publish_admin_menus(app)
 
 
 async def finish(app: App) -> None:

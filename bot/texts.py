@@ -1,6 +1,6 @@
 """User-facing text: a gettext catalog per language, filled with escaped values.
 
-Messages are keyed by id (``help.body``) and kept in ``bot/locales/<lang>/LC_MESSAGES/coopbot.po``;
+Messages are keyed by id (``help.body``) and kept in ``bot/locales/<lang>/LC_MESSAGES/*.po``;
 English is complete and is the fallback for any id another language lacks.
 """
 
@@ -56,13 +56,22 @@ class Texts:
 
 @cache
 def catalog(language: str) -> Mapping[str, str]:
-    """The id → text table of one language, or an empty one if we have no such language."""
-    path = LOCALES / language / "LC_MESSAGES" / "coopbot.po"
-    if not path.is_file():
-        return {}
-    with path.open("rb") as file:
-        messages = read_po(file, locale=language)
-    return {str(m.id): str(m.string) for m in messages if m.id and m.string}
+    """The id → text table of one language, or an empty one if we have no such language.
+
+    A language's folder may hold several catalogs (gettext domains: ``coopbot.po`` for
+    everyone, ``admin.po`` for curators ...); their ids must not clash.
+    """
+    folder = LOCALES / language / "LC_MESSAGES"
+    table: dict[str, str] = {}
+    for path in sorted(folder.glob("*.po")) if folder.is_dir() else ():
+        with path.open("rb") as file:
+            messages = read_po(file, locale=language)
+        for message in messages:
+            if message.id and message.string:
+                if str(message.id) in table:
+                    raise ValueError(f"{path}: message {message.id!r} is in another catalog too")
+                table[str(message.id)] = str(message.string)
+    return table
 
 
 def texts_for(language: str | None) -> Texts:

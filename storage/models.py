@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     TypeDecorator,
@@ -97,6 +98,11 @@ class Fact(Item, Base):
     text: Mapped[str] = mapped_column(Text)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
     deleted_at: Mapped[datetime | None]
+    # Raised by every update (SQLAlchemy's version counter): an admin's edit names the version
+    # it was made on, and a different one means someone changed the fact in between.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once
 
 
 class Person(Item, Base):
@@ -135,6 +141,10 @@ class Event(Item, Base):
     ends_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    # As Fact.version.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once
 
 
 class Chat(Base):
@@ -226,3 +236,42 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Change(Base):
+    """One admin change to a curated item: who, when, and the item before and after, as JSON.
+
+    ``before`` is NULL for an item the change created. A revert is a change of its own that
+    names the change it undid in ``reverts``.
+    """
+
+    __tablename__ = "changes"
+
+    # INTEGER, not BIGINT: only an INTEGER primary key is SQLite's self-numbering rowid.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    admin_id: Mapped[int]
+    # "fact" or "event".
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[str] = mapped_column(String(64))
+    # "add", "edit", "delete", "restore", "cancel", "revert" or "import".
+    action: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    reverts: Mapped[int | None] = mapped_column(Integer, ForeignKey("changes.id"))
+
+    __table_args__ = (Index("ix_changes_kind_item_id", "kind", "item_id"),)
+
+
+class Refusal(Base):
+    """Someone who is not an admin tried an admin command: recorded, nothing else written."""
+
+    __tablename__ = "refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None]
+    # As the user was called at the time: usernames change, ids do not.
+    username: Mapped[str | None] = mapped_column(String(64))
+    chat_id: Mapped[int | None]
+    command: Mapped[str] = mapped_column(String(64))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.admins import ADMIN_COMMANDS
 from bot.commands import PUBLIC_COMMANDS
 from bot.texts import catalog, texts_for
 
@@ -21,6 +22,8 @@ def used_ids() -> set[str]:
     for path in [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")]:
         ids.update(LITERAL_ID.findall(path.read_text(encoding="utf-8")))
     ids.update(f"command.{name}" for name in PUBLIC_COMMANDS)
+    for name in ADMIN_COMMANDS:
+        ids.update({f"admin_command.{name}", f"admin_help.{name}"})
     ids.update({"delegation.side.kazakhstan", "delegation.side.jinr"})
     return ids
 
@@ -46,6 +49,8 @@ def test_command_descriptions_fit_telegrams_limit() -> None:
     t = texts_for("en")
     for name in PUBLIC_COMMANDS:
         assert 3 <= len(t(f"command.{name}")) <= 256
+    for name in ADMIN_COMMANDS:
+        assert 3 <= len(t(f"admin_command.{name}")) <= 256
 
 
 def test_a_missing_id_is_a_loud_error() -> None:

@@ -1,0 +1,286 @@
+"""Admin changes to curated items: each one checked against what the admin saw, and recorded.
+
+Every change writes the item and a ``Change`` row (who, when, the item before and after as
+JSON) in the caller's transaction, so an item never changes without its history, nor the
+history without the item. An edit names the version of the item the admin was shown; if the
+item has moved on since (another admin, a content sync), the edit is refused with ``Conflict``
+rather than silently overwriting. An item an admin has touched gets origin "admin", and
+``coopbot content sync`` leaves it alone from then on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, TypeDecorator, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Base, Change, Event, Fact, Refusal, Source
+
+# What admins curate, by the name commands and history use.
+MODELS: Mapping[str, type[Base]] = {"fact": Fact, "event": Event, "source": Source}
+# Bookkeeping columns: not part of what an item says, so neither shown in history nor reverted.
+_BOOKKEEPING = frozenset({"created_at", "updated_at", "version"})
+
+ADD, EDIT, DELETE, RESTORE, CANCEL, REVERT, IMPORT = (
+    "add",
+    "edit",
+    "delete",
+    "restore",
+    "cancel",
+    "revert",
+    "import",
+)
+
+Values = Mapping[str, Any]
+
+
+class CurationError(Exception):
+    """A change that cannot be made; the message says why, for the admin to read."""
+
+
+class NotFound(CurationError):
+    def __init__(self, kind: str, item_id: str) -> None:
+        super().__init__(f"there is no {kind} {item_id!r}")
+        self.kind, self.item_id = kind, item_id
+
+
+class Duplicate(CurationError):
+    def __init__(self, kind: str, item_id: str) -> None:
+        super().__init__(f"a {kind} {item_id!r} already exists")
+        self.kind, self.item_id = kind, item_id
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Which change, by whom, when: what outlives the transaction it was read in."""
+
+    change_id: int
+    admin_id: int
+    at: datetime
+
+
+class Conflict(CurationError):
+    """The item changed after the admin was shown it; `latest` says by whom, if an admin did."""
+
+    def __init__(self, kind: str, item_id: str, latest: Change | None) -> None:
+        super().__init__(f"the {kind} {item_id!r} was changed by someone else meanwhile")
+        self.kind, self.item_id = kind, item_id
+        self.latest = None if latest is None else Stamp(latest.id, latest.admin_id, latest.at)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An item's own fields, as stored in history."""
+
+    fields: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(self.fields, ensure_ascii=False, sort_keys=True, default=_json_value)
+
+
+def snapshot(item: Base) -> Snapshot:
+    names = [c.key for c in item.__mapper__.column_attrs if c.key not in _BOOKKEEPING]
+    return Snapshot({name: getattr(item, name) for name in names})
+
+
+def fields_of(change_json: str | None) -> dict[str, Any]:
+    """A history snapshot back as plain values (times stay ISO strings)."""
+    return {} if change_json is None else dict(json.loads(change_json))
+
+
+async def get(session: AsyncSession, kind: str, item_id: str) -> Any:
+    """The item, deleted or cancelled ones included; NotFound if there is none."""
+    item = await session.get(MODELS[kind], item_id)
+    if item is None:
+        raise NotFound(kind, item_id)
+    return item
+
+
+async def add(
+    session: AsyncSession, kind: str, values: Values, *, admin_id: int, now: datetime
+) -> Change:
+    """Create an item from checked values; Duplicate if the id is taken."""
+    model = MODELS[kind]
+    if await session.get(model, values["id"]) is not None:
+        raise Duplicate(kind, values["id"])
+    extra = {"created_at": now, "updated_at": now} if hasattr(model, "created_at") else {}
+    item = model(**values, origin="admin", **extra)
+    session.add(item)
+    await session.flush()
+    return await _record(session, kind, item, ADD, None, admin_id=admin_id, now=now)
+
+
+async def edit(
+    session: AsyncSession,
+    kind: str,
+    item_id: str,
+    values: Values,
+    *,
+    seen_version: int | None,
+    admin_id: int,
+    now: datetime,
+    action: str = EDIT,
+) -> Change:
+    """Change some fields of an item the admin saw at `seen_version`; Conflict if it moved on.
+
+    `seen_version` is None only for items without a version (sources).
+    """
+    item = await get(session, kind, item_id)
+    if seen_version is not None and item.version != seen_version:
+        raise Conflict(kind, item_id, await latest_change(session, kind, item_id))
+    before = snapshot(item)
+    for name, value in values.items():
+        setattr(item, name, value)
+    item.origin = "admin"
+    if hasattr(item, "updated_at"):
+        item.updated_at = now
+    # The flush runs SQLAlchemy's own version check (UPDATE ... WHERE version = ?), which
+    # catches an edit committed between our read and this write.
+    await session.flush()
+    return await _record(session, kind, item, action, before, admin_id=admin_id, now=now)
+
+
+async def history(
+    session: AsyncSession, kind: str, item_id: str, *, limit: int = 20
+) -> Sequence[Change]:
+    """An item's changes, latest first."""
+    found = await session.scalars(
+        select(Change)
+        .where(Change.kind == kind, Change.item_id == item_id)
+        .order_by(Change.id.desc())
+        .limit(limit)
+    )
+    return found.all()
+
+
+async def latest_change(session: AsyncSession, kind: str, item_id: str) -> Change | None:
+    found = await history(session, kind, item_id, limit=1)
+    return found[0] if found else None
+
+
+async def change(session: AsyncSession, change_id: int) -> Change | None:
+    return await session.get(Change, change_id)
+
+
+async def revert(session: AsyncSession, change_id: int, *, admin_id: int, now: datetime) -> Change:
+    """Undo one change, if nothing changed the item after it; the undoing is a change too.
+
+    Undoing an addition hides the item (a fact is deleted, an event cancelled) rather than
+    erasing it, so that its history stays and the undoing can itself be undone.
+    """
+    undone = await session.get(Change, change_id)
+    if undone is None:
+        raise CurationError(f"there is no change #{change_id}")
+    item = await get(session, undone.kind, undone.item_id)
+    latest = await latest_change(session, undone.kind, undone.item_id)
+    if latest is not None and latest.id != undone.id:
+        raise Conflict(undone.kind, undone.item_id, latest)
+    if undone.before is None:
+        target = _hidden(undone.kind, now)
+    else:
+        target = _restored(item, fields_of(undone.before))
+    before = snapshot(item)
+    for name, value in target.items():
+        setattr(item, name, value)
+    item.origin = "admin"
+    if hasattr(item, "updated_at"):
+        item.updated_at = now
+    await session.flush()
+    done = await _record(session, undone.kind, item, REVERT, before, admin_id=admin_id, now=now)
+    done.reverts = undone.id
+    return done
+
+
+async def refuse(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    username: str | None,
+    chat_id: int | None,
+    command: str,
+    now: datetime,
+) -> None:
+    """Record someone who is not an admin trying an admin command."""
+    session.add(
+        Refusal(at=now, user_id=user_id, username=username, chat_id=chat_id, command=command[:64])
+    )
+
+
+async def refusals(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(Refusal)) or 0
+
+
+async def _record(
+    session: AsyncSession,
+    kind: str,
+    item: Base,
+    action: str,
+    before: Snapshot | None,
+    *,
+    admin_id: int,
+    now: datetime,
+) -> Change:
+    done = Change(
+        at=now,
+        admin_id=admin_id,
+        kind=kind,
+        item_id=getattr(item, "id"),  # noqa: B009  # every curated model has an id
+        action=action,
+        before=None if before is None else before.to_json(),
+        after=snapshot(item).to_json(),
+    )
+    session.add(done)
+    await session.flush()
+    return done
+
+
+def _hidden(kind: str, now: datetime) -> dict[str, Any]:
+    if kind == "event":
+        return {"status": "cancelled"}
+    if kind == "fact":
+        return {"deleted_at": now}
+    raise CurationError(f"an added {kind} cannot be undone; edit it instead")
+
+
+def _restored(item: Base, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A snapshot's values typed as the item's columns want them."""
+    columns = {c.key: c.columns[0] for c in item.__mapper__.column_attrs}
+    restored: dict[str, Any] = {}
+    for name, value in fields.items():
+        column = columns.get(name)
+        if column is None or name in _BOOKKEEPING or name == "id":
+            continue
+        restored[name] = _typed(column.type, value)
+    return restored
+
+
+def _typed(column_type: Any, value: Any) -> Any:
+    if value is None or not isinstance(value, str):
+        return value
+    python_type = _python_type(column_type)
+    if python_type is datetime:
+        return datetime.fromisoformat(value)
+    if python_type is date:
+        return date.fromisoformat(value)
+    return value
+
+
+def _python_type(column_type: Any) -> type | None:
+    if isinstance(column_type, TypeDecorator) and isinstance(column_type.impl, DateTime):
+        return datetime
+    try:
+        result: type = column_type.python_type
+    except NotImplementedError:
+        return None
+    return result
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not stored in history")

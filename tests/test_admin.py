@@ -1,0 +1,77 @@
+"""The gate: admins by numeric id only; everyone else refused politely, recorded, 0 writes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.admins import ADMIN_COMMANDS
+from bot.settings import Settings
+from storage.models import Change, Refusal
+from tests.conftest import Running
+
+ADMIN = 4242
+ADMIN_USERNAME = "curator"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, admin_ids=frozenset({ADMIN}))
+
+
+async def _counts(running: Running) -> tuple[int, int]:
+    async with running.sessions() as session:
+        refusals = await session.scalar(select(func.count()).select_from(Refusal))
+        changes = await session.scalar(select(func.count()).select_from(Change))
+    return refusals or 0, changes or 0
+
+
+@pytest.mark.parametrize("command", ["/addfact agreement | T | Text | src", "/stats", "/export"])
+async def test_someone_else_is_refused_and_only_the_attempt_is_written(
+    running: Running, command: str
+) -> None:
+    answer = await running.chat(777, first_name="Stranger").send(command)
+    assert "for the bot's curators only" in answer.text
+    assert await _counts(running) == (1, 0)
+    async with running.sessions() as session:
+        refusal = (await session.scalars(select(Refusal))).one()
+    assert (refusal.user_id, refusal.command) == (777, command.split()[0])
+
+
+async def test_an_admins_username_is_not_enough(running: Running) -> None:
+    """Usernames change hands: a user calling themselves the admin's name is still refused."""
+    running.user(ADMIN, "Curator", username=ADMIN_USERNAME)
+    impostor = running.chat(778, first_name="Curator", username=ADMIN_USERNAME)
+    answer = await impostor.send("/delfact agreement-signed")
+    assert "curators only" in answer.text
+    assert await _counts(running) == (1, 0)
+
+
+async def test_an_admin_command_in_a_group_points_to_the_private_chat(running: Running) -> None:
+    admin = running.user(ADMIN, "Curator")
+    group = running.emulator.group(-100123, admins=[admin])
+    answer = await running.emulator.group_chat(group, admin).send("/stats")
+    assert "private chat" in answer.text
+    assert await _counts(running) == (0, 0)
+
+
+async def test_admins_see_the_admin_help_and_others_do_not(running: Running) -> None:
+    admin_help = await running.chat(ADMIN, first_name="Curator").send("/help")
+    public_help = await running.chat(779).send("/help")
+    assert "For curators" in admin_help.text
+    assert "/addfact" in admin_help.text
+    assert "/digest" in admin_help.text, "the admin help still has the public part"
+    assert "For curators" not in public_help.text
+
+
+async def test_the_admin_menu_is_set_in_the_admins_chat(running: Running) -> None:
+    before = len(running.emulator.calls)
+    await running.chat(ADMIN, first_name="Curator").send("/start")
+    await running.emulator.wait_for_call("setMyCommands", after=before)
+    scope = {"type": "chat", "chat_id": ADMIN}
+    names = [name for name, _ in running.emulator.commands(scope)]
+    assert set(ADMIN_COMMANDS) <= set(names)
+    assert "next" in names
+    assert "addfact" not in [name for name, _ in running.emulator.commands()]
