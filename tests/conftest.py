@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.app import build_app
 from bot.clock import ManualClock
 from bot.context import App
 from bot.emulator import BotApiEmulator, ChatSession, User
+from bot.logs import redact_records
 from bot.runtime import open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Secret, Settings
 from storage.db import create_engine, migrate
@@ -25,6 +27,37 @@ TEST_TOKEN = "123456789:test-token-never-real-0123456789"
 DEFAULT_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 # Short long polls, so that stopping the bot at a test's end is quick.
 POLL_TIMEOUT = 1.0
+
+
+class TokenWatch(logging.Handler):
+    """Notes every log line, traceback included, that would show the bot token."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = self.format(record)
+        if TEST_TOKEN in line or TEST_TOKEN.split(":")[1] in line:
+            self.leaks.append(line)
+
+
+@pytest.fixture(autouse=True)
+def token_never_logged() -> Iterator[None]:
+    """Every test runs with every logger at DEBUG, masked as `coopbot run` masks: no leak."""
+    root = logging.getLogger()
+    level = root.level
+    undo = redact_records(TEST_TOKEN)
+    watch = TokenWatch()
+    root.addHandler(watch)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(watch)
+        root.setLevel(level)
+        undo()
+    assert not watch.leaks, f"the token reached {len(watch.leaks)} log line(s): {watch.leaks[0]}"
 
 
 @pytest.fixture
