@@ -133,16 +133,7 @@ async def edit(
     item = await get(session, kind, item_id)
     if seen_version is not None and item.version != seen_version:
         raise Conflict(kind, item_id, await latest_change(session, kind, item_id))
-    before = snapshot(item)
-    for name, value in values.items():
-        setattr(item, name, value)
-    item.origin = "admin"
-    if hasattr(item, "updated_at"):
-        item.updated_at = now
-    # The flush runs SQLAlchemy's own version check (UPDATE ... WHERE version = ?), which
-    # catches an edit committed between our read and this write.
-    await session.flush()
-    return await _record(session, kind, item, action, before, admin_id=admin_id, now=now)
+    return await _write(session, kind, item, values, action, admin_id=admin_id, now=now)
 
 
 async def history(
@@ -184,14 +175,7 @@ async def revert(session: AsyncSession, change_id: int, *, admin_id: int, now: d
         target = _hidden(undone.kind, now)
     else:
         target = _restored(item, fields_of(undone.before))
-    before = snapshot(item)
-    for name, value in target.items():
-        setattr(item, name, value)
-    item.origin = "admin"
-    if hasattr(item, "updated_at"):
-        item.updated_at = now
-    await session.flush()
-    done = await _record(session, undone.kind, item, REVERT, before, admin_id=admin_id, now=now)
+    done = await _write(session, undone.kind, item, target, REVERT, admin_id=admin_id, now=now)
     done.reverts = undone.id
     return done
 
@@ -213,6 +197,29 @@ async def refuse(
 
 async def refusals(session: AsyncSession) -> int:
     return await session.scalar(select(func.count()).select_from(Refusal)) or 0
+
+
+async def _write(
+    session: AsyncSession,
+    kind: str,
+    item: Any,
+    values: Values,
+    action: str,
+    *,
+    admin_id: int,
+    now: datetime,
+) -> Change:
+    """Set the values on the item, mark it an admin's, and record the change."""
+    before = snapshot(item)
+    for name, value in values.items():
+        setattr(item, name, value)
+    item.origin = "admin"
+    if hasattr(item, "updated_at"):
+        item.updated_at = now
+    # The flush runs SQLAlchemy's own version check (UPDATE ... WHERE version = ?), which
+    # catches an edit committed between our read and this write.
+    await session.flush()
+    return await _record(session, kind, item, action, before, admin_id=admin_id, now=now)
 
 
 async def _record(
