@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 MASK = "<token>"
 
@@ -16,17 +17,25 @@ def redact_records(token: str) -> Callable[[], None]:
     a library, a test, an operator) are covered too. Returns a function that undoes it.
     """
     previous = logging.getLogRecordFactory()
+    # As written, and as it appears in a URL (file downloads quote the colon as %3A); longest
+    # first, so a whole token becomes one mask.
+    forms = sorted({token, quote(token, safe="")}, key=len, reverse=True)
+
+    def mask(text: str) -> str:
+        for form in forms:
+            text = text.replace(form, MASK)
+        return text
 
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         message = record.getMessage()
-        if token in message:
-            record.msg = message.replace(token, MASK)
+        masked = mask(message)
+        if masked != message:
+            record.msg = masked
             record.args = None
         if record.exc_info:
             # Formatters reuse exc_text when it is set, so the traceback is masked once, here.
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = record.exc_text.replace(token, MASK)
+            record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
         return record
 
     logging.setLogRecordFactory(make_record)
