@@ -50,12 +50,18 @@ def item_table(kind: Kind, row: Any) -> dict[str, Any]:
 
 
 def content_files(rows: Mapping[str, Sequence[Base]], *, header: str) -> dict[str, bytes]:
-    """The six TOML files by name, each starting with a ``# header`` comment."""
+    """The six TOML files by name, each starting with a ``# header`` comment.
+
+    Each item is written as a ``[[table]]`` of its own, as content/ is (tomli-w alone would
+    inline short ones), so that an admin can edit the file and add items the same way.
+    """
     files = {}
     for kind in KINDS:
-        document = {kind.table: [item_table(kind, row) for row in rows.get(kind.table, ())]}
-        text = f"# {header}\n\n" + tomli_w.dumps(document)
-        files[kind.file] = text.encode()
+        items = [
+            f"[[{kind.table}]]\n{tomli_w.dumps(item_table(kind, row))}"
+            for row in rows.get(kind.table, ())
+        ]
+        files[kind.file] = "\n".join([f"# {header}\n", *items]).encode()
     return files
 
 

@@ -195,9 +195,10 @@ async def test_stats_counts_subscribers_deliveries_content_and_refusals(
     assert "Summary: Monday 30 November, 09:00 (Asia/Almaty)" in text
     assert "Reminder 7d before “Winter school”: Tuesday 24 November" not in text, "in the past"
     assert "Reminder 1d before “Winter school”: Monday 30 November, 10:00" in text
-    assert "1 deleted" in text
-    assert "1 events scheduled" not in text
-    assert "(1 cancelled)" in text
+    assert (
+        "Content: 23 facts (1 deleted), 2 events scheduled (1 cancelled), 11 people, "
+        "8 facilities, 1 sources, 7 topics"
+    ) in text
     assert "Refused admin attempts: 1" in text
 
 
@@ -330,6 +331,23 @@ async def test_a_bad_import_file_is_explained_and_nothing_is_written(
     assert expected in answer.text
     assert not answer.buttons
     assert await _count(running, Change) == 0
+
+
+async def test_an_imported_topic_is_in_history_and_not_revertible_here(running: Running) -> None:
+    topics = (await _exported(running))["topics.toml"].decode()
+    topics += '\n[[topics]]\nid = "new-topic"\ntitle = "New topic"\n'
+    chat = _admin(running)
+    preview = await chat.send_document("topics.toml", topics.encode(), caption="/import")
+    assert "created: new-topic" in preview.text
+    await chat.press(preview, "Import")
+    async with running.sessions() as session:
+        change = (await session.scalars(select(Change))).one()
+    assert (change.kind, change.item_id, change.action) == ("topic", "new-topic", "import")
+    history = await chat.send("/history new-topic")
+    assert f"#{change.id}" in history.text
+    answer = await chat.send(f"/revert {change.id}")
+    assert "import a corrected file instead" in answer.text
+    assert await _count(running, Change) == 1
 
 
 async def test_import_without_a_file_explains_how(running: Running) -> None:
