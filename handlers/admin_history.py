@@ -1,9 +1,235 @@
-"""Admin commands: to be built (issue 4)."""
+"""/history and /revert: who changed an item, when, from what to what; and undoing one change.
+
+A revert is previewed before it is made and is only possible while the change is the item's
+latest: otherwise the later changes are named, to be reverted first or edited over instead.
+The confirm button carries the change number only, so it needs no draft and survives a restart.
+"""
 
 from __future__ import annotations
 
-from bot.context import App
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.admins import only_admins
+from bot.callbacks import CallbackData
+from bot.content import ID_PATTERN
+from bot.context import App, Context, pressed, texts
+from bot.keyboards import button, keyboard
+from bot.knowledge import refresh
+from bot.replies import replace, reply
+from bot.texts import Html, Texts, join
+from storage import audit, curation
+from storage.models import Change
+
+RECENT = 10
+# A field's value in a history line is cut here: the whole text is one /facts away.
+SHOWN_CHARACTERS = 80
+# Bookkeeping that every first edit changes: noise in a history.
+_UNSHOWN = frozenset({"origin", "id"})
+
+
+@dataclass(frozen=True)
+class RevertChoice(CallbackData):
+    prefix: ClassVar[str] = "rv"
+    change_id: int
+    # "ok" to revert, "no" to leave it.
+    choice: str
+
+
+async def show_history(update: Update, context: Context) -> None:
+    """An item's changes, latest first; with no id, the usage and the latest changes overall."""
+    t = texts(update)
+    words = context.args or []
+    async with context.bot_data.sessions() as session:
+        if not words:
+            recent = await audit.recent_changes(session, limit=RECENT)
+            lines = [_headline(t, context, change, with_item=True) for change in recent]
+            listed = join(lines) if lines else t("admin_history.none_yet")
+            await reply(update, t("admin_history.usage", recent=listed))
+            return
+        item_id = words[0]
+        if not ID_PATTERN.fullmatch(item_id):
+            await reply(update, t("admin_history.bad_id", given=item_id))
+            return
+        changes = await audit.item_changes(session, item_id)
+        exists = [kind for kind in ("fact", "event") if await _exists(session, kind, item_id)]
+    if changes:
+        entries = [_entry(t, context, change) for change in changes]
+        await reply(update, t("admin_history.item", item=item_id, changes=join(entries, "\n\n")))
+    elif exists:
+        await reply(update, t("admin_history.no_changes", item=item_id))
+    else:
+        await reply(update, t("admin_history.unknown", item=item_id))
+
+
+async def preview_revert(update: Update, context: Context) -> None:
+    """What undoing a change would restore, with Confirm and Cancel."""
+    t = texts(update)
+    words = context.args or []
+    if len(words) != 1 or not words[0].lstrip("#").isdigit():
+        await reply(update, t("admin_history.revert_usage"))
+        return
+    change_id = int(words[0].lstrip("#"))
+    async with context.bot_data.sessions() as session:
+        change = await curation.change(session, change_id)
+        if change is None:
+            await reply(update, t("admin_history.revert_no_change", number=change_id))
+            return
+        if change.kind not in curation.MODELS:
+            await reply(update, t("admin_history.revert_not_curated", number=change_id))
+            return
+        later = await audit.later_changes(session, change)
+        item = await curation.get(session, change.kind, change.item_id)
+        current = curation.fields_of(curation.snapshot(item).to_json())
+    if later:
+        await reply(update, _blocked(t, context, change, later))
+        return
+    if change.before is None:
+        restored = t("admin_history.revert_hides", kind=change.kind)
+    else:
+        diffs = _differences(t, current, curation.fields_of(change.before))
+        restored = join(diffs) if diffs else t("admin_history.revert_same")
+    choices = keyboard(
+        [
+            [
+                button(t("admin_history.button_revert"), RevertChoice(change_id, "ok")),
+                button(t("admin_history.button_cancel"), RevertChoice(change_id, "no")),
+            ]
+        ]
+    )
+    text = t(
+        "admin_history.revert_preview",
+        number=change_id,
+        action=change.action,
+        kind=change.kind,
+        item=change.item_id,
+        restored=restored,
+    )
+    await reply(update, text, choices)
+
+
+async def answer_revert(update: Update, context: Context) -> None:
+    """Confirm: revert, unless the item changed since the preview; Cancel: nothing."""
+    query, data = pressed(update)
+    await query.answer()
+    t = texts(update)
+    choice = RevertChoice.parse(data)
+    if choice.choice != "ok":
+        await replace(query, t("admin_history.revert_cancelled", number=choice.change_id))
+        return
+    bot_data = context.bot_data
+    try:
+        async with bot_data.sessions.begin() as session:
+            done = await curation.revert(
+                session, choice.change_id, admin_id=query.from_user.id, now=bot_data.clock.now()
+            )
+            done_id, kind, item_id = done.id, done.kind, done.item_id
+    except curation.Conflict:
+        async with bot_data.sessions() as session:
+            change = await curation.change(session, choice.change_id)
+            assert change is not None  # a conflict is about a change that exists
+            later = await audit.later_changes(session, change)
+        await replace(query, _blocked(t, context, change, later))
+        return
+    except curation.CurationError as error:
+        await replace(query, t("admin_history.revert_refused", reason=str(error)))
+        return
+    await refresh(bot_data)
+    await replace(
+        query,
+        t(
+            "admin_history.reverted",
+            number=choice.change_id,
+            change=done_id,
+            kind=kind,
+            item=item_id,
+        ),
+    )
+
+
+def _blocked(t: Texts, context: Context, change: Change, later: Sequence[Change]) -> Html:
+    lines = [_headline(t, context, other, with_item=False) for other in later]
+    return t(
+        "admin_history.revert_later",
+        number=change.id,
+        kind=change.kind,
+        item=change.item_id,
+        later=join(lines),
+        latest=later[0].id,
+    )
+
+
+def _entry(t: Texts, context: Context, change: Change) -> Html:
+    """A change's headline, then its fields before → after."""
+    lines = [_headline(t, context, change, with_item=False)]
+    if change.reverts is not None:
+        lines.append(t("admin_history.reverts", number=change.reverts))
+    if change.before is None:
+        lines.append(t("admin_history.created"))
+    else:
+        before, after = curation.fields_of(change.before), curation.fields_of(change.after)
+        lines += _differences(t, before, after)
+    return join(lines)
+
+
+def _headline(t: Texts, context: Context, change: Change, *, with_item: bool) -> Html:
+    values = {
+        "number": change.id,
+        "action": change.action,
+        "admin": change.admin_id,
+        "at": _when(context, change.at),
+    }
+    if with_item:
+        return t("admin_history.headline_item", kind=change.kind, item=change.item_id, **values)
+    return t("admin_history.headline", kind=change.kind, **values)
+
+
+def _differences(t: Texts, before: dict[str, Any], after: dict[str, Any]) -> list[Html]:
+    names = [name for name in {**before, **after} if name not in _UNSHOWN]
+    return [
+        t(
+            "admin_history.field",
+            name=name,
+            before=_shown(before.get(name)),
+            after=_shown(after.get(name)),
+        )
+        for name in names
+        if before.get(name) != after.get(name)
+    ]
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "—"
+    text = " ".join(str(value).split())
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
+
+
+def _when(context: Context, at: datetime) -> str:
+    zone = context.bot_data.settings.zone
+    return f"{at.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+
+
+async def _exists(session: AsyncSession, kind: str, item_id: str) -> bool:
+    try:
+        await curation.get(session, kind, item_id)
+    except curation.NotFound:
+        return False
+    return True
 
 
 def register(app: App) -> None:
-    """Nothing yet."""
+    admins = only_admins(app.bot_data.settings)
+    app.add_handlers(
+        [
+            CommandHandler("history", show_history, filters=admins),
+            CommandHandler("revert", preview_revert, filters=admins),
+            CallbackQueryHandler(answer_revert, pattern=RevertChoice.pattern()),
+        ]
+    )

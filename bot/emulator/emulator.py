@@ -20,6 +20,7 @@ from bot.emulator.values import (
     CallbackAnswer,
     Chat,
     ChatRef,
+    Document,
     JsonDict,
     SentMessage,
     User,
@@ -141,6 +142,37 @@ class BotApiEmulator:
         command = _COMMAND.match(text)
         if command:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
+        return self._store.push_update("message", message)
+
+    def send_document(
+        self,
+        chat: ChatRef,
+        user: User | int,
+        filename: str,
+        content: bytes,
+        *,
+        caption: str | None = None,
+    ) -> int:
+        """Queue a user's file, which getFile and the file URL then serve; a caption that starts
+        with a /command gets its bot_command entity, as Telegram gives it."""
+        state = self._store.chat_state(chat)
+        message_id = state.take_message_id()
+        state.incoming.add(message_id)
+        document = Document(*self._store.next_file_ids(), filename, content)
+        self._store.documents[document.file_id] = document
+        message: JsonDict = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": state.chat.to_json(),
+            "from": self._store.user(user).to_json(),
+            "document": document.to_json(),
+        }
+        if caption is not None:
+            message["caption"] = caption
+            command = _COMMAND.match(caption)
+            if command:
+                entity = {"type": "bot_command", "offset": 0, "length": command.end()}
+                message["caption_entities"] = [entity]
         return self._store.push_update("message", message)
 
     def press_button(self, message: SentMessage, button: str, user: User | int) -> int:
@@ -310,6 +342,14 @@ class ChatSession:
         """Send a message and return the bot's first message (new or edited) after it."""
         self.emulator.skip_unread(self.chat)
         self.say(text)
+        return await self.next_message()
+
+    async def send_document(
+        self, filename: str, content: bytes, *, caption: str | None = None
+    ) -> SentMessage:
+        """Send a file (with a caption) and return the bot's first message after it."""
+        self.emulator.skip_unread(self.chat)
+        self.emulator.send_document(self.chat, self.user, filename, content, caption=caption)
         return await self.next_message()
 
     async def press(self, message: SentMessage, button: str) -> SentMessage:

@@ -1,0 +1,146 @@
+"""Importing checked content from an admin: what it would change, and then changing it.
+
+Like ``coopbot content sync`` it creates and updates but never deletes, and it leaves alone an
+item an admin changed from Telegram (added, edited, deleted, cancelled, reverted), so that a file
+exported last week cannot silently undo today's edits. Unlike a sync, it is an admin's change:
+every item it creates or updates gets origin "admin" and a ``Change`` with action "import", so
+/history shows it and a later sync keeps it. An item whose last change was an import may be
+imported over again. The order of existing items is kept: only new items take their file's place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import curation
+from storage.models import Base, Change, Fact
+from storage.sync import KINDS, ContentRecords, Record
+
+NOUNS = {
+    "sources": "source",
+    "topics": "topic",
+    "facts": "fact",
+    "people": "person",
+    "facilities": "facility",
+    "events": "event",
+}
+CREATED, UPDATED, UNCHANGED, KEPT = "created", "updated", "unchanged", "kept"
+# Not compared: the file's order says nothing about where an existing item stands.
+_IGNORED = frozenset({"id", "position"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the import does, or would do, to one item."""
+
+    table: str
+    item_id: str
+    outcome: str
+    # The fields that differ, for an update or a kept item.
+    fields: tuple[str, ...] = ()
+
+
+async def plan(
+    session: AsyncSession, records: ContentRecords, tables: Collection[str]
+) -> list[Outcome]:
+    """What importing these kinds of the records would do, in dependency order; writes nothing."""
+    planned = []
+    for table, model in KINDS:
+        if table not in tables:
+            continue
+        existing = await _existing(session, model, getattr(records, table))
+        for record in getattr(records, table):
+            row = existing.get(record["id"])
+            planned.append(await _outcome(session, table, record, row))
+    return planned
+
+
+async def apply(
+    session: AsyncSession,
+    records: ContentRecords,
+    tables: Collection[str],
+    *,
+    admin_id: int,
+    now: datetime,
+) -> list[Outcome]:
+    """Create and update what ``plan`` says, each with its Change; never commits."""
+    outcomes = await plan(session, records, tables)
+    by_id = {(table, r["id"]): r for table in tables for r in getattr(records, table)}
+    models = dict(KINDS)
+    for outcome in outcomes:
+        if outcome.outcome not in (CREATED, UPDATED):
+            continue
+        model = models[outcome.table]
+        record = by_id[outcome.table, outcome.item_id]
+        if outcome.outcome == CREATED:
+            row = model(**record, **_admin_marks(model, now))
+            session.add(row)
+            before = None
+        else:
+            row = await session.get_one(model, outcome.item_id)
+            before = curation.snapshot(row).to_json()
+            for name, value in {**record, **_admin_marks(model, now)}.items():
+                if name in outcome.fields or name in ("origin", "updated_at"):
+                    setattr(row, name, value)
+        # Per item, in dependency order: a new fact's topic is in the database before the fact.
+        await session.flush()
+        session.add(
+            Change(
+                at=now,
+                admin_id=admin_id,
+                kind=NOUNS[outcome.table],
+                item_id=outcome.item_id,
+                action=curation.IMPORT,
+                before=before,
+                after=curation.snapshot(row).to_json(),
+            )
+        )
+    await session.flush()
+    return outcomes
+
+
+def _admin_marks(model: type[Base], now: datetime) -> dict[str, Any]:
+    """Origin "admin" and the times, for the models that keep them (topics keep neither)."""
+    marks: dict[str, Any] = {"origin": "admin"} if hasattr(model, "origin") else {}
+    if hasattr(model, "updated_at"):
+        marks |= {"created_at": now, "updated_at": now}
+    return marks
+
+
+async def _existing(
+    session: AsyncSession, model: type[Base], records: Sequence[Record]
+) -> dict[str, Any]:
+    key = model.__table__.c.id
+    found = await session.execute(select(key, model).where(key.in_([r["id"] for r in records])))
+    return {item_id: row for item_id, row in found}
+
+
+async def _outcome(session: AsyncSession, table: str, record: Record, row: Any) -> Outcome:
+    item_id = record["id"]
+    if row is None:
+        return Outcome(table, item_id, CREATED)
+    fields = tuple(
+        name
+        for name, value in record.items()
+        if name not in _IGNORED and getattr(row, name) != value
+    )
+    hidden = isinstance(row, Fact) and row.deleted_at is not None
+    if not fields and not hidden:
+        return Outcome(table, item_id, UNCHANGED)
+    if await _touched_by_admin(session, table, row):
+        return Outcome(table, item_id, KEPT, fields)
+    return Outcome(table, item_id, UPDATED if fields else UNCHANGED, fields)
+
+
+async def _touched_by_admin(session: AsyncSession, table: str, row: Any) -> bool:
+    """Changed from Telegram by hand, not only by imports."""
+    if getattr(row, "origin", "content") != "admin":
+        return False
+    latest = await curation.latest_change(session, NOUNS[table], row.id)
+    return latest is None or latest.action != curation.IMPORT

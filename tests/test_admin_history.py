@@ -1,0 +1,167 @@
+"""/history and /revert through the emulator: what changed, undoing it, and when it cannot be."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.emulator import ChatSession
+from bot.settings import Settings
+from storage import curation
+from storage.models import Change, Fact
+from tests.conftest import Running
+
+ADMIN, OTHER_ADMIN = 4242, 4343
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, admin_ids=frozenset({ADMIN, OTHER_ADMIN}))
+
+
+def _admin(running: Running, user_id: int = ADMIN) -> ChatSession:
+    return running.chat(user_id, first_name="Curator")
+
+
+async def _edit_title(running: Running, title: str, *, admin_id: int = ADMIN) -> int:
+    async with running.sessions.begin() as session:
+        fact = await curation.get(session, "fact", "agreement-signed")
+        change = await curation.edit(
+            session,
+            "fact",
+            "agreement-signed",
+            {"title": title},
+            seen_version=fact.version,
+            admin_id=admin_id,
+            now=running.clock.now(),
+        )
+        return change.id
+
+
+async def _title(running: Running) -> str:
+    async with running.sessions() as session:
+        fact = await session.get_one(Fact, "agreement-signed")
+        return fact.title
+
+
+async def _changes(running: Running) -> int:
+    async with running.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Change)) or 0
+
+
+async def test_history_shows_edits_latest_first_with_before_and_after(running: Running) -> None:
+    first = await _edit_title(running, "First <b>title</b> & more")
+    running.clock.advance(timedelta(hours=1))
+    second = await _edit_title(running, "x" * 300, admin_id=OTHER_ADMIN)
+    answer = await _admin(running).send("/history agreement-signed")
+    text = answer.text
+    assert text.index(f"#{second}") < text.index(f"#{first}")
+    assert "title: An agreement of intent → First <b>title</b> & more" in text
+    assert "by admin 4343" in text
+    # 12:00 UTC is 17:00 in Almaty (UTC+5), the configured zone.
+    assert "2026-11-25 17:00 Asia/Almaty" in text
+    assert "x" * 79 + "…" in text
+    assert "x" * 81 not in text
+    assert "&lt;b&gt;title&lt;/b&gt; &amp; more" in answer.html, "typed markup is escaped"
+
+
+async def test_history_alone_gives_the_usage_and_the_latest_changes(running: Running) -> None:
+    await _edit_title(running, "Renamed")
+    answer = await _admin(running).send("/history")
+    assert "/history agreement-signed" in answer.text
+    assert "edit fact agreement-signed by admin 4242" in answer.text
+
+
+async def test_history_of_an_unknown_or_malformed_id_says_so(running: Running) -> None:
+    chat = _admin(running)
+    assert (
+        "no fact or event with the id nothing-here"
+        in (await chat.send("/history nothing-here")).text
+    )
+    assert "is not an id" in (await chat.send("/history <Bad>")).text
+    assert "no recorded changes" in (await chat.send("/history agreement-purpose")).text
+
+
+async def test_revert_previews_then_restores_on_confirm(running: Running) -> None:
+    change = await _edit_title(running, "Wrong title")
+    chat = _admin(running)
+    preview = await chat.send(f"/revert {change}")
+    assert "title: Wrong title → An agreement of intent" in preview.text
+    assert await _title(running) == "Wrong title", "the preview writes nothing"
+    done = await chat.press(preview, "Undo it")
+    assert f"change #{change}" in done.text
+    assert await _title(running) == "An agreement of intent"
+    history = await chat.send("/history agreement-signed")
+    assert f"undoes #{change}" in history.text
+    assert "revert (fact) by admin 4242" in history.text
+    facts = await chat.send("/facts agreement")
+    assert "An agreement of intent" in facts.text, "the knowledge in memory is refreshed"
+
+
+async def test_revert_cancel_changes_nothing(running: Running) -> None:
+    change = await _edit_title(running, "Wrong title")
+    chat = _admin(running)
+    preview = await chat.send(f"/revert {change}")
+    answer = await chat.press(preview, "Cancel")
+    assert "Nothing undone" in answer.text
+    assert await _title(running) == "Wrong title"
+    assert await _changes(running) == 1
+
+
+async def test_revert_of_a_change_with_later_ones_names_them(running: Running) -> None:
+    first = await _edit_title(running, "One")
+    second = await _edit_title(running, "Two")
+    answer = await _admin(running).send(f"/revert {first}")
+    assert f"#{second}" in answer.text
+    assert f"/revert {second}" in answer.text
+    assert not answer.buttons
+    assert await _changes(running) == 2
+
+
+async def test_a_change_made_after_the_preview_blocks_the_confirm(running: Running) -> None:
+    first = await _edit_title(running, "One")
+    chat = _admin(running)
+    preview = await chat.send(f"/revert {first}")
+    second = await _edit_title(running, "Two", admin_id=OTHER_ADMIN)
+    answer = await chat.press(preview, "Undo it")
+    assert "cannot be undone yet" in answer.text
+    assert f"#{second}" in answer.text
+    assert await _title(running) == "Two"
+    assert await _changes(running) == 2
+
+
+async def test_reverting_an_addition_hides_the_fact(running: Running) -> None:
+    async with running.sessions.begin() as session:
+        added = await curation.add(
+            session,
+            "fact",
+            {
+                "id": "new-fact",
+                "topic": "agreement",
+                "title": "New",
+                "text": "Text",
+                "source_id": "jinr-2023-10-04-agreement-of-intent",
+            },
+            admin_id=ADMIN,
+            now=running.clock.now(),
+        )
+        change_id = added.id
+    chat = _admin(running)
+    preview = await chat.send(f"/revert {change_id}")
+    assert "hides the fact" in preview.text
+    await chat.press(preview, "Undo it")
+    async with running.sessions() as session:
+        fact = await session.get_one(Fact, "new-fact")
+    assert fact.deleted_at is not None
+
+
+@pytest.mark.parametrize("command", ["/revert", "/revert twelve", "/revert 1 2", "/revert 999"])
+async def test_bad_revert_input_gets_the_usage_and_writes_nothing(
+    running: Running, command: str
+) -> None:
+    answer = await _admin(running).send(command)
+    assert "/history" in answer.text, "it says where the change numbers are"
+    assert await _changes(running) == 0
