@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -307,7 +307,9 @@ def _changes(
             # The end keeps its local date and time, read in the new start's zone.
             end_text = _local(event.ends_at, event.precision, event.zone)
             changes["ends_at"] = _end(t, end_text, start)
-        notes = _twice_note(t, start)
+        if start.zone.key != event.zone:
+            notes.append(t("admin_events.zone_given", zone=start.zone.key))
+        notes += _twice_note(t, start)
     if all(getattr(event, column) == new for column, new in changes.items()):
         raise Invalid(t("admin_events.no_change", field=name, id=event.id))
     return changes, notes
@@ -340,7 +342,8 @@ def _moment(t: Texts, name: str, text: str, zone: ZoneInfo, *, now: datetime) ->
         raise Invalid(_moment_problem(t, name, error)) from None
     if moment.is_past(now):
         current = written(now, precision="minute", zone=moment.zone.key)
-        raise Invalid(t("admin_events.past", field=name, text=text, now=current))
+        ahead = written(now + timedelta(days=7), precision="day", zone=moment.zone.key)
+        raise Invalid(t("admin_events.past", field=name, text=text, now=current, example=ahead))
     return moment
 
 

@@ -225,6 +225,7 @@ def _add(
         (_add(event_id="Bad_Id"), "not a valid id"),
         (_add(event_id="nas-rk-visit-2023"), "already an event"),
         (_add("2026-11-20 10:00 Asia/Almaty"), "is in the past"),
+        (_add("2026-10"), "for example 2026-12-02 Asia/Almaty"),
         (_add("2026-12-05 17:00 Asia/Almati"), "Close names: Asia/Almaty"),
         (_add("next friday"), "not a date I can read"),
         (_add("2026-12-32"), "not a date I can read"),
@@ -287,6 +288,43 @@ async def test_an_end_can_be_set_and_removed(running: Running) -> None:
     event = await stored(running)
     assert event is not None
     assert event.ends_at is None
+
+
+async def test_a_new_zone_keeps_the_ends_local_time_and_a_precision_change_needs_no_end(
+    running: Running,
+) -> None:
+    await added(running, _add(event_id="talks", end="2026-12-06 18:00"))
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send("/editevent talks start = 2026-12-05 10:00 Europe/Moscow")
+    assert "Zone: Europe/Moscow." in preview.text
+    await admin.press(preview, "✅ Confirm")
+    event = await stored(running, "talks")
+    assert event is not None
+    moscow = ZoneInfo("Europe/Moscow")
+    assert (event.zone, event.starts_at, event.ends_at) == (
+        "Europe/Moscow",
+        datetime(2026, 12, 5, 10, 0, tzinfo=moscow),
+        datetime(2026, 12, 6, 18, 0, tzinfo=moscow),
+    )
+    refused = await admin.send("/editevent talks start = 2026-12-07")
+    assert "first remove the end with /editevent talks end = -" in refused.text
+    assert await changes(running) == 2
+
+
+async def test_a_time_the_clocks_pass_twice_is_taken_at_its_first_and_said_so(
+    running: Running,
+) -> None:
+    line = _add("2027-10-31 02:30 Europe/Berlin", event_id="night-shift")
+    preview = await running.chat(ADMIN, first_name="Curator").send(line)
+    assert "2027-10-31 02:30 Europe/Berlin happens twice there" in preview.text
+    assert "the first is meant, 2027-10-31 00:30 UTC" in preview.text
+
+
+async def test_someone_else_cannot_add_an_event(running: Running) -> None:
+    answer = await running.chat(777, first_name="Stranger").send(ADD)
+    assert "curators only" in answer.text
+    assert await changes(running) == 0
+    assert await stored(running) is None
 
 
 @pytest.mark.parametrize(
