@@ -1,0 +1,92 @@
+"""Moments as admins write them: "2026-12-01 10:00 Asia/Almaty", "2026-12-01", "2026-12 UTC".
+
+content/ writes the same moments as "2026-12-01T10:00" with the zone in a field of its own; this
+reads the admin's form by content's own rules (bot/content.py) into the very values a content
+sync would store (the first instant of the minute, day or month, in UTC, and its precision), so
+that an event added from Telegram exports and syncs back unchanged.
+
+The zone may be left out; the caller then names the zone meant (the bot's ``[time] zone`` for a
+new event, the event's own zone for an edit). A local time the clocks skip is refused; one they
+pass twice (when they go back) is taken at its first occurrence, as a content sync takes it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import NoReturn
+from zoneinfo import ZoneInfo, available_timezones
+
+# The parsing rules of content/, so that both read a moment alike.
+from bot.content import _parse_moment, _zone
+from storage.events import period_end
+
+UNPARSABLE, UNKNOWN_ZONE, SKIPPED = "unparsable", "unknown_zone", "skipped"
+_FORMATS = {"minute": "%Y-%m-%d %H:%M", "day": "%Y-%m-%d", "month": "%Y-%m"}
+
+
+class MomentError(ValueError):
+    """Why a moment cannot be read: ``problem`` is one of the constants above."""
+
+    def __init__(self, problem: str, text: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{problem}: {text!r}")
+        self.problem, self.text, self.suggestions = problem, text, suggestions
+
+
+@dataclass(frozen=True)
+class Moment:
+    precision: str
+    # The first instant of the minute, day or month, in UTC.
+    at: datetime
+    zone: ZoneInfo
+    # The zone was written, rather than taken from the caller's default.
+    zone_given: bool
+    # The local time happens twice (the clocks go back); ``at`` is the first of the two.
+    twice: bool
+
+    def is_past(self, now: datetime) -> bool:
+        """True once the whole minute, day or month is over."""
+        return period_end(self.at, precision=self.precision, zone=self.zone.key) <= now
+
+
+def parse(text: str, *, default_zone: ZoneInfo) -> Moment:
+    """Read "date [time] [zone]"; MomentError says what is wrong."""
+    words = text.split()
+    name = words.pop() if words and not words[-1][:1].isdigit() else None
+    parsed = _parse_moment("T".join(words)) if 1 <= len(words) <= 2 else None
+    if parsed is None:
+        raise MomentError(UNPARSABLE, text)
+    precision, local = parsed
+    zone = default_zone
+    if name is not None:
+        zone = _zone(name) or _unknown_zone(name)
+    at = local.replace(tzinfo=zone).astimezone(UTC)
+    if precision == "minute" and at.astimezone(zone).replace(tzinfo=None) != local:
+        raise MomentError(SKIPPED, text)
+    second = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    return Moment(
+        precision, at, zone, name is not None, twice=precision == "minute" and second != at
+    )
+
+
+def _unknown_zone(name: str) -> NoReturn:
+    raise MomentError(UNKNOWN_ZONE, name, close_zones(name))
+
+
+def written(at: datetime, *, precision: str, zone: str) -> str:
+    """A stored moment back in the form admins write it, zone included."""
+    return f"{at.astimezone(ZoneInfo(zone)).strftime(_FORMATS[precision])} {zone}"
+
+
+def close_zones(name: str) -> tuple[str, ...]:
+    """Zone names like a mistyped one, case aside: "asia/almaty" finds "Asia/Almaty"."""
+    by_lower = {zone.lower(): zone for zone in _zone_names()}
+    found = difflib.get_close_matches(name.lower(), list(by_lower), n=3)
+    return tuple(by_lower[match] for match in found)
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())

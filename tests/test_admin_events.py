@@ -1,0 +1,466 @@
+"""/addevent, /editevent, /cancelevent through the emulator, and what they do to the digests.
+
+The clock starts at 2026-11-25 12:00 UTC (17:00 in Almaty); digest ticks are driven by hand on
+it, as in tests/test_digests.py, with sending limits the pacing never waits for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.content import load_content
+from bot.emulator import SentMessage
+from bot.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
+from bot.settings import DEFAULT_CONTENT, Limits, Settings
+from handlers.digest import digest_tick
+from storage.models import Change, Chat, Event, Subscription
+from tests.conftest import DEFAULT_NOW, Running
+
+ADMIN, OTHER_ADMIN = 4242, 4343
+SOURCE = "jinr-2023-10-04-agreement-of-intent"
+ALMATY = ZoneInfo("Asia/Almaty")
+# Ten days ahead of the clock: 2026-12-05 17:00 in Almaty.
+START = DEFAULT_NOW + timedelta(days=10)
+ADD = (
+    "/addevent winter-school | Winter school <b>on</b> physics | 2026-12-05 17:00 Asia/Almaty"
+    f" | INP, Almaty | {SOURCE} | Lectures & practice, <i>open</i> to all."
+)
+SUBSCRIBER = 1001
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(
+        settings,
+        admin_ids=frozenset({ADMIN, OTHER_ADMIN}),
+        limits=Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6),
+    )
+
+
+async def changes(running: Running) -> int:
+    async with running.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Change)) or 0
+
+
+async def stored(running: Running, event_id: str = "winter-school") -> Event | None:
+    async with running.sessions() as session:
+        return await session.get(Event, event_id)
+
+
+async def added(running: Running, line: str = ADD) -> SentMessage:
+    """An admin adds an event and confirms it."""
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send(line)
+    return await admin.press(preview, "✅ Confirm")
+
+
+async def subscribe(running: Running, chat_id: int = SUBSCRIBER) -> None:
+    """A private chat subscribed to event reminders, written as /subscribe would."""
+    running.user(chat_id, f"User {chat_id}")
+    async with running.sessions.begin() as session:
+        session.add(Chat(id=chat_id, type="private", title=None, language="en"))
+        await session.flush()
+        session.add(Subscription(chat_id=chat_id, events=True, news=False))
+
+
+async def tick_at(running: Running, moment: datetime) -> None:
+    running.clock.set(moment)
+    await digest_tick(running.app.bot_data, running.app.bot)
+
+
+def received(running: Running, chat_id: int = SUBSCRIBER) -> list[str]:
+    """The first line of each message a chat got."""
+    return [message.text.split("\n")[0] for message in running.emulator.history(chat_id)]
+
+
+# Moments
+
+
+@pytest.mark.parametrize(
+    ("admin_form", "content_form", "zone"),
+    [
+        ("2026-12-01 10:00 Asia/Almaty", "2026-12-01T10:00", "Asia/Almaty"),
+        ("2026-12-01 Europe/Moscow", "2026-12-01", "Europe/Moscow"),
+        ("2026-12 UTC", "2026-12", "UTC"),
+        # Clocks go back: the first of the two 02:30s, as a content sync takes it.
+        ("2026-10-25 02:30 Europe/Berlin", "2026-10-25T02:30", "Europe/Berlin"),
+    ],
+)
+def test_an_admins_moment_is_stored_as_content_would_store_it(
+    tmp_path: Path, admin_form: str, content_form: str, zone: str
+) -> None:
+    folder = tmp_path / "content"
+    shutil.copytree(DEFAULT_CONTENT, folder)
+    with (folder / "events.toml").open("a", encoding="utf-8") as file:
+        file.write(
+            f'\n[[events]]\nid = "probe"\ntitle = "T"\ndescription = "D"\nplace = "P"\n'
+            f'zone = "{zone}"\nstarts = "{content_form}"\nsource = "{SOURCE}"\n'
+        )
+    record = next(r for r in load_content(folder).events if r["id"] == "probe")
+    moment = parse(admin_form, default_zone=ALMATY)
+    assert (moment.at, moment.precision, moment.zone.key) == (
+        record["starts_at"],
+        record["precision"],
+        zone,
+    )
+    assert written(moment.at, precision=moment.precision, zone=zone) == admin_form
+
+
+def test_a_moment_without_a_zone_takes_the_default_one() -> None:
+    moment = parse("2026-12-01 10:00", default_zone=ALMATY)
+    assert (moment.at, moment.zone_given) == (datetime(2026, 12, 1, 5, 0, tzinfo=UTC), False)
+    assert parse("2026-10-25 02:30 Europe/Berlin", default_zone=ALMATY).twice
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("next friday", UNPARSABLE),
+        ("2026-02-30", UNPARSABLE),
+        ("2026-12-01 25:00", UNPARSABLE),
+        ("2026-12 10:00 UTC", UNPARSABLE),
+        ("2026-12-01 10:00 Asia/Almati", UNKNOWN_ZONE),
+        ("2026-03-29 02:30 Europe/Berlin", SKIPPED),
+    ],
+)
+def test_a_bad_moment_says_what_is_wrong(text: str, problem: str) -> None:
+    with pytest.raises(MomentError) as raised:
+        parse(text, default_zone=ALMATY)
+    assert raised.value.problem == problem
+    if problem == UNKNOWN_ZONE:
+        assert "Asia/Almaty" in raised.value.suggestions
+
+
+# /addevent
+
+
+async def test_an_added_event_is_previewed_as_users_see_it_then_saved(running: Running) -> None:
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send(ADD)
+    assert "Winter school <b>on</b> physics" in preview.text, "admin HTML is shown literally"
+    assert "5 December 2026, 17:00 (Asia/Almaty)" in preview.text
+    assert "Lectures & practice, <i>open</i> to all." in preview.text
+    assert "Zone: Asia/Almaty." in preview.text
+    assert preview.button_labels == ["✅ Confirm", "✖️ Cancel"]
+    assert await changes(running) == 0
+
+    done = await admin.press(preview, "✅ Confirm")
+    assert "Event winter-school added" in done.text
+    assert not done.buttons
+    event = await stored(running)
+    assert event is not None
+    assert (event.title, event.starts_at, event.precision, event.zone, event.origin) == (
+        "Winter school <b>on</b> physics",
+        START,
+        "minute",
+        "Asia/Almaty",
+        "admin",
+    )
+    assert (event.ends_at, event.status, event.source_id) == (None, "scheduled", SOURCE)
+    assert await changes(running) == 1
+    listed = await running.chat(555).send("/events")
+    assert "Winter school <b>on</b> physics" in listed.text
+
+
+async def test_an_event_with_an_end_and_no_zone_uses_the_bots_zone(running: Running) -> None:
+    line = f"/addevent spring-days | Spring days | 2027-03 | Dubna | {SOURCE} | Talks. | 2027-04"
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send(line)
+    assert "March 2027 – April 2027" in preview.text
+    assert "Zone: Asia/Almaty, the bot's own" in preview.text
+    await admin.press(preview, "✅ Confirm")
+    event = await stored(running, "spring-days")
+    assert event is not None
+    assert (event.precision, event.starts_at, event.ends_at) == (
+        "month",
+        datetime(2027, 3, 1, tzinfo=ALMATY),
+        datetime(2027, 4, 1, tzinfo=ALMATY),
+    )
+
+
+async def test_cancel_drops_the_draft_and_writes_nothing(running: Running) -> None:
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send(ADD)
+    dropped = await admin.press(preview, "✖️ Cancel")
+    assert "nothing was changed" in dropped.text
+    assert not dropped.buttons
+    assert await changes(running) == 0
+    assert await stored(running) is None
+
+
+async def test_a_draft_forgotten_by_a_restart_saves_nothing(running: Running) -> None:
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send(ADD)
+    running.app.user_data[ADMIN].clear()
+    gone = await admin.press(preview, "✅ Confirm")
+    assert "no longer here" in gone.text
+    assert await changes(running) == 0
+
+
+def _add(
+    start: str = "2026-12-05 17:00 Asia/Almaty", *, event_id: str = "new-event", **parts: str
+) -> str:
+    values = {"title": "Title", "place": "Almaty", "source": SOURCE, "description": "Text."}
+    values.update(parts)
+    line = (
+        f"/addevent {event_id} | {values['title']} | {start} | {values['place']} | "
+        f"{values['source']} | {values['description']}"
+    )
+    return line + (f" | {parts['end']}" if "end" in parts else "")
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("/addevent", "this has 1"),
+        ("/addevent a | b | c", "this has 3"),
+        (_add() + " | 2026-12-06 | extra", "this has 8"),
+        (_add(event_id="Bad_Id"), "not a valid id"),
+        (_add(event_id="nas-rk-visit-2023"), "already an event"),
+        (_add("2026-11-20 10:00 Asia/Almaty"), "is in the past"),
+        (_add("2026-10"), "for example 2026-12-02 Asia/Almaty"),
+        (_add("2026-12-05 17:00 Asia/Almati"), "Close names: Asia/Almaty"),
+        (_add("next friday"), "not a date I can read"),
+        (_add("2026-12-32"), "not a date I can read"),
+        (_add("2027-03-28 02:30 Europe/Berlin"), "the clocks skip that hour"),
+        (_add(end="2026-12-05 16:00"), "is before the start"),
+        (_add(end="2026-12-06"), "given to the day but the start to the minute"),
+        (_add(end="2026-12-06 10:00 Europe/Moscow"), "The end is in Europe/Moscow"),
+        (_add(title="x" * 201), "201 characters long; keep it to at most 200"),
+        (_add(description="y" * 2001), "at most 2000"),
+        (_add(place=" "), "The place is empty"),
+        (_add(source="nope"), SOURCE),
+    ],
+)
+async def test_bad_input_to_addevent_is_explained_and_writes_nothing(
+    running: Running, line: str, says: str
+) -> None:
+    answer = await running.chat(ADMIN, first_name="Curator").send(line)
+    assert says in answer.text
+    assert "Nothing was saved" in answer.text
+    assert not answer.buttons
+    assert await changes(running) == 0
+
+
+# /editevent
+
+
+async def test_editevent_shows_the_fields_then_previews_and_saves_a_change(
+    running: Running,
+) -> None:
+    await added(running)
+    admin = running.chat(ADMIN, first_name="Curator")
+    fields = await admin.send("/editevent winter-school")
+    assert "start: 2026-12-05 17:00 Asia/Almaty" in fields.text
+    assert "title: Winter school <b>on</b> physics" in fields.text
+    assert "/editevent winter-school field = value" in fields.text
+
+    preview = await admin.send("/editevent winter-school place = Dubna & <Almaty>")
+    now, after = preview.text.split("After:")
+    assert "📍 INP, Almaty" in now
+    assert "📍 Dubna & <Almaty>" in after
+    assert await changes(running) == 1
+    done = await admin.press(preview, "✅ Confirm")
+    assert "Event winter-school changed" in done.text
+    event = await stored(running)
+    assert event is not None
+    assert (event.place, event.version) == ("Dubna & <Almaty>", 2)
+    assert await changes(running) == 2
+
+
+async def test_an_end_can_be_set_and_removed(running: Running) -> None:
+    await added(running)
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send("/editevent winter-school end = 2026-12-06 18:00")
+    await admin.press(preview, "✅ Confirm")
+    event = await stored(running)
+    assert event is not None
+    assert event.ends_at == datetime(2026, 12, 6, 18, 0, tzinfo=ALMATY)
+    preview = await admin.send("/editevent winter-school end = -")
+    await admin.press(preview, "✅ Confirm")
+    event = await stored(running)
+    assert event is not None
+    assert event.ends_at is None
+
+
+async def test_a_new_zone_keeps_the_ends_local_time_and_a_precision_change_needs_no_end(
+    running: Running,
+) -> None:
+    await added(running, _add(event_id="talks", end="2026-12-06 18:00"))
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send("/editevent talks start = 2026-12-05 10:00 Europe/Moscow")
+    assert "Zone: Europe/Moscow." in preview.text
+    await admin.press(preview, "✅ Confirm")
+    event = await stored(running, "talks")
+    assert event is not None
+    moscow = ZoneInfo("Europe/Moscow")
+    assert (event.zone, event.starts_at, event.ends_at) == (
+        "Europe/Moscow",
+        datetime(2026, 12, 5, 10, 0, tzinfo=moscow),
+        datetime(2026, 12, 6, 18, 0, tzinfo=moscow),
+    )
+    refused = await admin.send("/editevent talks start = 2026-12-07")
+    assert "first remove the end with /editevent talks end = -" in refused.text
+    assert await changes(running) == 2
+
+
+async def test_a_time_the_clocks_pass_twice_is_taken_at_its_first_and_said_so(
+    running: Running,
+) -> None:
+    line = _add("2027-10-31 02:30 Europe/Berlin", event_id="night-shift")
+    preview = await running.chat(ADMIN, first_name="Curator").send(line)
+    assert "2027-10-31 02:30 Europe/Berlin happens twice there" in preview.text
+    assert "the first is meant, 2027-10-31 00:30 UTC" in preview.text
+
+
+async def test_someone_else_cannot_add_an_event(running: Running) -> None:
+    answer = await running.chat(777, first_name="Stranger").send(ADD)
+    assert "curators only" in answer.text
+    assert await changes(running) == 0
+    assert await stored(running) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("/editevent", "Which event?"),
+        ("/editevent nope title = X", "There is no event nope"),
+        ("/editevent winter-school colour = red", "no field “colour”"),
+        ("/editevent winter-school start = 2020-01-01 10:00", "is in the past"),
+        ("/editevent winter-school start = 2026-12-07 10:00 Mars/Base", "unknown time zone"),
+        ("/editevent winter-school start = soon", "not a date I can read"),
+        ("/editevent winter-school end = 2026-12-01 10:00", "is before the start"),
+        ("/editevent winter-school title = ", "The title is empty"),
+        ("/editevent winter-school title = Winter school <b>on</b> physics", "nothing to change"),
+        ("/editevent winter-school source = nope", "There is no source nope"),
+    ],
+)
+async def test_bad_input_to_editevent_is_explained_and_writes_nothing(
+    running: Running, line: str, says: str
+) -> None:
+    await added(running)
+    answer = await running.chat(ADMIN, first_name="Curator").send(line)
+    assert says in answer.text
+    assert not answer.buttons
+    assert await changes(running) == 1
+
+
+async def test_a_second_admins_edit_meanwhile_is_not_overwritten(running: Running) -> None:
+    await added(running)
+    first = running.chat(ADMIN, first_name="Curator")
+    second = running.chat(OTHER_ADMIN, first_name="Other")
+    first_preview = await first.send("/editevent winter-school title = First title")
+    second_preview = await second.send("/editevent winter-school title = Second title")
+    await second.press(second_preview, "✅ Confirm")
+    refused = await first.press(first_preview, "✅ Confirm")
+    assert "Not saved: admin 4343 changed winter-school at 2026-11-25 17:00 Asia/Almaty" in (
+        refused.text
+    )
+    assert "Second title" in refused.text
+    event = await stored(running)
+    assert event is not None
+    assert event.title == "Second title"
+    assert await changes(running) == 2
+
+
+# /cancelevent
+
+
+async def test_cancelevent_asks_then_cancels_and_hides_the_event(running: Running) -> None:
+    await added(running)
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send("/cancelevent winter-school")
+    assert "Cancel event winter-school?" in preview.text
+    kept = await admin.press(preview, "✖️ Cancel")
+    assert "nothing was changed" in kept.text
+    assert await changes(running) == 1
+
+    preview = await admin.send("/cancelevent winter-school")
+    done = await admin.press(preview, "✅ Confirm")
+    assert "Event winter-school cancelled" in done.text
+    event = await stored(running)
+    assert event is not None
+    assert event.status == "cancelled"
+    async with running.sessions() as session:
+        last = await session.scalar(select(Change).order_by(Change.id.desc()).limit(1))
+    assert last is not None
+    assert (last.action, last.admin_id) == ("cancel", ADMIN)
+    assert "Winter school" not in (await running.chat(555).send("/events")).text
+    again = await admin.send("/cancelevent winter-school")
+    assert "already cancelled" in again.text
+    fields = await admin.send("/editevent winter-school")
+    assert "cancelled" in fields.text
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [("/cancelevent", "Name one event"), ("/cancelevent nope", "There is no event nope")],
+)
+async def test_bad_input_to_cancelevent_is_explained_and_writes_nothing(
+    running: Running, line: str, says: str
+) -> None:
+    answer = await running.chat(ADMIN, first_name="Curator").send(line)
+    assert says in answer.text
+    assert await changes(running) == 0
+
+
+# What subscribers get
+
+
+async def test_a_subscriber_is_reminded_of_an_added_event(running: Running) -> None:
+    await subscribe(running)
+    await added(running)
+    await tick_at(running, START - timedelta(days=7))
+    await tick_at(running, START - timedelta(hours=1))
+    assert received(running) == ["⏰ Reminder: in 7 days", "⏰ Reminder: in 1 hour"]
+    assert "Winter school" in running.emulator.history(SUBSCRIBER)[-1].text
+
+
+async def test_a_moved_event_brings_a_notice_and_reminders_at_the_new_time(
+    running: Running,
+) -> None:
+    await subscribe(running)
+    await added(running)
+    await tick_at(running, START - timedelta(days=7))
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send("/editevent winter-school start = 2026-12-15 17:00")
+    await admin.press(preview, "✅ Confirm")
+    await tick_at(running, running.clock.now())
+    assert received(running)[-1].startswith("🔄 Changed: this event has a new date.")
+    assert "15 December 2026, 17:00 (Asia/Almaty)" in running.emulator.history(SUBSCRIBER)[-1].text
+
+    await tick_at(running, START - timedelta(hours=1))
+    assert len(received(running)) == 2, "no reminder at the old time"
+    moved = START + timedelta(days=10)
+    for lead in (timedelta(days=7), timedelta(days=1), timedelta(hours=1)):
+        await tick_at(running, moved - lead)
+    assert received(running)[2:] == [
+        "⏰ Reminder: in 7 days",
+        "⏰ Reminder: in 1 day",
+        "⏰ Reminder: in 1 hour",
+    ]
+
+
+async def test_a_cancelled_event_is_announced_and_never_reminded_again(
+    running: Running,
+) -> None:
+    await subscribe(running)
+    await added(running)
+    await tick_at(running, START - timedelta(days=7))
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send("/cancelevent winter-school")
+    await admin.press(preview, "✅ Confirm")
+    await tick_at(running, running.clock.now())
+    await tick_at(running, START - timedelta(days=1))
+    await tick_at(running, START - timedelta(hours=1))
+    assert received(running) == [
+        "⏰ Reminder: in 7 days",
+        "❌ Cancelled: this event will not take place.",
+    ]
