@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,9 +17,11 @@ from sqlalchemy import select
 from bot.app import build_app
 from bot.emulator import ApiError, SentMessage
 from bot.fanout import IN_FLIGHT
-from bot.progress import EVERY_SENDS
+from bot.progress import EVERY, EVERY_SENDS, Progress
 from bot.settings import Limits, Settings
 from handlers.digest import digest_tick
+from storage import digests
+from storage.digests import BROADCAST, NewDigest, broadcast_key
 from storage.models import Chat, Delivery, Digest, Subscription
 from tests.conftest import Running
 
@@ -101,11 +104,15 @@ async def test_the_preview_shows_the_text_literally_with_the_count_and_buttons(
     admin = running.chat(ADMIN, first_name="Curator")
     intro = await admin.send("/broadcast <b>Winter school</b> & more\nsee you")
     assert intro.text.startswith("👀 Preview.")
-    assert "goes to 3 subscribed chats" in intro.text
+    assert "to every subscribed chat (now: 3)" in intro.text
     draft = await admin.next_message()
     assert draft.text == SENT_TEXT
     assert draft.entities[0]["type"] == "bold", "only the header is bold: the text is literal"
-    assert draft.button_labels == ["🧪 Send a test to me", "📣 Send to 3 subscribers", "✖️ Cancel"]
+    assert draft.button_labels == [
+        "🧪 Send a test to me",
+        "📣 Send to all subscribers (3)",
+        "✖️ Cancel",
+    ]
     assert await broadcasts(running) == []
 
 
@@ -147,7 +154,7 @@ async def test_sending_reaches_each_subscriber_once_and_reports_the_blocked(
     running.emulator.block(1003)
     draft = await preview(running)
     admin = running.chat(ADMIN, first_name="Curator")
-    progress = await admin.press(draft, "📣 Send to 3 subscribers")
+    progress = await admin.press(draft, "📣 Send to all subscribers (3)")
     assert progress.text == "📣 Broadcast: starting…"
     done = await until(running, finished)
     assert done.message_id == progress.message_id, "one progress message, edited"
@@ -167,12 +174,31 @@ async def test_sending_reaches_each_subscriber_once_and_reports_the_blocked(
     assert statuses == {1001: "sent", 1002: "sent", 1003: "failed"}
 
 
+async def test_a_long_text_goes_out_in_parts_as_previewed(running: Running) -> None:
+    await subscribe(running, 1001)
+    admin = running.chat(ADMIN, first_name="Curator")
+    # Near Telegram's limit for the command itself; the header makes the message longer.
+    text = ("<i>x</i> & " * 400)[:4080]
+    await admin.send(f"/broadcast {text}")
+    parts = [await admin.next_message()]
+    while not parts[-1].buttons:
+        parts.append(await admin.next_message())
+    assert len(parts) > 1
+    assert all(len(part.text) <= 4096 for part in parts)
+    # Split where there was a space: every other character is there, as typed.
+    shown = "".join("".join(part.text.split()) for part in parts)
+    assert shown == "📣Fromthecurators" + "".join(text.split())
+    await admin.press(parts[-1], "📣 Send to all subscribers (1)")
+    await until(running, finished)
+    assert received(running, 1001) == [part.text for part in parts]
+
+
 async def test_a_double_press_sends_once(running: Running) -> None:
     await subscribe(running, 1001, 1002)
     draft = await preview(running)
     admin = running.chat(ADMIN, first_name="Curator")
-    first = running.emulator.press_button(draft, "📣 Send to 2 subscribers", admin.user)
-    second = running.emulator.press_button(draft, "📣 Send to 2 subscribers", admin.user)
+    first = running.emulator.press_button(draft, "📣 Send to all subscribers (2)", admin.user)
+    second = running.emulator.press_button(draft, "📣 Send to all subscribers (2)", admin.user)
     await until(running, finished)
     answer = await running.emulator.wait_for_callback_answer(second)
     assert answer.text == "This broadcast is already on its way; it goes to each chat once."
@@ -190,7 +216,7 @@ async def test_progress_is_shown_every_so_many_sends(running: Running) -> None:
     await subscribe(running, *chats)
     draft = await preview(running)
     admin = running.chat(ADMIN, first_name="Curator")
-    progress = await admin.press(draft, f"📣 Send to {total} subscribers")
+    progress = await admin.press(draft, f"📣 Send to all subscribers ({total})")
     await until(running, finished)
     shown = [
         message.text.split("\n")[1]
@@ -212,7 +238,7 @@ async def test_a_fresh_app_finishes_the_broadcast_and_edits_the_same_message(
     running.emulator.fail("sendMessage", ApiError(502, "Bad Gateway"), times=2, chat_id=1002)
     draft = await preview(running)
     admin = running.chat(ADMIN, first_name="Curator")
-    progress = await admin.press(draft, "📣 Send to 3 subscribers")
+    progress = await admin.press(draft, "📣 Send to all subscribers (3)")
     halfway = await until(running, lambda message: "remaining" in message.text)
     assert halfway.message_id == progress.message_id
     assert halfway.text.endswith("Sent 2 of 3 · failed 0 · blocked 0 · remaining 1")
@@ -234,3 +260,34 @@ async def test_a_fresh_app_finishes_the_broadcast_and_edits_the_same_message(
         assert received(running, chat_id) == [SENT_TEXT]
     [digest] = await broadcasts(running)
     assert digest.status == "done"
+
+
+async def test_progress_waits_two_seconds_of_the_clock_between_edits(running: Running) -> None:
+    await subscribe(running, 1001)
+    shown = await running.chat(ADMIN, first_name="Curator").send("/broadcast")
+    now = running.clock.now()
+    digest = NewDigest(
+        key=broadcast_key("clock"),
+        kind=BROADCAST,
+        due_at=now,
+        text="hello",
+        progress_chat_id=ADMIN,
+        progress_message_id=shown.message_id,
+    )
+    async with running.sessions.begin() as session:
+        await digests.create(session, digest=digest, now=now)
+        audience = digests.broadcast_audience()
+        await digests.fill(
+            session, digest_id=digest.key, audience=audience, channel_id=None, now=now
+        )
+        row = await session.get(Digest, digest.key)
+    assert row is not None
+    progress = Progress(running.app.bot_data, running.app.bot, row)
+    await progress.sent(1)
+    running.clock.advance(EVERY - timedelta(milliseconds=1))
+    await progress.sent(1)
+    assert running.emulator.calls_to("editMessageText") == []
+    running.clock.advance(timedelta(milliseconds=1))
+    await progress.sent(1)
+    [edit] = running.emulator.calls_to("editMessageText")
+    assert "remaining 1" in str(edit.params["text"])
