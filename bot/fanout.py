@@ -5,7 +5,8 @@ right after they return, so a crash repeats at most the sends then in flight. A 
 blocked the bot or is gone is deactivated; a group that became a supergroup is followed to its
 new id and sent the digest once more; flood control that gets past PTB's rate limiter ends the
 tick and leaves the rest pending for the next. Sends are paced by the app's rate limiter
-(bot/pacing.py) at low priority, behind replies to users.
+(bot/pacing.py) at low priority, behind replies to users. A broadcast's progress message is
+edited as its sends go (bot/progress.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from bot import pacing
 from bot.context import BotData
 from bot.html_split import split_html
+from bot.progress import Progress
 from storage import digests
 from storage.digests import CHANGED, FAILED, PENDING, REMINDER, SENT, Mark, Pending
 from storage.models import Digest, Event
@@ -66,29 +68,46 @@ class Tally:
 
 
 async def fan_out(data: BotData, bot: Bot) -> Tally:
-    """Send every open digest's pending deliveries, oldest digest first."""
+    """Send every open digest's pending deliveries, oldest digest first; one opened meanwhile
+    (a broadcast confirmed during the pass) is taken up before the pass ends.
+    """
     tally = Tally()
-    async with data.sessions() as session:
-        todo = await digests.open_digests(session)
+    tried: set[str] = set()
     events = {event.id: event for event in data.knowledge.events}
     # Low priority: a reply to someone's command goes before the next digest send.
     with pacing.low_priority():
-        for digest in todo:
-            now = data.clock.now()
-            reason = expired(digest, events, now=now)
-            if reason is not None:
-                async with data.sessions.begin() as session:
-                    await digests.skip_pending(
-                        session, digest_id=digest.id, reason=reason, now=now
-                    )
-                    await digests.finish(session, digest_id=digest.id)
-                tally.expired += 1
-                log.info("digest %s no longer applies: %s", digest.id, reason)
-                continue
-            if not await _send_digest(data, bot, digest, tally):
+        while todo := await _untried(data, tried):
+            if not await _send_all(data, bot, todo, events, tally):
                 tally.interrupted = True
                 break
     return tally
+
+
+async def _untried(data: BotData, tried: set[str]) -> list[Digest]:
+    """Open digests this pass has not been through yet; they count as tried from now on."""
+    async with data.sessions() as session:
+        todo = [d for d in await digests.open_digests(session) if d.id not in tried]
+    tried.update(digest.id for digest in todo)
+    return todo
+
+
+async def _send_all(
+    data: BotData, bot: Bot, todo: Sequence[Digest], events: Mapping[str, Event], tally: Tally
+) -> bool:
+    """Each digest in turn; False if flood control cut the pass short."""
+    for digest in todo:
+        now = data.clock.now()
+        reason = expired(digest, events, now=now)
+        if reason is not None:
+            async with data.sessions.begin() as session:
+                await digests.skip_pending(session, digest_id=digest.id, reason=reason, now=now)
+                await digests.finish(session, digest_id=digest.id)
+            tally.expired += 1
+            log.info("digest %s no longer applies: %s", digest.id, reason)
+            continue
+        if not await _send_digest(data, bot, digest, tally):
+            return False
+    return True
 
 
 def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> str | None:
@@ -108,6 +127,7 @@ def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> st
 async def _send_digest(data: BotData, bot: Bot, digest: Digest, tally: Tally) -> bool:
     """Every pending delivery of one digest; False if flood control cut it short."""
     parts = split_html(digest.text)
+    progress = Progress(data, bot, digest)
     after: int | None = None
     while True:
         async with data.sessions() as session:
@@ -119,11 +139,14 @@ async def _send_digest(data: BotData, bot: Bot, digest: Digest, tally: Tally) ->
             sends = [_send(bot, row.chat_id, parts) for row in chunk]
             results = await asyncio.gather(*sends)
             if not await _record(data, bot, digest, chunk, results, tally):
+                await progress.show()
                 return False
+            await progress.sent(len(chunk))
         after = batch[-1].chat_id
     async with data.sessions.begin() as session:
         if await digests.finish(session, digest_id=digest.id):
             log.info("digest %s sent", digest.id)
+    await progress.show()
     return True
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Chat, Delivery, Digest, Event, Subscription
 
 REMINDER, CHANGED, CANCELLED, SUMMARY = "reminder", "changed", "cancelled", "summary"
+BROADCAST = "broadcast"
 # Digest statuses.
 OPEN, DONE, SKIPPED = "open", "done", "skipped"
 # Delivery statuses (and SKIPPED).
@@ -63,6 +64,11 @@ def summary_key(fire_time: datetime) -> str:
     return f"{SUMMARY}:{fire_time.isoformat()}"
 
 
+def broadcast_key(token: str) -> str:
+    """Named after the draft, so that confirming one draft twice finds the first broadcast."""
+    return f"{BROADCAST}:{token}"
+
+
 @dataclass(frozen=True)
 class NewDigest:
     key: str
@@ -74,6 +80,9 @@ class NewDigest:
     starts_at: datetime | None = None
     late: bool = False
     status: str = OPEN
+    admin_id: int | None = None
+    progress_chat_id: int | None = None
+    progress_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,9 @@ async def create(session: AsyncSession, *, digest: NewDigest, now: datetime) -> 
             late=digest.late,
             status=digest.status,
             text=digest.text,
+            admin_id=digest.admin_id,
+            progress_chat_id=digest.progress_chat_id,
+            progress_message_id=digest.progress_message_id,
         )
     )
     result = await session.execute(statement)
@@ -134,6 +146,16 @@ def reminder_audience(lead: str) -> Audience:
 def summary_audience() -> Audience:
     """Active chats that want the periodic summary."""
     return _subscribed(Subscription.news.is_(true()))
+
+
+def broadcast_audience() -> Audience:
+    """Active chats that want anything from us: a chat that turned off both kinds hears nothing."""
+    return _subscribed(or_(Subscription.events.is_(true()), Subscription.news.is_(true())))
+
+
+async def audience_size(session: AsyncSession, audience: Audience) -> int:
+    """How many chats a digest for this audience would go to now."""
+    return await session.scalar(select(func.count()).select_from(audience.subquery())) or 0
 
 
 def reminded(event_id: str, *, other_than: datetime | None = None) -> Select[int]:
@@ -266,6 +288,41 @@ async def open_digests(session: AsyncSession) -> Sequence[Digest]:
         .order_by(Digest.created_at, order, Digest.due_at, Digest.id)
     )
     return found.all()
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Where a digest's deliveries stand; "blocked" counts chats found gone and deactivated."""
+
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    remaining: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.blocked + self.remaining
+
+
+async def counts(session: AsyncSession, *, digest_id: str) -> Counts:
+    """The digest's deliveries by outcome, counted in SQLite."""
+    gone = exists().where(Chat.id == Delivery.chat_id, Chat.active.is_(false()))
+    outcome = case(
+        (Delivery.status == SENT, "sent"),
+        (Delivery.status == PENDING, "remaining"),
+        (gone, "blocked"),
+        else_="failed",
+    )
+    # A migrated group's duplicate row: its delivery lives on under the new id.
+    duplicate = and_(
+        Delivery.status == SKIPPED, func.coalesce(Delivery.error, "").startswith("migrated to ")
+    )
+    rows = await session.execute(
+        select(outcome, func.count())
+        .where(Delivery.digest_id == digest_id, ~duplicate)
+        .group_by(outcome)
+    )
+    return Counts(**{str(name): int(number) for name, number in rows})
 
 
 async def pending(

@@ -195,7 +195,8 @@ class Subscription(Base):
 
 
 class Digest(Base):
-    """One message for many chats: a reminder, a notice or a summary, its words fixed at creation.
+    """One message for many chats: a reminder, a notice, a summary or an admin's broadcast, its
+    words fixed at creation.
 
     The id is a key made of what the digest is about (``reminder:<event>:<lead>:<start>``), so a
     second tick, or a restart, that plans the same thing finds it already there.
@@ -204,7 +205,7 @@ class Digest(Base):
     __tablename__ = "digests"
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    # "reminder", "changed", "cancelled" or "summary".
+    # "reminder", "changed", "cancelled", "summary" or "broadcast".
     kind: Mapped[str] = mapped_column(String(16))
     # No foreign key: the ledger is a record of what was sent, whatever becomes of the event.
     event_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -220,6 +221,11 @@ class Digest(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     # The HTML every recipient gets; empty for a skipped digest.
     text: Mapped[str] = mapped_column(Text)
+    # A broadcast's admin, and the message in their chat that shows its progress, edited as the
+    # fan-out goes (after a restart too); NULL for the digests the bot plans itself.
+    admin_id: Mapped[int | None]
+    progress_chat_id: Mapped[int | None]
+    progress_message_id: Mapped[int | None]
 
 
 class Delivery(Base):
