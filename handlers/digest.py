@@ -45,19 +45,25 @@ async def digest_tick(data: BotData, bot: Bot) -> Tally:
 
 
 class Ticker:
-    """The JobQueue's callback: one tick at a time; a tick that finds one still sending skips,
-    since the running one will reach everything pending anyway.
+    """The JobQueue's callback: one tick at a time. A tick asked for while one is running (the
+    interval came round, or a broadcast was just confirmed) is not run beside it: the running
+    one goes round once more when it is done, so what was created meanwhile goes out now.
     """
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
+        self.again = False
 
     async def __call__(self, context: Context) -> None:
         if self.lock.locked():
-            log.info("digest tick skipped: the previous one is still sending")
+            self.again = True
+            log.info("digest tick deferred: the running one goes round once more")
             return
         async with self.lock:
-            await digest_tick(context.bot_data, context.bot)
+            self.again = True
+            while self.again:
+                self.again = False
+                await digest_tick(context.bot_data, context.bot)
 
 
 async def show_digest(update: Update, context: Context) -> None:

@@ -491,7 +491,9 @@ async def test_the_summary_fires_at_nine_local_across_a_dst_change(aged: Running
     assert rows[f"summary:{sunday.isoformat()}"].due_at == sunday
 
 
-async def test_a_tick_that_finds_the_previous_one_running_skips(running: Running) -> None:
+async def test_a_tick_asked_for_while_one_runs_goes_once_more_after_it(running: Running) -> None:
+    """A reminder planned while a tick is sending (as a confirmed broadcast is) goes out in
+    that same run, not a tick interval later, and never from two ticks at once."""
     await subscribe(running, 1001)
     await add_event(running)
     running.clock.set(START - timedelta(days=7))
@@ -499,9 +501,29 @@ async def test_a_tick_that_finds_the_previous_one_running_skips(running: Running
     context = CallbackContext(running.app)
     async with ticker.lock:
         await ticker(context)
-    assert texts(running, 1001) == []
+        assert texts(running, 1001) == [], "nothing runs beside the running tick"
+    assert ticker.again
     await ticker(context)
     assert len(texts(running, 1001)) == 1
+    assert not ticker.again
+
+
+async def test_the_running_tick_goes_round_again_when_asked_meanwhile(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticker = Ticker()
+    context = CallbackContext(running.app)
+    passes: list[int] = []
+
+    async def one_pass(data: object, bot: object) -> Tally:
+        passes.append(len(passes))
+        if len(passes) == 1:
+            await ticker(context)  # asked for while this pass runs
+        return Tally()
+
+    monkeypatch.setattr("handlers.digest.digest_tick", one_pass)
+    await ticker(context)
+    assert passes == [0, 1]
 
 
 async def test_the_tick_runs_on_the_job_queue_at_the_configured_interval(
