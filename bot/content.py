@@ -346,7 +346,7 @@ def _check_url(checker: Checker, item: Entry) -> None:
 
 def _check_zone(checker: Checker, item: Entry) -> None:
     name = item.values["zone"]
-    if _zone(name) is None:
+    if zone_named(name) is None:
         example = _closest(name, available_timezones()) or "Europe/Moscow"
         checker.problem(
             item, "zone", f"unknown time zone '{name}' (use an IANA name such as '{example}')"
@@ -396,13 +396,13 @@ def _check_source_location(checker: Checker, item: Entry) -> None:
 
 def _check_event_times(checker: Checker, item: Entry) -> None:
     """Turn starts/ends into UTC instants; both must be equally precise and in order."""
-    zone = _zone(item.values.get("zone", ""))
+    zone = zone_named(item.values.get("zone", ""))
     moments: dict[str, tuple[str, datetime]] = {}
     for field in ("starts", "ends"):
         text = item.values.get(field)
         if text is None:
             continue
-        parsed = _parse_moment(text)
+        parsed = parse_moment(text)
         if parsed is None:
             checker.problem(item, field, f"'{text}' is not a valid date ({MOMENT_HINT})")
             continue
@@ -439,7 +439,7 @@ def _check_event_times(checker: Checker, item: Entry) -> None:
     item.values["ends_at"] = moments["ends"][1] if "ends" in moments else None
 
 
-def _parse_moment(text: str) -> tuple[str, datetime] | None:
+def parse_moment(text: str) -> tuple[str, datetime] | None:
     for precision, pattern in MOMENT_FORMS:
         match = pattern.fullmatch(text)
         if match:
@@ -454,7 +454,7 @@ def _parse_moment(text: str) -> tuple[str, datetime] | None:
     return None
 
 
-def _zone(name: str) -> ZoneInfo | None:
+def zone_named(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

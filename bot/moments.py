@@ -20,7 +20,7 @@ from typing import NoReturn
 from zoneinfo import ZoneInfo, available_timezones
 
 # The parsing rules of content/, so that both read a moment alike.
-from bot.content import _parse_moment, _zone
+from bot.content import parse_moment, zone_named
 from storage.events import period_end
 
 UNPARSABLE, UNKNOWN_ZONE, SKIPPED = "unparsable", "unknown_zone", "skipped"
@@ -55,13 +55,13 @@ def parse(text: str, *, default_zone: ZoneInfo) -> Moment:
     """Read "date [time] [zone]"; MomentError says what is wrong."""
     words = text.split()
     name = words.pop() if words and not words[-1][:1].isdigit() else None
-    parsed = _parse_moment("T".join(words)) if 1 <= len(words) <= 2 else None
+    parsed = parse_moment("T".join(words)) if 1 <= len(words) <= 2 else None
     if parsed is None:
         raise MomentError(UNPARSABLE, text)
     precision, local = parsed
     zone = default_zone
     if name is not None:
-        zone = _zone(name) or _unknown_zone(name)
+        zone = zone_named(name) or _unknown_zone(name)
     at = local.replace(tzinfo=zone).astimezone(UTC)
     if precision == "minute" and at.astimezone(zone).replace(tzinfo=None) != local:
         raise MomentError(SKIPPED, text)
