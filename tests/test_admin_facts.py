@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from telegram.ext import ConversationHandler
 
@@ -199,3 +203,253 @@ async def test_a_repeated_title_gets_a_numbered_id(running: Running) -> None:
     await decide(chat, preview, "✅ Confirm")
     second = await chat.send(line)
     assert "agreement-of-intent-signed-2" in second.text
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/addfact agreement | A title | A text", "needs four parts"),
+        (f"/addfact agreemnt | A title | A text | {SOURCE_ID}", "one of: agreement"),
+        (f"/addfact agreement |   | A text | {SOURCE_ID}", "The title is empty"),
+        (f"/addfact agreement | {'t' * 201} | A text | {SOURCE_ID}", "201 characters long"),
+        (f"/addfact agreement | A title | {'x' * 2001} | {SOURCE_ID}", "at most 2000"),
+        ("/addfact agreement | A title | A text | jinr-2023-agreement", f"one of: {SOURCE_ID}"),
+        ("/addfact agreement | A title | A text | https://", "not a web address"),
+        ("/editfact", "Write the fact's id"),
+        ("/editfact no-such-fact", "There is no fact “no-such-fact”"),
+        ("/editfact agreement-signd title = T", "Did you mean: agreement-signed"),
+        ("/editfact agreement-signed colour = red", "There is no field “colour”"),
+        ("/editfact agreement-signed title =  ", "The title is empty"),
+        ("/editfact agreement-signed topic = nowhere", "There is no topic “nowhere”"),
+        ("/editfact agreement-signed title = An agreement of intent", "nothing to change"),
+        ("/delfact", "Write one fact id"),
+        ("/delfact one two", "Write one fact id"),
+        ("/restore no-such-fact", "There is no fact"),
+        ("/restore agreement-signed", "is not deleted"),
+    ],
+)
+async def test_bad_input_is_explained_and_writes_nothing(
+    running: Running, command: str, expected: str
+) -> None:
+    answer = await admin(running).send(command)
+    assert expected in answer.text
+    assert not answer.buttons
+    assert await changes(running) == 0
+
+
+async def test_a_bad_answer_in_a_step_is_asked_again(running: Running) -> None:
+    chat = admin(running)
+    asked = await chat.send("/addfact")
+    unknown = await chat.send("agreemnt")
+    assert "one of: agreement" in unknown.text
+    await chat.send("agreement")
+    too_long = await chat.send("t" * 201)
+    assert "keep it to at most 200" in too_long.text
+    asked_text = await chat.send("A fine title")
+    assert "Step 3 of 4" in asked_text.text
+    assert asked.message_id < asked_text.message_id
+    assert await changes(running) == 0
+
+
+async def test_markup_in_admin_text_is_shown_and_kept_literally(running: Running) -> None:
+    chat = admin(running)
+    title = "<b>Bold</b> & <i unbalanced"
+    text = 'Tags <a href="x">stay</a> as typed & so do &amp; entities'
+    preview = await chat.send(f"/addfact agreement | {title} | {text} | {SOURCE_ID}")
+    assert f"{title}\n{text}" in preview.text
+    await decide(chat, preview, "✅ Confirm")
+    fact = await stored(running, "b-bold-b-i-unbalanced")
+    assert fact is not None
+    assert (fact.title, fact.text) == (title, text)
+    assert not [call for call in running.emulator.calls if call.error]
+
+
+async def test_control_characters_are_removed(running: Running) -> None:
+    chat = admin(running)
+    preview = await chat.send(
+        f"/addfact agreement | Bell\x07 and\tnul\x00 | One\r\nTwo\x1b[0m | {SOURCE_ID}"
+    )
+    await decide(chat, preview, "✅ Confirm")
+    fact = await stored(running, "bell-and-nul")
+    assert fact is not None
+    assert (fact.title, fact.text) == ("Bell and nul", "One\nTwo[0m")
+
+
+async def test_a_preview_over_telegrams_limit_is_split(running: Running) -> None:
+    chat = admin(running)
+    # 2000 ampersands are 10,000 characters of HTML: the preview needs several messages.
+    chat.emulator.skip_unread(chat.chat)
+    chat.say(f"/addfact agreement | Ampersands | {'&' * 2000} | {SOURCE_ID}")
+    parts = [await chat.next_message()]
+    while not parts[-1].buttons:
+        parts.append(await chat.next_message())
+    assert len(parts) >= 3, "each part under the limit, the buttons on the last"
+    sends = running.emulator.calls_to("sendMessage")
+    assert all(len(str(call.params["text"])) <= 4096 for call in sends)
+    await decide(chat, parts[-1], "✅ Confirm")
+    fact = await stored(running, "ampersands")
+    assert fact is not None
+    assert fact.text == "&" * 2000
+
+
+async def test_editfact_shows_the_fields_and_saves_a_confirmed_change(running: Running) -> None:
+    chat = admin(running)
+    fields = await chat.send("/editfact agreement-signed")
+    assert "title = An agreement of intent" in fields.text
+    assert "/editfact agreement-signed field = new value" in fields.text
+    preview = await chat.send("/editfact agreement-signed title = The agreement is signed")
+    assert "Before: An agreement of intent\nAfter: The agreement is signed" in preview.text
+    assert await changes(running) == 0
+    done = await decide(chat, preview, "✅ Confirm")
+    assert "Saved the new title of agreement-signed" in done.text
+    fact = await stored(running, "agreement-signed")
+    assert fact is not None
+    assert (fact.title, fact.version, fact.origin) == ("The agreement is signed", 2, "admin")
+    page = await running.chat(1001).send("/facts agreement")
+    assert "The agreement is signed" in page.text
+
+
+async def test_editfact_moves_a_fact_to_another_topic(running: Running) -> None:
+    chat = admin(running)
+    preview = await chat.send("/editfact agreement-signed topic = Next steps")
+    assert "Before: agreement\nAfter: next-steps" in preview.text
+    await decide(chat, preview, "✅ Confirm")
+    fact = await stored(running, "agreement-signed")
+    assert fact is not None
+    assert fact.topic == "next-steps"
+
+
+async def test_a_second_admins_edit_is_not_overwritten(running: Running) -> None:
+    first, second = admin(running), admin(running, OTHER_ADMIN)
+    first_preview = await first.send("/editfact agreement-signed title = First's title")
+    second_preview = await second.send("/editfact agreement-signed title = Second's title")
+    await decide(second, second_preview, "✅ Confirm")
+    refused = await decide(first, first_preview, "✅ Confirm")
+    assert (
+        f"after you opened agreement-signed, admin {OTHER_ADMIN} changed it at "
+        "2026-11-25 17:00 (Asia/Almaty). Nothing was overwritten." in refused.text
+    )
+    assert "title = Second's title" in refused.text, "the current version is shown"
+    fact = await stored(running, "agreement-signed")
+    assert fact is not None
+    assert fact.title == "Second's title"
+    assert await changes(running) == 1
+
+
+async def test_delete_hides_a_fact_and_restore_brings_it_back(running: Running) -> None:
+    chat, reader = admin(running), running.chat(1001)
+    deleted = await chat.send("/delfact agreement-signed")
+    assert "Deleted agreement-signed" in deleted.text
+    assert "An agreement of intent" not in (await reader.send("/facts agreement")).text
+    assert "An agreement of intent" not in (await reader.send("/search agreement")).text
+    assert "already deleted" in (await chat.send("/delfact agreement-signed")).text
+    assert (
+        "is deleted. Restore it first"
+        in (await chat.send("/editfact agreement-signed title = X")).text
+    )
+    assert (
+        "(deleted: /restore brings it back)"
+        in (await chat.send("/editfact agreement-signed")).text
+    )
+    restored = await chat.send("/restore agreement-signed")
+    assert "Restored agreement-signed" in restored.text
+    assert "An agreement of intent" in (await reader.send("/facts agreement")).text
+    assert "An agreement of intent" in (await reader.send("/search agreement")).text
+    async with running.sessions() as session:
+        actions = (await session.scalars(select(Change.action).order_by(Change.id))).all()
+    assert actions == ["delete", "restore"]
+
+
+async def test_an_outdated_preview_is_not_saved(running: Running) -> None:
+    chat = admin(running)
+    old = await chat.send(f"/addfact agreement | Old draft | Text. | {SOURCE_ID}")
+    await chat.send(f"/addfact agreement | New draft | Text. | {SOURCE_ID}")
+    update_id = running.emulator.press_button(old, "✅ Confirm", chat.user)
+    answer = await running.emulator.wait_for_callback_answer(update_id)
+    assert answer.text is not None
+    assert "outdated" in answer.text
+    assert await changes(running) == 0
+
+
+# Admin input at its worst: markup, broken markup, entities, controls, emoji, huge strings.
+NASTY = st.sampled_from(
+    [
+        *("<b>", "</i>", "<a href='x'>", "<", ">", "&", "&amp;", "&#", "\x00", "\x1b", "\r\n"),
+        *("🇰🇿", "👩\u200d🔬", "x" * 10_000, "|", "=", " "),
+    ]
+)
+PIECE = st.lists(st.one_of(NASTY, NASTY, st.text(max_size=12)), min_size=1, max_size=3).map(
+    "".join
+)
+# Mostly well-formed around the nasty parts, so that most inputs get as far as a preview.
+KNOWN_TOPIC = st.sampled_from(["agreement", "Next steps"])
+TOPIC = st.one_of(KNOWN_TOPIC, KNOWN_TOPIC, KNOWN_TOPIC, PIECE)
+KNOWN_SOURCE = st.sampled_from([SOURCE_ID, "https://example.org/a&b<c>"])
+SOURCE = st.one_of(KNOWN_SOURCE, KNOWN_SOURCE, KNOWN_SOURCE, PIECE)
+ONE_LINE = st.tuples(TOPIC, PIECE, PIECE, SOURCE).map(
+    lambda parts: "/addfact {} | {} | {} | {}".format(*parts)
+)
+EDIT = st.tuples(
+    st.sampled_from(["agreement-signed", "agreement-purpose"]),
+    st.sampled_from(["title", "text", "topic", "source"]),
+    PIECE,
+).map(lambda parts: "/editfact {} {} = {}".format(*parts))
+COMMANDS = st.one_of(ONE_LINE, ONE_LINE, EDIT, PIECE.map(lambda rest: f"/addfact {rest}"))
+FINAL = ("Cancelled. Nothing was saved.", "Nothing to cancel: no draft is under way.")
+
+
+async def answers_until_cancelled(chat: ChatSession) -> list[SentMessage]:
+    """The bot's messages up to its answer to a /cancel sent last: a chat's updates are
+    handled in order, so everything before that answer is the bot's whole reply."""
+    chat.say("/cancel")
+    seen = [await chat.next_message()]
+    while seen[-1].text not in FINAL:
+        seen.append(await chat.next_message())
+    return seen
+
+
+@hypothesis_settings(
+    max_examples=50,
+    deadline=None,
+    # One bot for the whole property: the fixture is meant to outlive the examples.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(command=COMMANDS, confirm=st.booleans())
+async def test_nasty_admin_input_never_breaks_the_bot_nor_half_writes(
+    running: Running, caplog: pytest.LogCaptureFixture, command: str, confirm: bool
+) -> None:
+    chat = admin(running)
+    calls_before, changes_before = len(running.emulator.calls), await changes(running)
+    chat.emulator.skip_unread(chat.chat)
+    chat.say(command)
+    # A chat's updates are handled in order: the reply to the command comes before /help's.
+    chat.say("/help")
+    replies = [await chat.next_message()]
+    while "For curators" not in replies[-1].text:
+        replies.append(await chat.next_message())
+    previews = [reply for reply in replies if "✅ Confirm" in reply.button_labels]
+    event("previewed" if previews else "refused")
+    if confirm and previews:
+        await chat.press(previews[-1], "✅ Confirm")
+    replies += await answers_until_cancelled(chat)
+    calls = running.emulator.calls[calls_before:]
+    assert not [call for call in calls if call.error], "Telegram accepted every message"
+    for call in calls:
+        assert len(str(call.params.get("text", ""))) <= 4096
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not [m for m in replies if "Something went wrong" in m.text]
+    written = await changes(running) - changes_before
+    if not (confirm and previews):
+        assert written == 0, "nothing is written without Confirm"
+        return
+    async with running.sessions() as session:
+        latest = (await session.scalars(select(Change).order_by(Change.id.desc()))).first()
+    assert latest is not None
+    # A fact with its new source, or one fact, or nothing (an edit another one overtook).
+    assert written in (0, 1, 2)
+    if written:
+        fact = await stored(running, latest.item_id)
+        assert fact is not None
+        assert latest.kind == "fact"
+        assert 0 < len(fact.title) <= 200
+        assert 0 < len(fact.text) <= 2000
