@@ -98,7 +98,6 @@ def build_app(
     facilities.register(app)
     facts.register(app)
     events.register(app)
-    search.register(app)
     subscriptions.register(app)
     digest.register(app)
     # Admin features, each gated with bot.admins.only_admins; then the gate answers the rest.
@@ -107,6 +106,9 @@ def build_app(
     admin_history.register(app)
     admin_oversight.register(app)
     broadcast.register(app)
+    # Search takes every plain text in a private chat: after the admin conversations that read
+    # typed answers (a fact's title, its text ...), so that their steps get them first.
+    search.register(app)
     admin.register(app)
     admin.register_before_public(app)
     start.register(app)

@@ -111,7 +111,10 @@ def paging(t: Texts, *, number: int, count: int) -> Html:
     return t("list.paging", page=number + 1, pages=count) if count > 1 else Html("")
 
 
-def fact(t: Texts, item: Fact) -> Html:
+def fact(t: Texts, item: Fact, *, show_id: bool = False) -> Html:
+    """A fact; with its id for an admin, who needs it for /editfact and /delfact."""
+    if show_id:
+        return t("admin_facts.fact_with_id", title=item.title, id=item.id, text=item.text)
     return t("fact.item", title=item.title, text=item.text)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
+from bot.admins import is_admin
 from bot.callbacks import FactsPage
 from bot.context import App, Context, pressed, texts
 from bot.deeplinks import deep_link
@@ -33,7 +35,16 @@ def _topics_view(known: Knowledge, t: Texts) -> View:
     return t("facts.topics", topics=lines), keyboard(rows)
 
 
-def _page_view(known: Knowledge, t: Texts, topic: str, number: int) -> View:
+def _shows_ids(update: Update, context: Context) -> bool:
+    """Admins in their private chat see each fact's id, to name it in /editfact or /delfact."""
+    chat = update.effective_chat
+    private = chat is not None and chat.type == ChatType.PRIVATE
+    return private and is_admin(context.bot_data.settings, update.effective_user)
+
+
+def _page_view(
+    known: Knowledge, t: Texts, topic: str, number: int, *, show_ids: bool = False
+) -> View:
     chosen = None if topic == ALL_TOPICS else known.find_topic(topic)
     if topic != ALL_TOPICS and chosen is None:
         return _topics_view(known, t)
@@ -43,7 +54,7 @@ def _page_view(known: Knowledge, t: Texts, topic: str, number: int) -> View:
         "facts.page",
         topic=chosen.title if chosen else t("facts.all_title"),
         paging=rendering.paging(t, number=page.number, count=page.count),
-        facts=join([rendering.fact(t, item) for item in page.items], "\n\n"),
+        facts=join([rendering.fact(t, item, show_id=show_ids) for item in page.items], "\n\n"),
         sources=rendering.source_line(t, known.sources_of(page.items), language=t.language),
     )
     rows = [
@@ -66,7 +77,7 @@ async def show_facts(update: Update, context: Context) -> None:
         text, markup = _topics_view(known, t)
         await reply(update, join([t("facts.unknown_topic", topic=wanted), text], "\n\n"), markup)
         return
-    await reply(update, *_page_view(known, t, topic.id, 0))
+    await reply(update, *_page_view(known, t, topic.id, 0, show_ids=_shows_ids(update, context)))
 
 
 async def turn_facts_page(update: Update, context: Context) -> None:
@@ -77,7 +88,8 @@ async def turn_facts_page(update: Update, context: Context) -> None:
     if wanted.topic == TOPIC_LIST:
         await replace(query, *_topics_view(known, t))
     else:
-        await replace(query, *_page_view(known, t, wanted.topic, wanted.number))
+        show_ids = _shows_ids(update, context)
+        await replace(query, *_page_view(known, t, wanted.topic, wanted.number, show_ids=show_ids))
 
 
 def register(app: App) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.commands import PUBLIC_COMMANDS
 from bot.context import App, Context, texts
@@ -26,6 +26,11 @@ async def explain_unknown_command(update: Update, context: Context) -> None:
         await reply(update, t("fallback.command", command=typed))
 
 
+async def nothing_to_cancel(update: Update, context: Context) -> None:
+    """/cancel that no conversation took: there was nothing under way."""
+    await reply(update, texts(update)("fallback.nothing_to_cancel"))
+
+
 async def explain_outdated_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None  # guaranteed by the handler
@@ -35,6 +40,8 @@ async def explain_outdated_button(update: Update, context: Context) -> None:
 def register(app: App) -> None:
     app.add_handlers(
         [
+            # After every conversation, each of which takes /cancel while it is under way.
+            CommandHandler("cancel", nothing_to_cancel),
             MessageHandler(filters.COMMAND, explain_unknown_command),
             CallbackQueryHandler(explain_outdated_button),
         ]
