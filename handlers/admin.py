@@ -13,32 +13,26 @@ from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
-from bot.admins import ADMIN_COMMANDS, admin_menu, admin_users, only_admins
+from bot.admins import (
+    ADMIN_COMMANDS,
+    admin_menu,
+    admin_users,
+    only_admins,
+    refuse_and_record,
+)
 from bot.commands import menu
 from bot.context import App, Context, texts
 from bot.replies import reply
 from bot.texts import join, texts_for
-from storage import curation
 
 log = logging.getLogger(__name__)
 
 
 async def refuse(update: Update, context: Context) -> None:
     """Not an admin: say so kindly, and note who tried what."""
-    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    message = update.effective_message
     command = (message.text or "").split()[0] if message and message.text else "?"
-    data = context.bot_data
-    async with data.sessions.begin() as session:
-        await curation.refuse(
-            session,
-            user_id=user.id if user else None,
-            username=user.username if user else None,
-            chat_id=chat.id if chat else None,
-            command=command,
-            now=data.clock.now(),
-        )
-    log.info("refused %s to user %s", command, user.id if user else None)
-    await reply(update, texts(update)("admin.refused"))
+    await refuse_and_record(update, context, command)
 
 
 async def wrong_chat(update: Update, context: Context) -> None:

@@ -20,7 +20,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import digests as words
 from bot import importing
-from bot.admins import admin_users, only_admins
+from bot.admins import admin_users, only_admins, refuse_and_record
 from bot.callbacks import CallbackData
 from bot.content import ContentError
 from bot.context import App, Context, pressed, texts
@@ -31,7 +31,7 @@ from bot.keyboards import button, keyboard
 from bot.knowledge import refresh
 from bot.replies import replace, reply
 from bot.texts import Html, Texts, join
-from storage import curation, exports, imports, knowledge, stats
+from storage import exports, imports, knowledge, stats
 from storage.sync import ContentRecords
 
 WEEK = timedelta(days=7)
@@ -238,18 +238,7 @@ async def answer_import(update: Update, context: Context) -> None:
 async def refuse_import(update: Update, context: Context) -> None:
     """A file captioned /import from someone who is not an admin: refused and recorded, as the
     gate does for commands (it never sees captions)."""
-    user, chat = update.effective_user, update.effective_chat
-    data = context.bot_data
-    async with data.sessions.begin() as session:
-        await curation.refuse(
-            session,
-            user_id=user.id if user else None,
-            username=user.username if user else None,
-            chat_id=chat.id if chat else None,
-            command="/import",
-            now=data.clock.now(),
-        )
-    await reply(update, texts(update)("admin.refused"))
+    await refuse_and_record(update, context, "/import")
 
 
 async def _download(document: Document) -> bytes | None:
