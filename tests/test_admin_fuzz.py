@@ -1,0 +1,123 @@
+"""Admin input at its worst, across every admin command: markup, broken markup, entities,
+control characters, emoji, 10,000-character strings. Whatever comes, the bot answers without an
+error, Telegram accepts every message it sends, no message is over 4096 characters, and nothing
+is written unless a button was pressed to confirm (then one change at most).
+
+The fact commands have a fuzz of their own, with the guided conversation (test_admin_facts.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import pytest
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from bot.emulator import ChatSession, SentMessage
+from bot.settings import Limits, Settings
+from storage.models import Change
+from tests.conftest import Running
+
+ADMIN = 4242
+SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
+EVENT_ID = "cp-session-2023"
+# The buttons that write (or send, for the test broadcast) when pressed.
+GO_BUTTONS = ("✅ Confirm", "Undo it", "🧪 Send a test to me")
+SENTINEL = "For curators"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(
+        settings,
+        admin_ids=frozenset({ADMIN}),
+        limits=Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6),
+    )
+
+
+NASTY = st.sampled_from(
+    [
+        *("<b>", "</i>", "<a href='x'>", "<", ">", "&", "&amp;", "&#", "\x00", "\x1b", "\r\n"),
+        *("🇰🇿", "👩\u200d🔬", "x" * 10_000, "|", "=", " ", "-", "2027-03-01"),
+    ]
+)
+PIECE = st.lists(st.one_of(NASTY, NASTY, st.text(max_size=12)), min_size=1, max_size=3).map(
+    "".join
+)
+MOMENT = st.one_of(
+    st.sampled_from(["2027-03-01 10:00 Asia/Almaty", "2027-03", "2027-03-02 Europe/Moscow"]),
+    PIECE,
+)
+SOURCE = st.one_of(st.just(SOURCE_ID), st.just(SOURCE_ID), PIECE)
+EVENT = st.one_of(st.just(EVENT_ID), st.just(EVENT_ID), PIECE)
+ADD_EVENT = st.tuples(PIECE, PIECE, MOMENT, PIECE, SOURCE, PIECE).map(
+    lambda parts: "/addevent {} | {} | {} | {} | {} | {}".format(*parts)
+)
+EDIT_EVENT = st.tuples(
+    EVENT,
+    st.sampled_from(["title", "description", "place", "start", "end", "source"]),
+    st.one_of(PIECE, MOMENT),
+).map(lambda parts: "/editevent {} {} = {}".format(*parts))
+ANY_ARGUMENT = st.tuples(
+    st.sampled_from(
+        ["/cancelevent", "/editevent", "/history", "/revert", "/delfact", "/restore", "/editfact"]
+    ),
+    st.one_of(PIECE, st.sampled_from(["1", "agreement-signed", EVENT_ID, "99999999999999999999"])),
+).map(" ".join)
+COMMANDS = st.one_of(
+    ADD_EVENT, EDIT_EVENT, PIECE.map(lambda text: f"/broadcast {text}"), ANY_ARGUMENT
+)
+
+
+async def changes(running: Running) -> int:
+    async with running.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Change)) or 0
+
+
+async def replies_until_sentinel(chat: ChatSession) -> list[SentMessage]:
+    """Everything the bot answers before its answer to /help sent last: a chat's updates are
+    handled in order, so that is the bot's whole reply to what came before."""
+    chat.say("/help")
+    seen = [await chat.next_message()]
+    while SENTINEL not in seen[-1].text:
+        seen.append(await chat.next_message())
+    return seen
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    # One bot for the whole property: the fixture is meant to outlive the examples.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(command=COMMANDS, press=st.booleans())
+async def test_nasty_input_to_any_admin_command_never_breaks_the_bot_nor_half_writes(
+    running: Running, caplog: pytest.LogCaptureFixture, command: str, press: bool
+) -> None:
+    chat = running.chat(ADMIN, first_name="Curator")
+    calls_before, changes_before = len(running.emulator.calls), await changes(running)
+    running.emulator.skip_unread(chat.chat)
+    chat.say(command)
+    replies = await replies_until_sentinel(chat)
+    offers = [
+        (reply, label) for reply in replies for label in GO_BUTTONS if label in reply.button_labels
+    ]
+    event("offered a button" if offers else "answered")
+    pressed = press and bool(offers)
+    if pressed:
+        reply, label = offers[-1]
+        await chat.press(reply, label)
+        replies += await replies_until_sentinel(chat)
+
+    calls = running.emulator.calls[calls_before:]
+    assert not [call for call in calls if call.error], "Telegram accepted every message"
+    for call in calls:
+        assert len(str(call.params.get("text", ""))) <= 4096
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not [m for m in replies if "Something went wrong" in m.text]
+    written = await changes(running) - changes_before
+    assert written <= (1 if pressed else 0), "nothing is written without a press, one with"
