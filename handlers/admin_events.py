@@ -37,6 +37,7 @@ from bot.replies import replace, reply
 from bot.texts import Html, Texts, escape, join
 from storage import curation
 from storage.curation import ADD, CANCEL, EDIT, Conflict, CurationError, Duplicate, NotFound
+from storage.events import period_end
 from storage.models import Change, Event
 
 # The limits content/ sets on each event field.
@@ -172,6 +173,13 @@ async def answer_draft(update: Update, context: Context) -> None:
 async def _save(t: Texts, data: BotData, draft: Draft, admin_id: int) -> Html:
     """Write the draft with its history; the reply says what happened."""
     now = data.clock.now()
+    starts_at = draft.values.get("starts_at")
+    if starts_at is not None:
+        start_over = period_end(
+            starts_at, precision=draft.values["precision"], zone=draft.values["zone"]
+        )
+        if start_over <= now:
+            return t("admin_events.passed_meanwhile")
     try:
         async with data.sessions.begin() as session:
             if draft.action == ADD:

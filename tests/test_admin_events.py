@@ -195,6 +195,17 @@ async def test_cancel_drops_the_draft_and_writes_nothing(running: Running) -> No
     assert await stored(running) is None
 
 
+async def test_a_start_that_passes_while_the_preview_waits_is_not_saved(running: Running) -> None:
+    admin = running.chat(ADMIN, first_name="Curator")
+    soon = ADD.replace("2026-12-05 17:00", "2026-11-25 18:00")  # 13:00 UTC, an hour ahead
+    preview = await admin.send(soon)
+    assert "✅ Confirm" in preview.button_labels
+    running.clock.set(DEFAULT_NOW + timedelta(hours=1, minutes=1))
+    answer = await admin.press(preview, "✅ Confirm")
+    assert "has passed while it waited" in answer.text
+    assert await changes(running) == 0
+
+
 async def test_a_draft_forgotten_by_a_restart_saves_nothing(running: Running) -> None:
     admin = running.chat(ADMIN, first_name="Curator")
     preview = await admin.send(ADD)
