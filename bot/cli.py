@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser(
         "sandbox", parents=[common], help="chat with the bot in this terminal, offline"
     )
+    sandbox.add_argument(
+        "--admin", action="store_true", help="be a curator: try the admin commands too"
+    )
     sandbox.set_defaults(action=_sandbox)
 
     content = commands.add_parser("content", help="check or load the curated content")
@@ -115,7 +118,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.sandbox import run_sandbox
 
     logs.configure("WARNING", None)
-    asyncio.run(run_sandbox(settings))
+    asyncio.run(run_sandbox(settings, admin=args.admin))
     return 0
 
 

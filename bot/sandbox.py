@@ -81,6 +81,7 @@ async def run_sandbox(
     *,
     input_stream: TextIO | None = None,
     output: TextIO | None = None,
+    admin: bool = False,
 ) -> None:
     """Chat with the bot through the emulator until /quit, /exit, end of input or Ctrl+C.
 
@@ -97,6 +98,8 @@ async def run_sandbox(
                 base_url=emulator.base_url,
                 base_file_url=emulator.base_file_url,
                 storage_url=storage_url,
+                # --admin: you are a curator, to try the admin commands on the sandbox's data.
+                admin_ids=settings.admin_ids | {SANDBOX_USER_ID} if admin else settings.admin_ids,
             )
             async with open_database(sandbox) as database:
                 await sync(sandbox, database.sessions)

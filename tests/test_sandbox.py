@@ -48,10 +48,10 @@ def configured(tmp_path: Path) -> Settings:
     return Settings(storage_url=f"sqlite+aiosqlite:///{tmp_path}/data/coopbot.db")
 
 
-async def sandbox_session(settings: Settings, typed: str) -> str:
+async def sandbox_session(settings: Settings, typed: str, *, admin: bool = False) -> str:
     """Everything printed while the sandbox reads `typed` to its end."""
     output = io.StringIO()
-    await run_sandbox(settings, input_stream=io.StringIO(typed), output=output)
+    await run_sandbox(settings, input_stream=io.StringIO(typed), output=output, admin=admin)
     return output.getvalue()
 
 
@@ -68,6 +68,16 @@ async def piped_sandbox(settings: Settings) -> AsyncIterator[tuple[io.TextIOWrap
         finally:
             typing.close()  # end of input: the sandbox closes as on Ctrl+D
             await session
+
+
+async def test_with_admin_you_are_a_curator_and_without_you_are_not(
+    configured: Settings,
+) -> None:
+    as_admin = await sandbox_session(configured, "/help\n/stats\n", admin=True)
+    as_user = await sandbox_session(configured, "/stats\n")
+    assert "For curators" in as_admin
+    assert "0 active, 0 blocked" in as_admin
+    assert "curators only" in as_user
 
 
 async def test_delegation_lists_both_sides(configured: Settings) -> None:
