@@ -1,10 +1,13 @@
-"""The crash drill: a real ``coopbot run`` killed with SIGKILL in the middle of a fan-out, then
+"""The crash drills: a real ``coopbot run`` killed with SIGKILL in the middle of a fan-out, then
 started again on the same database, misses no subscriber and repeats at most the sends that
-were in flight when it died.
+were in flight when it died: a reminder's fan-out, and an admin's /broadcast, whose progress
+message goes on being edited after the restart.
 
-The bot decides what is due from the wall clock, so the event is placed relative to now: the
-1-day reminder became due a few minutes ago. The pace is set so that the fan-out takes a few
-seconds, long enough to kill it half-way; every wait is on an emulator event, with a timeout.
+The bot decides what is due from the wall clock, so the reminder's event is placed relative to
+now: the 1-day reminder became due a few minutes ago. The pace is set so that a fan-out takes a
+few seconds, long enough to kill it half-way; every wait is on an emulator event, with a
+timeout. The child runs this checkout's code (cwd and PYTHONPATH are the repository root), not
+whatever copy of coopbot is installed.
 """
 
 from __future__ import annotations
@@ -16,64 +19,77 @@ import sqlite3
 import sys
 import time
 from collections import Counter
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, ChatSession, SentMessage
 from bot.fanout import IN_FLIGHT
 from bot.runtime import open_database, sync
 from bot.settings import load_settings
-from storage.models import Chat, Event, Subscription
+from storage.models import Base, Chat, Event, Subscription
 from tests.conftest import TEST_TOKEN
 
+ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIBERS = 300
 FIRST_CHAT = 1_000
 TITLE = "Crash drill colloquium"
+ADMIN = 4242
+ANNOUNCEMENT = "Crash drill announcement: the winter school opens on 1 December."
 # A deadline for each wait: start-up (imports, migrations, content) comes before the first send.
 TIMEOUT = 30.0
 
 
-def config(tmp_path: Path, base_url: str) -> Path:
+def config(tmp_path: Path, base_url: str, *, admins: Collection[int] = ()) -> Path:
     """Ticks every second; 100 sends a second, so 300 subscribers take about three seconds."""
     path = tmp_path / "coopbot.toml"
     path.write_text(
         f'[telegram]\nbase_url = "{base_url}"\n'
         f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"\n'
         '[digest]\ntick = "1s"\n'
-        "[limits]\nper_second = 100\n",
+        "[limits]\nper_second = 100\n"
+        f"[admins]\nuser_ids = {sorted(admins)}\n",
         "utf-8",
     )
     return path
 
 
-async def prepare(settings_path: Path, emulator: BotApiEmulator) -> None:
-    """The synced database, the subscribers, and an event whose 1-day reminder is due now."""
+def subscribers() -> set[int]:
+    return set(range(FIRST_CHAT, FIRST_CHAT + SUBSCRIBERS))
+
+
+async def prepare(settings_path: Path, emulator: BotApiEmulator, *rows: Base) -> None:
+    """The synced database, the subscribers (private chats that want events), and `rows`."""
     settings = load_settings(settings_path, env={"COOPBOT_TOKEN": TEST_TOKEN})
     async with open_database(settings) as database:
         await sync(settings, database.sessions)
         async with database.sessions.begin() as session:
-            for chat_id in range(FIRST_CHAT, FIRST_CHAT + SUBSCRIBERS):
+            for chat_id in sorted(subscribers()):
                 emulator.user(chat_id, f"User {chat_id}")
                 session.add(Chat(id=chat_id, type="private", title=None, language="en"))
             await session.flush()
-            for chat_id in range(FIRST_CHAT, FIRST_CHAT + SUBSCRIBERS):
+            for chat_id in sorted(subscribers()):
                 session.add(Subscription(chat_id=chat_id, events=True, news=False))
-            session.add(
-                Event(
-                    id="drill",
-                    title=TITLE,
-                    description="A talk that must reach everyone once.",
-                    place="Almaty",
-                    zone="Asia/Almaty",
-                    precision="minute",
-                    starts_at=datetime.now(UTC) + timedelta(days=1, minutes=-5),
-                    source_id="jinr-2023-10-04-agreement-of-intent",
-                    origin="admin",
-                )
-            )
+            session.add_all(rows)
+
+
+def drill_event() -> Event:
+    """An event whose 1-day reminder became due five minutes ago."""
+    return Event(
+        id="drill",
+        title=TITLE,
+        description="A talk that must reach everyone once.",
+        place="Almaty",
+        zone="Asia/Almaty",
+        precision="minute",
+        starts_at=datetime.now(UTC) + timedelta(days=1, minutes=-5),
+        source_id="jinr-2023-10-04-agreement-of-intent",
+        origin="admin",
+    )
 
 
 async def start_bot(settings_path: Path, log: Path) -> asyncio.subprocess.Process:
+    """`coopbot run` on this checkout's code, whichever copy the interpreter has installed."""
     with log.open("ab") as stderr:
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -82,34 +98,64 @@ async def start_bot(settings_path: Path, log: Path) -> asyncio.subprocess.Proces
             "run",
             "--config",
             str(settings_path),
-            cwd=settings_path.parent,
-            env={"PATH": os.environ.get("PATH", ""), "COOPBOT_TOKEN": TEST_TOKEN},
+            cwd=ROOT,
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHONPATH": str(ROOT),
+                "COOPBOT_TOKEN": TEST_TOKEN,
+            },
             stderr=stderr,
         )
 
 
-def reminders(emulator: BotApiEmulator) -> Counter[int]:
-    """How many times each chat was sent the drill's reminder (requests that reached us)."""
+async def kill(process: asyncio.subprocess.Process) -> None:
+    process.kill()
+    await process.wait()
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """As a service manager would: SIGTERM, then the bot's own clean shutdown."""
+    process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(process.wait(), TIMEOUT)
+
+
+def received(emulator: BotApiEmulator, marker: str) -> Counter[int]:
+    """How many times each chat was sent a message containing `marker` (requests that reached
+    us), the admin's chat left out.
+    """
     return Counter(
-        int(str(call.params["chat_id"]))
+        chat_id
         for call in emulator.calls_to("sendMessage")
-        if TITLE in str(call.params.get("text", ""))
+        if marker in str(call.params.get("text", ""))
+        and (chat_id := int(str(call.params["chat_id"]))) != ADMIN
     )
 
 
-async def wait_until_reached(emulator: BotApiEmulator, chats: int) -> None:
-    """Until at least `chats` subscribers have been sent the reminder."""
+async def wait_until_reached(emulator: BotApiEmulator, marker: str, chats: int) -> None:
+    """Until at least `chats` subscribers have been sent the message containing `marker`."""
     async with asyncio.timeout(TIMEOUT):
-        while len(reminders(emulator)) < chats:
+        while len(received(emulator, marker)) < chats:
             await emulator.wait_for_call("sendMessage", after=len(emulator.calls), timeout=TIMEOUT)
 
 
-def ledger(database: Path) -> Counter[str]:
+def assert_each_once(received: Counter[int], before_kill: Counter[int]) -> None:
+    """Everyone got it; only sends in flight at the kill were repeated, once at most."""
+    twice = sorted(chat for chat, times in received.items() if times > 1)
+    print(f"{len(before_kill)} of {SUBSCRIBERS} reached before the kill, {len(twice)} twice")
+    assert set(received) == subscribers()
+    assert max(received.values()) <= 2
+    assert len(twice) <= IN_FLIGHT
+    assert set(twice) <= set(before_kill)
+
+
+def ledger(database: Path, kind: str, event_id: str | None = None) -> Counter[str]:
+    """The deliveries' statuses of the digests of this kind (and event)."""
     with sqlite3.connect(database) as connection:
         rows = connection.execute(
             "SELECT deliveries.status FROM deliveries "
             "JOIN digests ON digests.id = deliveries.digest_id "
-            "WHERE digests.event_id = 'drill' AND digests.kind = 'reminder'"
+            "WHERE digests.kind = ? AND digests.event_id IS ?",
+            (kind, event_id),
         ).fetchall()
     return Counter(status for (status,) in rows)
 
@@ -121,35 +167,85 @@ async def test_kill_mid_fanout_and_restart_miss_nobody_and_repeat_only_sends_in_
     log = tmp_path / "coopbot.log"
     async with BotApiEmulator(token=TEST_TOKEN) as emulator:
         settings_path = config(tmp_path, emulator.base_url)
-        await prepare(settings_path, emulator)
+        await prepare(settings_path, emulator, drill_event())
 
         first = await start_bot(settings_path, log)
         try:
-            await wait_until_reached(emulator, SUBSCRIBERS // 3)
+            await wait_until_reached(emulator, TITLE, SUBSCRIBERS // 3)
         finally:
-            first.kill()
-            await first.wait()
-        before_kill = reminders(emulator)
+            await kill(first)
+        before_kill = received(emulator, TITLE)
         assert first.returncode == -signal.SIGKILL
         assert len(before_kill) < SUBSCRIBERS, "the fan-out ended before the kill"
 
         second = await start_bot(settings_path, log)
         try:
-            await wait_until_reached(emulator, SUBSCRIBERS)
+            await wait_until_reached(emulator, TITLE, SUBSCRIBERS)
         finally:
-            second.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(second.wait(), TIMEOUT)
-        received = reminders(emulator)
-    elapsed = time.monotonic() - began
-
-    twice = sorted(chat for chat, times in received.items() if times > 1)
-    print(
-        f"crash drill: {len(before_kill)} of {SUBSCRIBERS} reached before the kill, "
-        f"{len(twice)} received it twice {twice}, {elapsed:.1f}s in all"
-    )
+            await stop(second)
+    print(f"crash drill: {time.monotonic() - began:.1f}s in all")
     assert second.returncode == 0, log.read_text("utf-8")
-    assert set(received) == set(range(FIRST_CHAT, FIRST_CHAT + SUBSCRIBERS))
-    assert max(received.values()) <= 2
-    assert len(twice) <= IN_FLIGHT
-    assert set(twice) <= set(before_kill)
-    assert ledger(tmp_path / "data" / "coopbot.db") == {"sent": SUBSCRIBERS}
+    assert_each_once(received(emulator, TITLE), before_kill)
+    assert ledger(tmp_path / "data" / "coopbot.db", "reminder", "drill") == {"sent": SUBSCRIBERS}
+
+
+async def until_finished(admin: ChatSession) -> SentMessage:
+    """The admin's chat, send by send and edit by edit, until the broadcast says it finished."""
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            message = await admin.next_message()
+            if message.text.startswith("✅ Broadcast finished"):
+                return message
+
+
+async def test_broadcast_killed_mid_fanout_resumes_in_the_same_progress_message(
+    tmp_path: Path,
+) -> None:
+    began = time.monotonic()
+    log = tmp_path / "coopbot.log"
+    async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+        settings_path = config(tmp_path, emulator.base_url, admins=[ADMIN])
+        await prepare(settings_path, emulator)
+        admin = emulator.private_chat(emulator.user(ADMIN, "Curator"), timeout=TIMEOUT)
+
+        first = await start_bot(settings_path, log)
+        try:
+            await admin.send(f"/broadcast {ANNOUNCEMENT}")
+            draft = await admin.next_message()
+            progress = await admin.press(draft, f"📣 Send to all subscribers ({SUBSCRIBERS})")
+            assert progress.text == "📣 Broadcast: starting…"
+            await wait_until_reached(emulator, ANNOUNCEMENT, SUBSCRIBERS // 3)
+        finally:
+            await kill(first)
+        before_kill = received(emulator, ANNOUNCEMENT)
+        assert first.returncode == -signal.SIGKILL
+        assert len(before_kill) < SUBSCRIBERS, "the fan-out ended before the kill"
+
+        restarted = len(emulator.calls)
+        second = await start_bot(settings_path, log)
+        try:
+            await wait_until_reached(emulator, ANNOUNCEMENT, SUBSCRIBERS)
+            finished = await until_finished(admin)
+        finally:
+            await stop(second)
+        edits_after_restart = [
+            int(str(call.params["message_id"]))
+            for call in emulator.calls[restarted:]
+            if call.method == "editMessageText" and str(call.params["chat_id"]) == str(ADMIN)
+        ]
+        sends_to_admin_after_restart = [
+            call
+            for call in emulator.calls[restarted:]
+            if call.method == "sendMessage" and str(call.params["chat_id"]) == str(ADMIN)
+        ]
+    print(f"broadcast crash drill: {time.monotonic() - began:.1f}s in all")
+    assert second.returncode == 0, log.read_text("utf-8")
+    assert_each_once(received(emulator, ANNOUNCEMENT), before_kill)
+    assert edits_after_restart
+    assert set(edits_after_restart) == {progress.message_id}
+    assert not sends_to_admin_after_restart
+    assert finished.message_id == progress.message_id
+    assert finished.text == (
+        f"✅ Broadcast finished\nSent {SUBSCRIBERS} of {SUBSCRIBERS} · failed 0 · blocked 0"
+    )
+    assert ledger(tmp_path / "data" / "coopbot.db", "broadcast") == {"sent": SUBSCRIBERS}
