@@ -196,8 +196,8 @@ async def test_stats_counts_subscribers_deliveries_content_and_refusals(
     assert "Reminder 7d before “Winter school”: Tuesday 24 November" not in text, "in the past"
     assert "Reminder 1d before “Winter school”: Monday 30 November, 10:00" in text
     assert (
-        "Content: 23 facts (1 deleted), 2 events scheduled (1 cancelled), 11 people, "
-        "8 facilities, 1 sources, 7 topics"
+        "Content: facts 23 (deleted 1) · events scheduled 2 (cancelled 1) · people 11 · "
+        "facilities 8 · sources 1 · topics 7"
     ) in text
     assert "Refused admin attempts: 1" in text
 
