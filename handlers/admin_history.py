@@ -93,7 +93,7 @@ async def preview_revert(update: Update, context: Context) -> None:
     if change.before is None:
         restored = t("admin_history.revert_hides", kind=change.kind)
     else:
-        diffs = _differences(t, current, curation.fields_of(change.before))
+        diffs = _differences(t, context, current, curation.fields_of(change.before))
         restored = join(diffs) if diffs else t("admin_history.revert_same")
     choices = keyboard(
         [
@@ -174,7 +174,7 @@ def _entry(t: Texts, context: Context, change: Change) -> Html:
         lines.append(t("admin_history.created"))
     else:
         before, after = curation.fields_of(change.before), curation.fields_of(change.after)
-        lines += _differences(t, before, after)
+        lines += _differences(t, context, before, after)
     return join(lines)
 
 
@@ -190,25 +190,41 @@ def _headline(t: Texts, context: Context, change: Change, *, with_item: bool) ->
     return t("admin_history.headline", kind=change.kind, **values)
 
 
-def _differences(t: Texts, before: dict[str, Any], after: dict[str, Any]) -> list[Html]:
+def _differences(
+    t: Texts, context: Context, before: dict[str, Any], after: dict[str, Any]
+) -> list[Html]:
     names = [name for name in {**before, **after} if name not in _UNSHOWN]
     return [
         t(
             "admin_history.field",
             name=name,
-            before=_shown(before.get(name)),
-            after=_shown(after.get(name)),
+            before=_shown(context, before.get(name)),
+            after=_shown(context, after.get(name)),
         )
         for name in names
         if before.get(name) != after.get(name)
     ]
 
 
-def _shown(value: object) -> str:
+def _shown(context: Context, value: object) -> str:
     if value is None:
         return "—"
+    moment = _moment(value)
+    if moment is not None:
+        return _when(context, moment)
     text = " ".join(str(value).split())
     return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
+
+
+def _moment(value: object) -> datetime | None:
+    """A time as history stores it (ISO 8601 with its offset), or None for anything else."""
+    if not isinstance(value, str) or "T" not in value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _when(context: Context, at: datetime) -> str:

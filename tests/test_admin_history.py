@@ -165,3 +165,21 @@ async def test_bad_revert_input_gets_the_usage_and_writes_nothing(
     answer = await _admin(running).send(command)
     assert "/history" in answer.text, "it says where the change numbers are"
     assert await _changes(running) == 0
+
+
+async def test_times_in_history_are_shown_in_the_bots_zone(running: Running) -> None:
+    async with running.sessions.begin() as session:
+        fact = await curation.get(session, "fact", "agreement-signed")
+        await curation.edit(
+            session,
+            "fact",
+            fact.id,
+            {"deleted_at": running.clock.now()},
+            seen_version=fact.version,
+            admin_id=ADMIN,
+            now=running.clock.now(),
+            action=curation.DELETE,
+        )
+    text = (await _admin(running).send("/history agreement-signed")).text
+    # The clock says 12:00 UTC: 17:00 in Almaty, the configured zone.
+    assert "deleted_at: — → 2026-11-25 17:00 Asia/Almaty" in text
