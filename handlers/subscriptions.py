@@ -150,6 +150,7 @@ async def change_setting(update: Update, context: Context) -> None:
             subscription = await subscriptions.get(session, chat.id)
             if subscription is not None:
                 _apply(subscription, setting, configured)
+                subscription.updated_at = context.bot_data.clock.now()
     await query.answer()
     if subscription is None:
         await replace(

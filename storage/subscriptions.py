@@ -26,7 +26,14 @@ async def subscribe(session: AsyncSession, seen: Sighting) -> tuple[Subscription
     existing = await get(session, seen.chat_id)
     if existing is not None:
         return existing, False
-    subscription = Subscription(chat_id=seen.chat_id, events=True, news=True, lead_times=None)
+    subscription = Subscription(
+        chat_id=seen.chat_id,
+        events=True,
+        news=True,
+        lead_times=None,
+        created_at=seen.at,
+        updated_at=seen.at,
+    )
     session.add(subscription)
     await session.flush()
     return subscription, True

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select, update
 
 from storage.models import Chat, Subscription
-from tests.conftest import Running
+from tests.conftest import DEFAULT_NOW, Running
 
 
 async def subscription(running: Running, chat_id: int) -> Subscription | None:
@@ -29,6 +31,8 @@ async def test_subscribe_with_defaults_and_see_what_can_change(running: Running)
     saved = await subscription(running, 1001)
     assert saved is not None
     assert (saved.events, saved.news, saved.lead_times) == (True, True, None)
+    # Stamped by the bot's clock (the test's), not the machine's.
+    assert saved.created_at == saved.updated_at == DEFAULT_NOW
     again = await running.chat().send("/subscribe")
     assert again.text.startswith("🔔 This chat is already subscribed.")
 
@@ -36,6 +40,7 @@ async def test_subscribe_with_defaults_and_see_what_can_change(running: Running)
 async def test_settings_buttons_change_what_is_stored(running: Running) -> None:
     chat = running.chat()
     shown = await chat.send("/subscribe")
+    running.clock.advance(timedelta(minutes=5))
     shown = await chat.press(shown, "✅ 7d")
     assert "✅ 7d" not in shown.button_labels
     assert "1 day and 1 hour before" in shown.text
@@ -44,6 +49,7 @@ async def test_settings_buttons_change_what_is_stored(running: Running) -> None:
     saved = await subscription(running, 1001)
     assert saved is not None
     assert (saved.news, saved.lead_times) == (False, "1d,1h")
+    assert saved.updated_at == running.clock.now()
 
     shown = await chat.press(shown, "▫️ 7d")
     saved = await subscription(running, 1001)
