@@ -48,9 +48,12 @@ def reminder(
     return join([text, t("digest.late")], "\n\n")
 
 
-def changed(t: Texts, known: Knowledge, event: Event) -> Html:
-    line = event_line(t, event, language=t.language)
-    return t("digest.changed", event=line, sources=_sources(t, known, event))
+def changed(t: Texts, known: Knowledge, event: Event, *, moved: bool = True) -> Html:
+    """A new date (`moved`), or the same date with a new place or end."""
+    line, sources = event_line(t, event, language=t.language), _sources(t, known, event)
+    if moved:
+        return t("digest.changed", event=line, sources=sources)
+    return t("digest.changed_details", event=line, sources=sources)
 
 
 def cancelled(t: Texts, known: Knowledge, event: Event) -> Html:

@@ -46,7 +46,7 @@ async def plan(session: AsyncSession, data: BotData, *, now: datetime) -> int:
     created = 0
     for event in await digests.cancelled_events(session):
         created += await _notice(session, data, event, kind=CANCELLED, now=now)
-    for event in await digests.moved_events(session, now=now):
+    for event in await digests.changed_events(session, now=now):
         created += await _notice(session, data, event, kind=CHANGED, now=now)
     created += await _reminders(session, data, now=now)
     created += await _summary(session, data, now=now)
@@ -62,9 +62,10 @@ async def _notice(
         text = words.cancelled(t, data.knowledge, event)
         audience = digests.notice_audience(event.id)
     else:
-        key = digests.changed_key(event.id, event.starts_at)
-        text = words.changed(t, data.knowledge, event)
-        audience = digests.notice_audience(event.id, other_than=event.starts_at)
+        key = digests.changed_key(event)
+        moved = await digests.moved_start(session, event)
+        text = words.changed(t, data.knowledge, event, moved=moved)
+        audience = digests.notice_audience(event.id, unless_told=event)
     notice = NewDigest(
         key=key,
         kind=kind,
@@ -72,6 +73,8 @@ async def _notice(
         text=text,
         event_id=event.id,
         starts_at=event.starts_at,
+        place=event.place,
+        ends_at=event.ends_at,
     )
     if not await digests.create(session, digest=notice, now=now):
         return 0
@@ -119,6 +122,8 @@ async def _reminders(session: AsyncSession, data: BotData, *, now: datetime) -> 
                 event_id=event.id,
                 lead=lead,
                 starts_at=event.starts_at,
+                place=event.place,
+                ends_at=event.ends_at,
                 late=reminder.late,
                 status=OPEN if reminder.send else SKIPPED,
             )

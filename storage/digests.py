@@ -9,6 +9,7 @@ the bot's memory does not grow with the number of subscribers.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,8 +53,11 @@ def reminder_key(event_id: str, lead: str, starts_at: datetime) -> str:
     return f"{REMINDER}:{event_id}:{lead}:{starts_at.isoformat()}"
 
 
-def changed_key(event_id: str, starts_at: datetime) -> str:
-    return f"{CHANGED}:{event_id}:{starts_at.isoformat()}"
+def changed_key(event: Event) -> str:
+    """One notice per state of the event its recipients are told of: start, place and end."""
+    told = f"{event.place}|{event.ends_at.isoformat() if event.ends_at else ''}"
+    digest = hashlib.sha256(told.encode()).hexdigest()[:12]
+    return f"{CHANGED}:{event.id}:{event.starts_at.isoformat()}:{digest}"
 
 
 def cancelled_key(event_id: str) -> str:
@@ -78,6 +82,9 @@ class NewDigest:
     event_id: str | None = None
     lead: str | None = None
     starts_at: datetime | None = None
+    # What a reminder or notice tells of the event's place and end.
+    place: str | None = None
+    ends_at: datetime | None = None
     late: bool = False
     status: str = OPEN
     admin_id: int | None = None
@@ -113,6 +120,8 @@ async def create(session: AsyncSession, *, digest: NewDigest, now: datetime) -> 
             event_id=digest.event_id,
             lead=digest.lead,
             starts_at=digest.starts_at,
+            place=digest.place,
+            ends_at=digest.ends_at,
             due_at=digest.due_at,
             created_at=now,
             late=digest.late,
@@ -158,8 +167,21 @@ async def audience_size(session: AsyncSession, audience: Audience) -> int:
     return await session.scalar(select(func.count()).select_from(audience.subquery())) or 0
 
 
-def reminded(event_id: str, *, other_than: datetime | None = None) -> Select[int]:
-    """Chats that received a reminder or notice for the event, for another start if given."""
+def told_otherwise(event: type[Event] | Event) -> ColumnElement[bool]:
+    """A digest told of another start, place or end than the event has now.
+
+    A digest from before its place was recorded (NULL) counts only by its start.
+    """
+    other_details = and_(
+        Digest.place.is_not(None),
+        or_(Digest.place != event.place, Digest.ends_at.is_distinct_from(event.ends_at)),
+    )
+    return or_(Digest.starts_at != event.starts_at, other_details)
+
+
+def reminded(event_id: str, *, unless_told: Event | None = None) -> Select[int]:
+    """Chats that received a reminder or notice for the event; with `unless_told`, only those
+    last told of it otherwise than it now is."""
     earlier = (
         select(Delivery.chat_id)
         .join(Digest, Digest.id == Delivery.digest_id)
@@ -169,15 +191,15 @@ def reminded(event_id: str, *, other_than: datetime | None = None) -> Select[int
             Delivery.status == SENT,
         )
     )
-    if other_than is not None:
-        earlier = earlier.where(Digest.starts_at != other_than)
+    if unless_told is not None:
+        earlier = earlier.where(told_otherwise(unless_told))
     return earlier
 
 
-def notice_audience(event_id: str, *, other_than: datetime | None = None) -> Audience:
+def notice_audience(event_id: str, *, unless_told: Event | None = None) -> Audience:
     """Active chats still subscribed to events that had heard of the event from us before."""
     return _subscribed(Subscription.events.is_(true())).where(
-        Subscription.chat_id.in_(reminded(event_id, other_than=other_than))
+        Subscription.chat_id.in_(reminded(event_id, unless_told=unless_told))
     )
 
 
@@ -226,15 +248,16 @@ async def reminder_keys(session: AsyncSession, *, event_ids: Collection[str]) ->
     return set(found)
 
 
-async def moved_events(session: AsyncSession, *, now: datetime) -> Sequence[Event]:
-    """Scheduled events still ahead that some chat was reminded of at another start."""
-    reminded_elsewhere = (
+async def changed_events(session: AsyncSession, *, now: datetime) -> Sequence[Event]:
+    """Scheduled events still ahead that some chat was told of with another start, place or
+    end, and that have no notice for how they are now."""
+    told_elsewhere = (
         select(Delivery.chat_id)
         .join(Digest, Digest.id == Delivery.digest_id)
         .where(
             Digest.event_id == Event.id,
             Digest.kind.in_((REMINDER, CHANGED)),
-            Digest.starts_at != Event.starts_at,
+            told_otherwise(Event),
             Delivery.status == SENT,
         )
         .exists()
@@ -242,15 +265,32 @@ async def moved_events(session: AsyncSession, *, now: datetime) -> Sequence[Even
     told = (
         select(Digest.id)
         .where(Digest.kind == CHANGED, Digest.event_id == Event.id)
-        .where(Digest.starts_at == Event.starts_at)
+        .where(~told_otherwise(Event))
         .exists()
     )
     found = await session.scalars(
         select(Event)
-        .where(Event.status == "scheduled", Event.starts_at > now, reminded_elsewhere, ~told)
+        .where(Event.status == "scheduled", Event.starts_at > now, told_elsewhere, ~told)
         .order_by(Event.starts_at, Event.id)
     )
     return found.all()
+
+
+async def moved_start(session: AsyncSession, event: Event) -> bool:
+    """Whether the last reminder or notice sent about the event gave another start (rather
+    than only another place or end)."""
+    sent = select(Delivery.digest_id).where(Delivery.status == SENT)
+    last = await session.scalar(
+        select(Digest.starts_at)
+        .where(
+            Digest.event_id == event.id,
+            Digest.kind.in_((REMINDER, CHANGED)),
+            Digest.id.in_(sent),
+        )
+        .order_by(Digest.created_at.desc(), Digest.due_at.desc())
+        .limit(1)
+    )
+    return last is not None and last != event.starts_at
 
 
 async def cancelled_events(session: AsyncSession) -> Sequence[Event]:

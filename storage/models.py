@@ -215,6 +215,11 @@ class Digest(Base):
     lead: Mapped[str | None] = mapped_column(String(16))
     # The event's start the digest was made for: a different one now means the event moved.
     starts_at: Mapped[datetime | None]
+    # The place and end the recipients of a reminder or notice were told: a different one now
+    # brings a "changed" notice. NULL place on digests made before migration 0007: not known,
+    # so never a reason for a notice.
+    place: Mapped[str | None] = mapped_column(Text)
+    ends_at: Mapped[datetime | None]
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Created more than two ticks after it was due, e.g. after the bot was down.

@@ -222,6 +222,64 @@ async def test_a_moved_event_brings_a_notice_then_reminders_at_its_new_time(
     assert [text.split("\n")[0] for text in texts(running, 1002)] == ["⏰ Reminder: in 1 hour"]
 
 
+async def test_a_new_place_is_announced_once_and_a_new_description_is_not(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    await add_event(running)
+    await tick_at(running, START - timedelta(days=7))
+    await change_event(running, description="Lectures, practice and a visit to the reactor.")
+    await tick(running)
+    assert len(texts(running, 1001)) == 1, "the description is not worth a message"
+
+    await change_event(running, place="Astana")
+    await tick(running)
+    await tick(running)
+    sent = texts(running, 1001)
+    assert len(sent) == 2
+    assert sent[-1].startswith("🔄 Changed: this event has a new place or end; its date stays.")
+    assert "Astana" in sent[-1]
+
+    await tick_at(running, START - timedelta(days=1))
+    sent = texts(running, 1001)
+    assert len(sent) == 3
+    assert sent[-1].startswith("⏰ Reminder: in 1 day")
+    assert "Astana" in sent[-1]
+
+
+async def test_a_new_end_is_announced_and_a_move_back_is_announced_again(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    await add_event(running)
+    await tick_at(running, START - timedelta(days=7))
+    await change_event(running, ends_at=START + timedelta(hours=3))
+    await tick(running)
+    await change_event(running, ends_at=None)
+    await tick(running)
+    firsts = [text.split("\n")[0] for text in texts(running, 1001)]
+    assert firsts == [
+        "⏰ Reminder: in 7 days",
+        "🔄 Changed: this event has a new place or end; its date stays.",
+        "🔄 Changed: this event has a new place or end; its date stays.",
+    ]
+
+
+async def test_reminders_from_before_places_were_recorded_bring_no_notice(
+    running: Running,
+) -> None:
+    """After the upgrade that added digests.place, old reminders say nothing of the place:
+    a place change then is not announced rather than announced to the wrong people."""
+    await subscribe(running, 1001)
+    await add_event(running)
+    await tick_at(running, START - timedelta(days=7))
+    async with running.sessions.begin() as session:
+        await session.execute(update(Digest).values(place=None))
+    await change_event(running, place="Astana")
+    await tick(running)
+    assert len(texts(running, 1001)) == 1
+
+
 async def test_a_cancelled_event_is_announced_to_those_reminded_of_it(running: Running) -> None:
     await subscribe(running, 1001)
     await subscribe(running, 1002, lead_times="1h")
