@@ -62,7 +62,7 @@ async def _notice(
         text = words.cancelled(t, data.knowledge, event)
         audience = digests.notice_audience(event.id)
     else:
-        key = digests.changed_key(event)
+        key = digests.changed_key(event, await digests.notices_of(session, event.id))
         moved = await digests.moved_start(session, event)
         text = words.changed(t, data.knowledge, event, moved=moved)
         audience = digests.notice_audience(event.id, unless_told=event)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Chat, Delivery, Digest, Event, Subscription
 
@@ -53,11 +55,18 @@ def reminder_key(event_id: str, lead: str, starts_at: datetime) -> str:
     return f"{REMINDER}:{event_id}:{lead}:{starts_at.isoformat()}"
 
 
-def changed_key(event: Event) -> str:
-    """One notice per state of the event its recipients are told of: start, place and end."""
+def changed_key(event: Event, earlier: int) -> str:
+    """The notice of the event as it is now, after `earlier` notices of it: an event that comes
+    back to a state it had before gets a notice again."""
     told = f"{event.place}|{event.ends_at.isoformat() if event.ends_at else ''}"
     digest = hashlib.sha256(told.encode()).hexdigest()[:12]
-    return f"{CHANGED}:{event.id}:{event.starts_at.isoformat()}:{digest}"
+    return f"{CHANGED}:{event.id}:{event.starts_at.isoformat()}:{digest}:{earlier}"
+
+
+async def notices_of(session: AsyncSession, event_id: str) -> int:
+    """How many "changed" notices the event has had."""
+    found = select(func.count()).where(Digest.kind == CHANGED, Digest.event_id == event_id)
+    return await session.scalar(found) or 0
 
 
 def cancelled_key(event_id: str) -> str:
@@ -262,12 +271,22 @@ async def changed_events(session: AsyncSession, *, now: datetime) -> Sequence[Ev
         )
         .exists()
     )
-    told = (
-        select(Digest.id)
-        .where(Digest.kind == CHANGED, Digest.event_id == Event.id)
-        .where(~told_otherwise(Event))
-        .exists()
+    # The latest reminder or notice made for the event (by SQLite's rowid, the order they were
+    # written in: a notice and the reminders of one tick share their created_at) already tells
+    # of the event as it is now.
+    recent = aliased(Digest, name="recent")
+    latest = (
+        select(recent.id)
+        .where(
+            recent.event_id == Event.id,
+            recent.kind.in_((REMINDER, CHANGED)),
+            recent.status != SKIPPED,
+        )
+        .order_by(literal_column("recent.rowid").desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    told = select(Digest.id).where(Digest.id == latest, ~told_otherwise(Event)).exists()
     found = await session.scalars(
         select(Event)
         .where(Event.status == "scheduled", Event.starts_at > now, told_elsewhere, ~told)
@@ -287,7 +306,7 @@ async def moved_start(session: AsyncSession, event: Event) -> bool:
             Digest.kind.in_((REMINDER, CHANGED)),
             Digest.id.in_(sent),
         )
-        .order_by(Digest.created_at.desc(), Digest.due_at.desc())
+        .order_by(literal_column("digests.rowid").desc())  # written last
         .limit(1)
     )
     return last is not None and last != event.starts_at

@@ -265,6 +265,22 @@ async def test_a_new_end_is_announced_and_a_move_back_is_announced_again(
     ]
 
 
+async def test_an_event_moved_back_and_forth_is_announced_each_time(running: Running) -> None:
+    """A→B→A→B: each move is news to those told otherwise, even to a start told of before."""
+    await subscribe(running, 1001)
+    await add_event(running)
+    await tick_at(running, START - timedelta(days=7))
+    later = START + timedelta(days=2)
+    for starts_at in (later, START, later):
+        await change_event(running, starts_at=starts_at)
+        await tick(running)
+        await tick(running)
+    firsts = [text.split("\n")[0] for text in texts(running, 1001)]
+    moved = "🔄 Changed: this event has a new date. Reminders follow the new one."
+    assert firsts == ["⏰ Reminder: in 7 days", moved, moved, moved]
+    assert "7 December 2026" in texts(running, 1001)[-1]
+
+
 async def test_reminders_from_before_places_were_recorded_bring_no_notice(
     running: Running,
 ) -> None:
