@@ -30,6 +30,8 @@ from storage.models import Digest, Event
 
 log = logging.getLogger(__name__)
 
+# The JobQueue name of the digest tick (handlers/digest.py), which a broadcast runs at once.
+TICK_JOB = "digest tick"
 # Sends in flight at once: enough to keep up with Telegram's 30 a second at ordinary latency,
 # and the most a crash can make a chat receive twice.
 IN_FLIGHT = 8
@@ -68,46 +70,33 @@ class Tally:
 
 
 async def fan_out(data: BotData, bot: Bot) -> Tally:
-    """Send every open digest's pending deliveries, oldest digest first; one opened meanwhile
-    (a broadcast confirmed during the pass) is taken up before the pass ends.
+    """Send every open digest's pending deliveries, oldest digest first.
+
+    One opened meanwhile (a broadcast confirmed during the pass) goes out on the tick's next
+    round: handlers/digest.py's Ticker goes round again when asked while it runs.
     """
     tally = Tally()
-    tried: set[str] = set()
+    async with data.sessions() as session:
+        todo = await digests.open_digests(session)
     events = {event.id: event for event in data.knowledge.events}
     # Low priority: a reply to someone's command goes before the next digest send.
     with pacing.low_priority():
-        while todo := await _untried(data, tried):
-            if not await _send_all(data, bot, todo, events, tally):
+        for digest in todo:
+            now = data.clock.now()
+            reason = expired(digest, events, now=now)
+            if reason is not None:
+                async with data.sessions.begin() as session:
+                    await digests.skip_pending(
+                        session, digest_id=digest.id, reason=reason, now=now
+                    )
+                    await digests.finish(session, digest_id=digest.id)
+                tally.expired += 1
+                log.info("digest %s no longer applies: %s", digest.id, reason)
+                continue
+            if not await _send_digest(data, bot, digest, tally):
                 tally.interrupted = True
                 break
     return tally
-
-
-async def _untried(data: BotData, tried: set[str]) -> list[Digest]:
-    """Open digests this pass has not been through yet; they count as tried from now on."""
-    async with data.sessions() as session:
-        todo = [d for d in await digests.open_digests(session) if d.id not in tried]
-    tried.update(digest.id for digest in todo)
-    return todo
-
-
-async def _send_all(
-    data: BotData, bot: Bot, todo: Sequence[Digest], events: Mapping[str, Event], tally: Tally
-) -> bool:
-    """Each digest in turn; False if flood control cut the pass short."""
-    for digest in todo:
-        now = data.clock.now()
-        reason = expired(digest, events, now=now)
-        if reason is not None:
-            async with data.sessions.begin() as session:
-                await digests.skip_pending(session, digest_id=digest.id, reason=reason, now=now)
-                await digests.finish(session, digest_id=digest.id)
-            tally.expired += 1
-            log.info("digest %s no longer applies: %s", digest.id, reason)
-            continue
-        if not await _send_digest(data, bot, digest, tally):
-            return False
-    return True
 
 
 def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> str | None:

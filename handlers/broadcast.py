@@ -26,6 +26,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.admins import only_admins
 from bot.callbacks import CallbackData
 from bot.context import App, Context, pressed, texts
+from bot.fanout import TICK_JOB
 from bot.keyboards import button, keyboard
 from bot.replies import replace, reply
 from bot.texts import Html, Texts, texts_for
@@ -36,9 +37,6 @@ from storage.models import Digest
 log = logging.getLogger(__name__)
 
 TEST, SEND, CANCEL = "test", "send", "cancel"
-# The digest tick's job (handlers/digest.py); running it, rather than a fan-out of our own,
-# keeps to one fan-out at a time, so no chat is sent a message twice.
-TICK_JOB = "digest tick"
 
 
 @dataclass(frozen=True)
@@ -151,8 +149,8 @@ async def _send(
 
 
 def _start_sending(context: Context) -> None:
-    """Run the digest tick now rather than at its next turn. If a tick is already sending, it
-    takes the new broadcast up before it ends (bot/fanout.py).
+    """Run the digest tick now rather than at its next turn: one fan-out at a time, so no chat
+    is sent a message twice. If a tick is already running, it goes round once more.
     """
     queue = context.job_queue
     assert queue is not None  # the builder is always given one

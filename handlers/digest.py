@@ -19,7 +19,7 @@ from bot import digests as words
 from bot import sightings
 from bot.context import App, BotData, Context, texts
 from bot.due import latest_fire, leads_for, next_fire, next_reminder, summary_trigger
-from bot.fanout import Tally, fan_out
+from bot.fanout import TICK_JOB, Tally, fan_out
 from bot.knowledge import refresh
 from bot.planning import plan
 from bot.replies import reply
@@ -127,4 +127,4 @@ def register(app: App) -> None:
     assert app.job_queue is not None  # the builder is always given one
     tick = app.bot_data.settings.digest.tick
     # The first tick waits one interval: start-up (and a test's set-up) comes first.
-    app.job_queue.run_repeating(Ticker(), interval=tick, first=tick, name="digest tick")
+    app.job_queue.run_repeating(Ticker(), interval=tick, first=tick, name=TICK_JOB)

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     and_,
     bindparam,
     case,
@@ -188,9 +189,12 @@ def told_otherwise(event: type[Event] | Event) -> ColumnElement[bool]:
     return or_(Digest.starts_at != event.starts_at, other_details)
 
 
-def reminded(event_id: str, *, unless_told: Event | None = None) -> Select[int]:
+def reminded(
+    event_id: str | SQLColumnExpression[str], *, unless_told: Event | type[Event] | None = None
+) -> Select[int]:
     """Chats that received a reminder or notice for the event; with `unless_told`, only those
-    last told of it otherwise than it now is."""
+    told of it otherwise than it now is. Given ``Event.id`` and ``Event``, it correlates with a
+    query over events."""
     earlier = (
         select(Delivery.chat_id)
         .join(Digest, Digest.id == Delivery.digest_id)
@@ -260,17 +264,7 @@ async def reminder_keys(session: AsyncSession, *, event_ids: Collection[str]) ->
 async def changed_events(session: AsyncSession, *, now: datetime) -> Sequence[Event]:
     """Scheduled events still ahead that some chat was told of with another start, place or
     end, and that have no notice for how they are now."""
-    told_elsewhere = (
-        select(Delivery.chat_id)
-        .join(Digest, Digest.id == Delivery.digest_id)
-        .where(
-            Digest.event_id == Event.id,
-            Digest.kind.in_((REMINDER, CHANGED)),
-            told_otherwise(Event),
-            Delivery.status == SENT,
-        )
-        .exists()
-    )
+    told_elsewhere = reminded(Event.id, unless_told=Event).exists()
     # The latest reminder or notice made for the event (by SQLite's rowid, the order they were
     # written in: a notice and the reminders of one tick share their created_at) already tells
     # of the event as it is now.
@@ -314,16 +308,7 @@ async def moved_start(session: AsyncSession, event: Event) -> bool:
 
 async def cancelled_events(session: AsyncSession) -> Sequence[Event]:
     """Cancelled events that some chat was reminded of and has not been told about."""
-    was_reminded = (
-        select(Delivery.chat_id)
-        .join(Digest, Digest.id == Delivery.digest_id)
-        .where(
-            Digest.event_id == Event.id,
-            Digest.kind.in_((REMINDER, CHANGED)),
-            Delivery.status == SENT,
-        )
-        .exists()
-    )
+    was_reminded = reminded(Event.id).exists()
     told = select(Digest.id).where(Digest.kind == CANCELLED, Digest.event_id == Event.id).exists()
     found = await session.scalars(
         select(Event)

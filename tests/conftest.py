@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import build_app
 from bot.clock import ManualClock
 from bot.context import App
-from bot.emulator import BotApiEmulator, ChatSession, User
+from bot.emulator import BotApiEmulator, ChatSession, SentMessage, User
 from bot.logs import redact_records
 from bot.runtime import open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Secret, Settings
@@ -134,3 +134,16 @@ async def running(
     app = build_app(settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
     async with polling(app, poll_timeout=POLL_TIMEOUT):
         yield Running(emulator, app, clock, sessions, settings)
+
+
+async def answers_before(
+    chat: ChatSession, marker: str, is_its_answer: Callable[[str], bool]
+) -> list[SentMessage]:
+    """Send `marker` and collect the bot's messages up to its answer to it: a chat's updates
+    are handled in order, so what comes before is the bot's whole answer to what was sent
+    earlier."""
+    chat.say(marker)
+    seen = [await chat.next_message()]
+    while not is_its_answer(seen[-1].text):
+        seen.append(await chat.next_message())
+    return seen

@@ -16,7 +16,7 @@ from telegram.ext import ConversationHandler
 from bot.emulator import ChatSession, SentMessage
 from bot.settings import Limits, Settings
 from storage.models import Change, Fact, Source
-from tests.conftest import Running
+from tests.conftest import Running, answers_before
 
 ADMIN, OTHER_ADMIN = 4242, 4343
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
@@ -398,16 +398,6 @@ COMMANDS = st.one_of(ONE_LINE, ONE_LINE, EDIT, PIECE.map(lambda rest: f"/addfact
 FINAL = ("Cancelled. Nothing was saved.", "Nothing to cancel: no draft is under way.")
 
 
-async def answers_until_cancelled(chat: ChatSession) -> list[SentMessage]:
-    """The bot's messages up to its answer to a /cancel sent last: a chat's updates are
-    handled in order, so everything before that answer is the bot's whole reply."""
-    chat.say("/cancel")
-    seen = [await chat.next_message()]
-    while seen[-1].text not in FINAL:
-        seen.append(await chat.next_message())
-    return seen
-
-
 @hypothesis_settings(
     max_examples=50,
     deadline=None,
@@ -422,16 +412,12 @@ async def test_nasty_admin_input_never_breaks_the_bot_nor_half_writes(
     calls_before, changes_before = len(running.emulator.calls), await changes(running)
     chat.emulator.skip_unread(chat.chat)
     chat.say(command)
-    # A chat's updates are handled in order: the reply to the command comes before /help's.
-    chat.say("/help")
-    replies = [await chat.next_message()]
-    while "For curators" not in replies[-1].text:
-        replies.append(await chat.next_message())
+    replies = await answers_before(chat, "/help", lambda text: "For curators" in text)
     previews = [reply for reply in replies if "✅ Confirm" in reply.button_labels]
     event("previewed" if previews else "refused")
     if confirm and previews:
         await chat.press(previews[-1], "✅ Confirm")
-    replies += await answers_until_cancelled(chat)
+    replies += await answers_before(chat, "/cancel", lambda text: text in FINAL)
     calls = running.emulator.calls[calls_before:]
     assert not [call for call in calls if call.error], "Telegram accepted every message"
     for call in calls:

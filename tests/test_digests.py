@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from telegram.ext import CallbackContext
 
 from bot.emulator import ApiError
-from bot.fanout import Tally
+from bot.fanout import TICK_JOB, Tally
 from bot.knowledge import refresh
 from bot.planning import plan
 from bot.settings import Limits, Settings
@@ -604,6 +604,6 @@ async def test_the_tick_runs_on_the_job_queue_at_the_configured_interval(
     running: Running,
 ) -> None:
     assert running.app.job_queue is not None
-    [job] = running.app.job_queue.get_jobs_by_name("digest tick")
+    [job] = running.app.job_queue.get_jobs_by_name(TICK_JOB)
     assert isinstance(job.callback, Ticker)
     assert job.job.trigger.interval == running.settings.digest.tick
