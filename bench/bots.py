@@ -6,8 +6,8 @@ bot. The parent starts this file with the emulator's URL; it prints one JSON lin
 settings it runs with, polls until SIGTERM, and stops cleanly.
 
     python bench/bots.py coopbot --base-url URL --db PATH [--pool N] [--concurrent N]
-    python bench/bots.py echo --base-url URL --pool N --concurrent N
-    python bench/bots.py mirror --base-url URL --replies PATH --pool N --concurrent N
+    python bench/bots.py echo --base-url URL --pool N --concurrent N [--aiohttp]
+    python bench/bots.py mirror --base-url URL --replies PATH --pool N --concurrent N [--aiohttp]
 
 SIGUSR1 starts cProfile when --profile names a file, so warm-up stays out of the profile.
 """
@@ -34,6 +34,7 @@ from bot.app import build_app
 from bot.intake import ChatOrder
 from bot.runtime import open_database, polling, wait_for_stop_signal
 from bot.settings import Limits, Secret, Settings
+from bot.transport import AiohttpRequest
 
 TOKEN = "123456789:bench-token-never-real-0123"
 # Telegram's limits would cap coopbot at 30 replies/s and 1/s per chat while the bare bots have
@@ -47,15 +48,12 @@ BareApp = Application[Any, Any, Any, Any, Any, Any]
 AnyBuilder = ApplicationBuilder[Any, Any, Any, Any, Any, Any]
 
 
-def _tuned_builder(pool: int | None, concurrent: int | None) -> type[AnyBuilder]:
-    """A builder that applies the overrides last, to try settings without editing bot/app.py."""
+def _tuned_builder(concurrent: int) -> type[AnyBuilder]:
+    """A builder that applies the override last, to try settings without editing bot/app.py."""
 
     class Tuned(AnyBuilder):
         def build(self) -> Any:
-            if pool is not None:
-                self.connection_pool_size(pool)
-            if concurrent is not None:
-                self.concurrent_updates(concurrent)
+            self.concurrent_updates(concurrent)
             return super().build()
 
     return Tuned
@@ -77,17 +75,18 @@ async def run_coopbot(
 ) -> None:
     """The real bot as `coopbot run` builds it, on an already synced database."""
     settings = settings_for(db, base_url)
-    if pool is not None or concurrent is not None:
-        # build_app looks the builder up at call time, so replacing it here tries other settings
-        # on the unchanged bot; mypy objects because bot.app only imports the name.
-        bot.app.ApplicationBuilder = _tuned_builder(pool, concurrent)  # type: ignore[attr-defined]
+    # build_app looks both names up at call time, so replacing them here tries other settings on
+    # the unchanged bot; mypy objects because bot.app only imports the builder's name.
+    if pool is not None:
+        bot.app.CONNECTION_POOL_SIZE = pool
+    if concurrent is not None:
+        bot.app.ApplicationBuilder = _tuned_builder(concurrent)  # type: ignore[attr-defined]
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, poll_timeout=POLL_TIMEOUT)
-        effective = pool if pool is not None else bot.app.CONNECTION_POOL_SIZE
         async with polling(app, poll_timeout=POLL_TIMEOUT):
             processor = app.update_processor
             slots = processor.slots if isinstance(processor, ChatOrder) else app.concurrent_updates
-            _announce("coopbot", effective, slots)
+            _announce("coopbot", bot.app.CONNECTION_POOL_SIZE, slots)
             await profiler.until_stopped()
 
 
@@ -98,12 +97,12 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(message.text)
 
 
-async def run_echo(base_url: str, pool: int, concurrent: int, profiler: Profiler) -> None:
+async def run_echo(base_url: str, transport: Bare, profiler: Profiler) -> None:
     """A bare PTB bot with the same transport settings coopbot uses."""
-    app = _bare_app(base_url, pool, concurrent)
+    app = _bare_app(base_url, transport)
     app.add_handler(MessageHandler(filters.TEXT, echo))
     async with _polling(app):
-        _announce("echo", pool, app.concurrent_updates)
+        _announce("echo", transport.pool, app.concurrent_updates)
         await profiler.until_stopped()
 
 
@@ -165,28 +164,36 @@ def mirror(replies: Mapping[str, Sequence[Reply]]) -> Callback:
     return send_recorded
 
 
-async def run_mirror(
-    base_url: str, replies: Path, pool: int, concurrent: int, profiler: Profiler
-) -> None:
+async def run_mirror(base_url: str, replies: Path, transport: Bare, profiler: Profiler) -> None:
     """The echo bot's set-up, answering with coopbot's own messages instead of the text."""
-    app = _bare_app(base_url, pool, concurrent)
+    app = _bare_app(base_url, transport)
     app.add_handler(MessageHandler(filters.TEXT, mirror(load_replies(replies))))
     async with _polling(app):
-        _announce("mirror", pool, app.concurrent_updates)
+        _announce("mirror", transport.pool, app.concurrent_updates)
         await profiler.until_stopped()
 
 
-def _bare_app(base_url: str, pool: int, concurrent: int) -> BareApp:
+@dataclass(frozen=True)
+class Bare:
+    """How a bare bot talks to the Bot API: coopbot's pool and concurrency, and which client."""
+
+    pool: int
+    concurrent: int
+    # PTB's own HTTPXRequest, as a bare bot has it; or coopbot's aiohttp one, for comparison.
+    aiohttp: bool = False
+
+
+def _bare_app(base_url: str, transport: Bare) -> BareApp:
     """A plain PTB application: no defaults, no context types, coopbot's transport settings."""
-    app: BareApp = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(base_url)
-        .connection_pool_size(pool)
-        .concurrent_updates(concurrent)
-        .get_updates_read_timeout(POLL_TIMEOUT + 5)
-        .build()
-    )
+    builder = ApplicationBuilder().token(TOKEN).base_url(base_url)
+    if transport.aiohttp:
+        builder = builder.request(AiohttpRequest(transport.pool)).get_updates_request(
+            AiohttpRequest(1, read_timeout=POLL_TIMEOUT + 5)
+        )
+    else:
+        builder = builder.connection_pool_size(transport.pool)
+        builder = builder.get_updates_read_timeout(POLL_TIMEOUT + 5)
+    app: BareApp = builder.concurrent_updates(transport.concurrent).build()
     return app
 
 
@@ -235,6 +242,9 @@ def main() -> None:
     parser.add_argument("--pool", type=int, help="connection pool size (default: coopbot's)")
     parser.add_argument("--concurrent", type=int, help="concurrent updates (default: coopbot's)")
     parser.add_argument("--profile", type=Path, help="write cProfile stats here")
+    parser.add_argument(
+        "--aiohttp", action="store_true", help="bare bots on coopbot's aiohttp request class"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="bot: %(levelname)s %(name)s: %(message)s")
     profiler = Profiler(args.profile)
@@ -247,9 +257,10 @@ def main() -> None:
     elif args.contender == "mirror":
         if args.replies is None:
             parser.error("mirror needs --replies")
-        coro = run_mirror(args.base_url, args.replies, args.pool, args.concurrent, profiler)
+        transport = Bare(args.pool, args.concurrent, args.aiohttp)
+        coro = run_mirror(args.base_url, args.replies, transport, profiler)
     else:
-        coro = run_echo(args.base_url, args.pool, args.concurrent, profiler)
+        coro = run_echo(args.base_url, Bare(args.pool, args.concurrent, args.aiohttp), profiler)
     asyncio.run(coro)
 
 

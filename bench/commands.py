@@ -116,6 +116,8 @@ class Options:
     concurrent: int | None
     profile: Path | None
     mix: dict[str, int]
+    # The bare bots on coopbot's aiohttp request class instead of PTB's default HTTPXRequest.
+    bare_aiohttp: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ async def run_one(
             pool=pool,
             concurrent=concurrent,
             profile=profile,
+            aiohttp=options.bare_aiohttp and contender != "coopbot",
         ) as bot:
             await measure(emulator, bot, warm_up, mode="closed")
             alone = None
@@ -326,6 +329,8 @@ async def main(options: Options) -> None:
         f"concurrent_updates={transport.concurrent}, getUpdates long poll 1 s, "
         "HTTP/1.1 over loopback; each bot in its own process, emulator and users in this one"
     )
+    bare = "coopbot's aiohttp one" if options.bare_aiohttp else "PTB's default HTTPXRequest"
+    print(f"requests: coopbot on bot.transport.AiohttpRequest, echo and mirror on {bare}")
     for mode in options.modes:
         title = "closed loop" if mode == "closed" else "open-loop burst (all queued at once)"
         print(f"{title}:")
@@ -345,6 +350,11 @@ def parse_options() -> Options:
     parser.add_argument("--concurrent", type=int, help="try concurrent_updates=N (both bots)")
     parser.add_argument("--profile", type=Path, help="folder for each bot's cProfile stats")
     parser.add_argument(
+        "--bare-aiohttp",
+        action="store_true",
+        help="echo and mirror on coopbot's aiohttp request class, not PTB's default httpx one",
+    )
+    parser.add_argument(
         "--only", metavar="TEXT", help="every command after /start is TEXT, e.g. '/help'"
     )
     args = parser.parse_args()
@@ -361,6 +371,7 @@ def parse_options() -> Options:
         concurrent=args.concurrent,
         profile=args.profile.resolve() if args.profile else None,
         mix={args.only: 1} if args.only else MIX,
+        bare_aiohttp=args.bare_aiohttp,
     )
 
 

@@ -12,7 +12,9 @@ off, over the idle bot's, and the p95 reply time of commands sent while a fan-ou
     .venv/bin/python bench/digest.py            # 1,000 and 10,000 subscribers; 100,000 for memory
     .venv/bin/python bench/digest.py --quick    # 200 and 2,000; 10,000 for memory; ~80 s
 
-``python bench/digest.py send coopbot|ptb ...`` is the sending process; the parent starts it.
+``python bench/digest.py send coopbot|ptb|ptb-aio ...`` is the sending process; the parent starts
+it. ``ptb`` is the bare loop on PTB's default HTTPXRequest, ``ptb-aio`` the same loop on coopbot's
+aiohttp request class, to tell the transport's share from the rest.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from bot.knowledge import refresh
 from bot.planning import plan
 from bot.runtime import open_database, polling, wait_for_stop_signal
 from bot.settings import DigestSettings, Limits
+from bot.transport import AiohttpRequest
 from storage.models import Chat, Event, Subscription
 
 TARGET_RATE = 0.97
@@ -62,6 +65,8 @@ POLL_TIMEOUT = 1.0
 SEED_BATCH = 5_000
 
 BareApp = Application[Any, Any, Any, Any, Any, Any]
+# The bare send loops: on PTB's default HTTPXRequest, and on coopbot's aiohttp request class.
+BARE = ("ptb", "ptb-aio")
 
 
 # The sending process.
@@ -129,19 +134,18 @@ async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
             await wait_for_stop_signal()
 
 
-async def send_ptb(base_url: str, per_second: int, subscribers: int, text: str) -> None:
+async def send_ptb(
+    base_url: str, per_second: int, subscribers: int, text: str, *, aiohttp: bool
+) -> None:
     """A bare PTB send loop: AIORateLimiter at `per_second`, coopbot's sends in flight."""
     # max_retries: after a 429 the limiter pauses every send and tries again, as coopbot does.
     limiter = AIORateLimiter(overall_max_rate=per_second, overall_time_period=1, max_retries=3)
-    app: BareApp = (
-        ApplicationBuilder()
-        .token(TOKEN)
-        .base_url(base_url)
-        .connection_pool_size(CONNECTION_POOL_SIZE)
-        .rate_limiter(limiter)
-        .updater(None)
-        .build()
-    )
+    builder = ApplicationBuilder().token(TOKEN).base_url(base_url)
+    if aiohttp:
+        builder = builder.request(AiohttpRequest(CONNECTION_POOL_SIZE))
+    else:
+        builder = builder.connection_pool_size(CONNECTION_POOL_SIZE)
+    app: BareApp = builder.rate_limiter(limiter).updater(None).build()
     chats: asyncio.Queue[int] = asyncio.Queue()
     for chat_id in range(1, subscribers + 1):
         chats.put_nowait(chat_id)
@@ -348,10 +352,15 @@ async def main(sizes: Sizes, ptb: bool) -> None:
             print(rate_row(ours), flush=True)
             met = ours.rate >= TARGET_RATE * per_second and ours.too_many == 0
             if ptb:
-                bare = await fan_out_run(
-                    "ptb", folder, per_second=per_second, subscribers=subscribers, text=ours.text
-                )
-                print(rate_row(bare), flush=True)
+                for contender in BARE:
+                    bare = await fan_out_run(
+                        contender,
+                        folder,
+                        per_second=per_second,
+                        subscribers=subscribers,
+                        text=ours.text,
+                    )
+                    print(rate_row(bare), flush=True)
             else:
                 print(f"  ptb      L={per_second:<5} n/a (aiolimiter is not installed)")
             print(
@@ -392,7 +401,7 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     send = sub.add_parser("send", help="the sending process (started by the parent)")
-    send.add_argument("contender", choices=["coopbot", "ptb"])
+    send.add_argument("contender", choices=["coopbot", *BARE])
     send.add_argument("--base-url", required=True)
     send.add_argument("--db", type=Path)
     send.add_argument("--per-second", type=int)
@@ -408,8 +417,10 @@ if __name__ == "__main__":
         if args.contender == "coopbot":
             asyncio.run(send_coopbot(args.base_url, args.db, args.per_second))
         else:
+            text = args.text.read_text()
+            aiohttp = args.contender == "ptb-aio"
             asyncio.run(
-                send_ptb(args.base_url, args.per_second, args.subscribers, args.text.read_text())
+                send_ptb(args.base_url, args.per_second, args.subscribers, text, aiohttp=aiohttp)
             )
     elif args.quick:
         asyncio.run(main(Sizes(200, 2_000, 10_000, 150, 10), _has_aiolimiter()))

@@ -81,6 +81,7 @@ async def bot_process(
     pool: int | None = None,
     concurrent: int | None = None,
     profile: Path | None = None,
+    aiohttp: bool = False,
 ) -> AsyncIterator[BotProcess]:
     """The contender polling `emulator`; stopped with SIGTERM on the way out."""
     args = [str(BOTS), contender, "--base-url", emulator.base_url]
@@ -90,6 +91,8 @@ async def bot_process(
             args += [flag, str(value)]
     if profile is not None:
         args += ["--profile", str(profile)]
+    if aiohttp:
+        args.append("--aiohttp")
     process = await asyncio.create_subprocess_exec(
         sys.executable, *args, stdout=asyncio.subprocess.PIPE
     )

@@ -15,6 +15,7 @@ from bot.intake import ChatOrder, PatientPolling, UpdateQueue
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.pacing import SmoothRateLimiter
 from bot.settings import Settings
+from bot.transport import AiohttpRequest
 from handlers import (
     about,
     admin,
@@ -38,10 +39,10 @@ from storage.changes import ChangeWatch
 from storage.knowledge import Knowledge
 from storage.search import SearchIndex
 
-# Few connections: httpcore scans its whole pool on every request, so PTB's 256 costs more than
-# it gives. Updates handled at once (8) and a digest's sends in flight (8) share them; paced at
-# Telegram's 30 a second, rarely more than a few are busy at once, and a request that finds them
-# all busy waits up to POOL_TIMEOUT (PTB's default of 1 s would fail it when Telegram is slow).
+# Few connections: updates handled at once (8) and a digest's sends in flight (8) share them;
+# paced at Telegram's 30 a second, rarely more than a few are busy at once, and a request that
+# finds them all busy waits up to POOL_TIMEOUT (PTB's default of 1 s would fail it when Telegram
+# is slow).
 CONNECTION_POOL_SIZE = 8
 POOL_TIMEOUT = 10.0
 
@@ -69,8 +70,7 @@ def build_app(
         )
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(JobQueue[Context]())
-        .connection_pool_size(CONNECTION_POOL_SIZE)
-        .pool_timeout(POOL_TIMEOUT)
+        .request(AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT))
         .rate_limiter(SmoothRateLimiter(settings.limits))
         .update_queue(queue)
         .concurrent_updates(ChatOrder())

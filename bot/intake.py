@@ -24,7 +24,8 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
-from telegram.request import HTTPXRequest
+
+from bot.transport import AiohttpRequest
 
 # Enough to keep Telegram's 30 messages a second going at a 250 ms round trip.
 CONCURRENT_UPDATES = 8
@@ -66,11 +67,11 @@ class UpdateQueue(asyncio.Queue[object]):
         await self._low.wait()
 
 
-class PatientPolling(HTTPXRequest):
+class PatientPolling(AiohttpRequest):
     """The getUpdates connection: each request waits until the bot is running low on work."""
 
     def __init__(self, queue: UpdateQueue, *, read_timeout: float) -> None:
-        super().__init__(connection_pool_size=1, read_timeout=read_timeout)
+        super().__init__(1, read_timeout=read_timeout)
         self._queue = queue
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 from telegram import Chat, Message, Update, User
-from telegram.request import HTTPXRequest
 
 from bot.emulator import ChatSession
 from bot.intake import ChatOrder, PatientPolling, UpdateQueue
+from bot.transport import AiohttpRequest
 from tests.conftest import Running
 
 Reply = tuple[int, bytes]
@@ -128,12 +128,12 @@ async def test_getupdates_waits_until_the_queue_runs_low(monkeypatch: pytest.Mon
     sent: list[str] = []
 
     async def send(
-        self: HTTPXRequest, url: str, method: str, *args: object, **kw: object
+        self: AiohttpRequest, url: str, method: str, *args: object, **kw: object
     ) -> Reply:
         sent.append(url)
         return 200, b"{}"
 
-    monkeypatch.setattr(HTTPXRequest, "do_request", send)
+    monkeypatch.setattr(AiohttpRequest, "do_request", send)
     queue = UpdateQueue(low_water=1)
     queue.put_nowait("first")
     queue.put_nowait("second")
