@@ -42,7 +42,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from bot.app import CONNECTION_POOL_SIZE, build_app
 from bot.clock import ManualClock
 from bot.emulator import BotApiEmulator, RateLimits, User
-from bot.fanout import IN_FLIGHT, fan_out
+from bot.fanout import fan_out, in_flight
 from bot.knowledge import refresh
 from bot.planning import plan
 from bot.runtime import open_database, polling, wait_for_stop_signal
@@ -127,10 +127,11 @@ async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
             await refresh(data)
             async with data.sessions.begin() as session:
                 await plan(session, data, now=clock.now())
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             tally = await fan_out(data, app.bot)
-            elapsed = time.perf_counter() - started
-            _say(sent=tally.sent, failed=tally.failed, elapsed=elapsed, peak_kb=_peak_kb(reset))
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            peak = _peak_kb(reset)
+            _say(sent=tally.sent, failed=tally.failed, elapsed=elapsed, cpu=cpu, peak_kb=peak)
             await wait_for_stop_signal()
 
 
@@ -165,10 +166,11 @@ async def send_ptb(
     async with app:
         _say(idle_kb=_rss_kb("VmRSS"))
         await _go()
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
-        elapsed = time.perf_counter() - started
-        _say(sent=sent, failed=failed, elapsed=elapsed, peak_kb=_peak_kb(False))
+        started, cpu = time.perf_counter(), time.process_time()
+        sending = in_flight(Limits(per_second=per_second))
+        await asyncio.gather(*(worker() for _ in range(sending)))
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        _say(sent=sent, failed=failed, elapsed=elapsed, cpu=cpu, peak_kb=_peak_kb(False))
         await wait_for_stop_signal()
 
 
@@ -216,6 +218,8 @@ class Run:
     too_many: int
     idle_kb: int
     peak_kb: int
+    # The sender's CPU seconds (all its threads) during the fan-out.
+    cpu: float
     latencies: list[float]
     text: str
 
@@ -299,6 +303,7 @@ async def fan_out_run(
             too_many=emulator.stats.too_many_requests,
             idle_kb=idle,
             peak_kb=result["peak_kb"],
+            cpu=result["cpu"],
             latencies=latencies,
             text=first,
         )
@@ -327,7 +332,8 @@ def rate_row(run: Run) -> str:
     return (
         f"  {run.contender:8} L={limit:<5} {run.subscribers:>6} chats  sent {run.sent:>6}  "
         f"lost {run.failed:>4}  {run.elapsed:7.2f} s  {run.rate:7.1f} msg/s "
-        f"({run.rate / limit:.3f} L)  429s {run.too_many}"
+        f"({run.rate / limit:.3f} L)  429s {run.too_many}  "
+        f"sender CPU {run.cpu / run.elapsed:.0%}, {run.cpu / max(run.sent, 1) * 1000:.2f} ms/msg"
     )
 
 
@@ -344,7 +350,12 @@ async def main(sizes: Sizes, ptb: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="coopbot-bench-digest-") as tmp:
         folder = Path(tmp)
         print("rate: emulator strict window of L sends/s and 1/s per chat; one message per chat")
-        print(f"  senders in their own processes, {IN_FLIGHT} sends in flight each", flush=True)
+        print(
+            "  senders in their own processes; as many sends in flight as coopbot's fan-out "
+            f"allows at L: {in_flight(Limits(per_second=30))} at 30, "
+            f"{in_flight(Limits(per_second=1000))} at 1000",
+            flush=True,
+        )
         for per_second, subscribers in ((30, sizes.small), (1000, sizes.large)):
             ours = await fan_out_run(
                 "coopbot", folder, per_second=per_second, subscribers=subscribers

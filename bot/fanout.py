@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from bot import pacing
 from bot.context import BotData
 from bot.html_split import split_html
 from bot.progress import Progress
+from bot.settings import Limits
 from storage import digests
 from storage.digests import CHANGED, FAILED, PENDING, REMINDER, SENT, Mark, Pending
 from storage.models import Digest, Event
@@ -32,9 +34,14 @@ log = logging.getLogger(__name__)
 
 # The JobQueue name of the digest tick (handlers/digest.py), which a broadcast runs at once.
 TICK_JOB = "digest tick"
-# Sends in flight at once: enough to keep up with Telegram's 30 a second at ordinary latency,
-# and the most a crash can make a chat receive twice.
-IN_FLIGHT = 8
+# Sends on their way, or sent but not yet marked in the ledger: the most a crash can make chats
+# receive twice. Half of them can be sending while the other half is marked. At least 8, which
+# keeps up with Telegram's 30 a second at any ordinary latency; at a higher configured rate, the
+# sends of IN_FLIGHT_SPAN seconds, so that marking (a transaction costs as much as several
+# sends) stays cheap beside sending: 32 at 1,000 a second.
+MIN_IN_FLIGHT = 8
+MAX_IN_FLIGHT = 64
+IN_FLIGHT_SPAN = 0.032
 # A delivery that fails this often for passing reasons (network, server errors) is given up.
 MAX_ATTEMPTS = 5
 
@@ -67,6 +74,12 @@ class Tally:
     expired: int = 0
     # Flood control ended the fan-out early; the rest goes on the next tick.
     interrupted: bool = False
+
+
+def in_flight(limits: Limits) -> int:
+    """How many sends may be on their way or unmarked at once, for this rate."""
+    wanted = math.ceil(limits.per_second * IN_FLIGHT_SPAN)
+    return min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, wanted))
 
 
 async def fan_out(data: BotData, bot: Bot) -> Tally:
@@ -115,28 +128,76 @@ def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> st
 
 async def _send_digest(data: BotData, bot: Bot, digest: Digest, tally: Tally) -> bool:
     """Every pending delivery of one digest; False if flood control cut it short."""
+    ledger = _Ledger(data, bot, digest, tally)
     parts = split_html(digest.text)
-    progress = Progress(data, bot, digest)
     after: int | None = None
-    while True:
-        async with data.sessions() as session:
-            batch = await digests.pending(session, digest_id=digest.id, after=after)
-        if not batch:
-            break
-        for start in range(0, len(batch), IN_FLIGHT):
-            chunk = batch[start : start + IN_FLIGHT]
-            sends = [_send(bot, row.chat_id, parts) for row in chunk]
-            results = await asyncio.gather(*sends)
-            if not await _record(data, bot, digest, chunk, results, tally):
-                await progress.show()
-                return False
-            await progress.sent(len(chunk))
-        after = batch[-1].chat_id
-    async with data.sessions.begin() as session:
-        if await digests.finish(session, digest_id=digest.id):
-            log.info("digest %s sent", digest.id)
-    await progress.show()
-    return True
+    async with asyncio.TaskGroup() as sends:
+        while not ledger.flooded:
+            async with data.sessions() as session:
+                batch = await digests.pending(session, digest_id=digest.id, after=after)
+            if not batch:
+                break
+            for row in batch:
+                if not await ledger.take_place():
+                    break
+                sends.create_task(ledger.send(row, parts))
+            after = batch[-1].chat_id
+    if not ledger.flooded:
+        async with data.sessions.begin() as session:
+            if await digests.finish(session, digest_id=digest.id):
+                log.info("digest %s sent", digest.id)
+    await ledger.progress.show()
+    return not ledger.flooded
+
+
+class _Ledger:
+    """One digest's sends and their marks, which go on side by side.
+
+    A send takes one of in_flight() places before it starts and gives it back only once the
+    ledger has it marked, so sent-but-unmarked plus sending never exceeds that: it bounds what a
+    crash can repeat. Sends are marked half that many at a time, or all at once when none is
+    still on its way.
+    """
+
+    def __init__(self, data: BotData, bot: Bot, digest: Digest, tally: Tally) -> None:
+        self._data, self._bot, self._digest, self._tally = data, bot, digest, tally
+        self.progress = Progress(data, bot, digest)
+        self.flooded = False
+        places = in_flight(data.settings.limits)
+        self._places = asyncio.Semaphore(places)
+        self._mark_every = places // 2
+        self._sending = 0
+        self._returned: list[tuple[Pending, _Result]] = []
+        self._writing = asyncio.Lock()
+
+    async def take_place(self) -> bool:
+        """Wait for a free place; False once flood control has struck."""
+        await self._places.acquire()
+        if self.flooded:
+            self._places.release()
+            return False
+        self._sending += 1
+        return True
+
+    async def send(self, row: Pending, parts: Sequence[str]) -> None:
+        result = await _send(self._bot, row.chat_id, parts)
+        self._sending -= 1
+        self._returned.append((row, result))
+        if len(self._returned) >= self._mark_every or not self._sending:
+            await self._mark()
+
+    async def _mark(self) -> None:
+        async with self._writing:
+            if not self._returned:
+                return
+            taken, self._returned = self._returned, []
+            rows, results = zip(*taken, strict=True)
+            data, bot, digest = self._data, self._bot, self._digest
+            if not await _record(data, bot, digest, rows, results, self._tally):
+                self.flooded = True
+            for _ in taken:
+                self._places.release()
+            await self.progress.sent(len(taken))
 
 
 async def _send(bot: Bot, chat_id: int, parts: Sequence[str]) -> _Result:

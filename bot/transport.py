@@ -7,11 +7,17 @@ depends on it for the emulator. The PTB maintainers keep a similar class in ptbc
 not on PyPI, so it cannot be a dependency here.
 """
 
+import urllib.request
+from urllib.parse import urlsplit
+
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 Timeout = float | None
+Headers = dict[str, str]
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -36,6 +42,8 @@ class AiohttpRequest(BaseRequest):
             total=None, connect=pool_timeout, sock_connect=connect_timeout, sock_read=read_timeout
         )
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str] = {}
+        self._proxy_of: dict[str, str | None] = {}
 
     @property
     def read_timeout(self) -> Timeout:
@@ -45,11 +53,12 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         """Open the pool; again after a shutdown, as PTB's request classes allow."""
         if self._session is None or self._session.closed:
+            # The environment's proxies are read here, once: aiohttp's trust_env would read
+            # them, and ~/.netrc, in a thread on every request (a third of a digest's time).
+            self._proxies = urllib.request.getproxies()
+            self._proxy_of = {}
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
-                timeout=self._timeouts,
-                # As httpx does: HTTPS_PROXY and NO_PROXY from the environment are honoured.
-                trust_env=True,
+                connector=aiohttp.TCPConnector(limit=self._pool_size), timeout=self._timeouts
             )
 
     async def shutdown(self) -> None:
@@ -76,13 +85,15 @@ class AiohttpRequest(BaseRequest):
             sock_connect=_given(connect_timeout, self._timeouts.sock_connect),
             sock_read=_given(read_timeout, self._timeouts.sock_read),
         )
+        body, content_type = _body(request_data)
         try:
             async with self._session.request(
                 method,
                 url,
-                data=_form(request_data),
-                headers={"User-Agent": self.USER_AGENT},
+                data=body,
+                headers={"User-Agent": self.USER_AGENT, **content_type},
                 timeout=timeouts,
+                proxy=self._proxy(url),
             ) as response:
                 return response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as error:
@@ -96,6 +107,16 @@ class AiohttpRequest(BaseRequest):
             # The class name says what happened when the message is empty (a reset, say).
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
 
+    def _proxy(self, url: str) -> str | None:
+        """As httpx would: HTTPS_PROXY or HTTP_PROXY from the environment, unless NO_PROXY."""
+        origin = url.split("/", 3)[:3]
+        key = "/".join(origin)
+        if key not in self._proxy_of:
+            scheme, host = origin[0].rstrip(":"), urlsplit(url).hostname or ""
+            bypass = urllib.request.proxy_bypass(host)
+            self._proxy_of[key] = None if bypass else self._proxies.get(scheme)
+        return self._proxy_of[key]
+
 
 def _given(value: Timeout | object, default: Timeout) -> Timeout:
     """A timeout PTB passed, or ours when it passed none."""
@@ -105,14 +126,17 @@ def _given(value: Timeout | object, default: Timeout) -> Timeout:
     return value
 
 
-def _form(request_data: RequestData | None) -> dict[str, str] | aiohttp.FormData | None:
-    """The body: a plain form (as Telegram most often gets it), multipart when files go too."""
+def _body(request_data: RequestData | None) -> tuple[bytes | aiohttp.FormData | None, Headers]:
+    """The body and its type: a plain form, as Telegram most often gets it; multipart for files.
+
+    The form is encoded here: given a dict, aiohttp builds a multipart writer (and draws a
+    random boundary) for every request before it sees that a plain form will do.
+    """
     if request_data is None:
-        return None
-    fields = request_data.json_parameters
+        return None, {}
     if not request_data.contains_files:
-        return fields
-    form = aiohttp.FormData(fields)
+        return request_data.url_encoded_parameters().encode("ascii"), _FORM
+    form = aiohttp.FormData(request_data.json_parameters)
     for name, (filename, content, mime_type) in request_data.multipart_data.items():
         form.add_field(name, content, filename=filename, content_type=mime_type)
-    return form
+    return form, {}

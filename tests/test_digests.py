@@ -7,16 +7,20 @@ generous sending limits: pacing has its own tests, and here it would only add re
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 from telegram.ext import CallbackContext
 
 from bot.emulator import ApiError
-from bot.fanout import TICK_JOB, Tally
+from bot.fanout import TICK_JOB, Tally, in_flight
 from bot.knowledge import refresh
 from bot.planning import plan
 from bot.settings import Limits, Settings
@@ -175,6 +179,47 @@ async def test_each_subscriber_gets_each_reminder_exactly_once(running: Running)
     assert {d.status for d in (await digest_rows(running)).values() if d.kind == "reminder"} == {
         "done"
     }
+
+
+async def test_sends_go_on_while_earlier_ones_are_marked_never_too_many_unmarked(
+    running: Running,
+) -> None:
+    window = in_flight(running.app.bot_data.settings.limits)
+    chats = range(3000, 3000 + 5 * window)
+    for chat_id in chats:
+        await subscribe(running, chat_id)
+    await add_event(running)
+    running.clock.set(START - timedelta(hours=1))
+    database = make_url(running.app.bot_data.settings.storage_url).database
+    assert database is not None
+
+    def marked_sent() -> int:
+        # A plain read beside the bot's connection: WAL lets it see each committed mark.
+        with closing(sqlite3.connect(database)) as connection:
+            (count,) = connection.execute(
+                "SELECT count(*) FROM deliveries WHERE status = 'sent'"
+            ).fetchone()
+        return int(count)
+
+    ticking = asyncio.create_task(tick(running))
+    # Sent (the emulator has the request) but not yet marked, each time a send arrives; the
+    # count of sends is read first, so a mark landing between the two reads only lowers it.
+    unmarked = []
+    while len(running.emulator.calls_to("sendMessage")) < len(chats):
+        await running.emulator.wait_for_call("sendMessage", after=len(running.emulator.calls))
+        unmarked.append(len(running.emulator.calls_to("sendMessage")) - marked_sent())
+    await ticking
+    assert max(unmarked) <= window
+    # Marks trail the sends rather than come all at the end, or one at a time after each.
+    assert max(unmarked) > 1
+    assert marked_sent() == len(chats)
+    assert all(sends_to(running, chat_id) == 1 for chat_id in chats)
+
+
+def test_more_sends_are_in_flight_at_a_higher_rate_within_bounds() -> None:
+    assert in_flight(Limits(per_second=30)) == 8
+    assert in_flight(Limits(per_second=1000)) == 32
+    assert in_flight(Limits(per_second=10**6)) == 64
 
 
 async def test_a_chat_that_chose_1h_gets_only_the_1h_reminder(running: Running) -> None:

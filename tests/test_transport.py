@@ -108,3 +108,22 @@ async def test_a_request_before_initialize_says_so() -> None:
     # PTB wraps what the request class raises, keeping its words.
     with pytest.raises(NetworkError, match="not initialized"):
         await AiohttpRequest(1).post(f"http://127.0.0.1:{closed_port()}/bot{TOKEN}/getMe")
+
+
+async def test_a_proxy_from_the_environment_carries_the_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with BotApiEmulator(TOKEN) as emulator:
+        # The emulator stands in for the proxy: a host that does not exist is reached through it.
+        proxy = emulator.base_url.removesuffix("/bot")
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with AiohttpRequest(1) as request:
+            me = await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe")
+        assert isinstance(me, dict)
+        assert me["username"] == emulator.bot.username
+        monkeypatch.setenv("NO_PROXY", "api.telegram.invalid")
+        async with AiohttpRequest(1) as request:
+            with pytest.raises(NetworkError):
+                await request.post(f"http://api.telegram.invalid/bot{TOKEN}/getMe")
