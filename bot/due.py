@@ -6,9 +6,10 @@ in the database is reminded at its new time, and a tick after downtime sees ever
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -17,6 +18,9 @@ from apscheduler.triggers.cron import CronTrigger
 LATE_AFTER_TICKS = 2
 # For a day or a month we do not know the hour, so "in 1 hour" would claim too much.
 _FINEST_LEAD = {"minute": timedelta(0), "day": timedelta(days=1), "month": timedelta(days=1)}
+# Such an event "starts" at midnight; its reminders go out at this hour of its own zone on the
+# day they fall on, rather than waking people at midnight.
+CIVIL_HOUR = time(9, 0)
 # latest_fire looks back this far first, then eight times as far, up to the longest.
 _FIRST_LOOK_BACK = timedelta(hours=1)
 _LONGEST_LOOK_BACK = timedelta(days=5 * 366)
@@ -38,10 +42,42 @@ def leads_for(precision: str, configured: Sequence[timedelta]) -> list[timedelta
     return [lead for lead in configured if lead >= finest]
 
 
+class Scheduled(Protocol):
+    """What reminders need of an event (storage.models.Event has it)."""
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+    @property
+    def precision(self) -> str: ...
+
+    @property
+    def zone(self) -> str: ...
+
+
+def reminder_moments(
+    event: Scheduled, configured: Sequence[timedelta]
+) -> dict[timedelta, datetime]:
+    """When each of an event's reminders is due, by lead: `lead` before its start, or, for an
+    event known only to the day or month, at CIVIL_HOUR local on the day that falls on.
+    """
+    leads = leads_for(event.precision, configured)
+    if event.precision == "minute":
+        return {lead: event.starts_at - lead for lead in leads}
+    zone = ZoneInfo(event.zone)
+    local_start = event.starts_at.astimezone(zone)
+    # Wall-clock arithmetic: a day before 1 December is 30 November, whatever DST does.
+    days = {lead: (local_start - lead).date() for lead in leads}
+    return {
+        lead: datetime.combine(day, CIVIL_HOUR, tzinfo=zone).astimezone(UTC)
+        for lead, day in days.items()
+    }
+
+
 def reminders_due(
     starts_at: datetime,
     *,
-    leads: Sequence[timedelta],
+    moments: Mapping[timedelta, datetime],
     created: Collection[timedelta],
     now: datetime,
     tick: timedelta,
@@ -52,7 +88,7 @@ def reminders_due(
     were missed, e.g. while the bot was down, are recorded as skipped so the ledger shows them.
     Once the event has begun, every missed one is skipped.
     """
-    due = [lead for lead in leads if starts_at - lead <= now]
+    due = [lead for lead, moment in moments.items() if moment <= now]
     if not due:
         return []
     latest = min(due)
@@ -60,7 +96,7 @@ def reminders_due(
     for lead in sorted(due, reverse=True):
         if lead in created:
             continue
-        moment = starts_at - lead
+        moment = moments[lead]
         send = lead == latest and now < starts_at
         late = send and now - moment > LATE_AFTER_TICKS * tick
         result.append(Reminder(lead=lead, due_at=moment, send=send, late=late))
@@ -68,10 +104,10 @@ def reminders_due(
 
 
 def next_reminder(
-    starts_at: datetime, *, leads: Sequence[timedelta], now: datetime
+    moments: Mapping[timedelta, datetime], *, now: datetime
 ) -> tuple[timedelta, datetime] | None:
     """The event's next reminder still ahead: its lead and moment."""
-    ahead = [(starts_at - lead, lead) for lead in leads if starts_at - lead > now]
+    ahead = [(moment, lead) for lead, moment in moments.items() if moment > now]
     if not ahead:
         return None
     moment, lead = min(ahead)

@@ -16,7 +16,7 @@ from bot.context import BotData
 from bot.due import (
     LATE_AFTER_TICKS,
     latest_fire,
-    leads_for,
+    reminder_moments,
     reminders_due,
     summary_trigger,
 )
@@ -86,24 +86,25 @@ async def _reminders(session: AsyncSession, data: BotData, *, now: datetime) -> 
     settings = data.settings.digest
     longest = max(settings.lead_times, default=timedelta(0))
     # Events whose first reminder is due, up to those that began within the longest lead:
-    # an event that began during downtime gets its missed reminders recorded as skipped.
+    # an event that began during downtime gets its missed reminders recorded as skipped. A day
+    # more on the early side, for an event known only to its day (reminded at CIVIL_HOUR).
     events = [
         event
         for event in data.knowledge.events
-        if event.starts_at - longest <= now < event.starts_at + longest
+        if event.starts_at - longest - timedelta(days=1) <= now < event.starts_at + longest
     ]
     keys = await digests.reminder_keys(session, event_ids=[event.id for event in events])
     t = texts_for(None)
     created = 0
     for event in events:
-        leads = leads_for(event.precision, settings.lead_times)
+        moments = reminder_moments(event, settings.lead_times)
         made = {
             lead
-            for lead in leads
+            for lead in moments
             if digests.reminder_key(event.id, format_duration(lead), event.starts_at) in keys
         }
         due = reminders_due(
-            event.starts_at, leads=leads, created=made, now=now, tick=settings.tick
+            event.starts_at, moments=moments, created=made, now=now, tick=settings.tick
         )
         for reminder in due:
             lead = format_duration(reminder.lead)

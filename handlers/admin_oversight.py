@@ -24,7 +24,7 @@ from bot.admins import admin_users, only_admins, refuse_and_record
 from bot.callbacks import CallbackData
 from bot.content import ContentError
 from bot.context import App, Context, pressed, texts
-from bot.due import leads_for, next_fire, next_reminder, summary_trigger
+from bot.due import next_fire, next_reminder, reminder_moments, summary_trigger
 from bot.durations import format_duration
 from bot.export import content_files, source_files, zipped
 from bot.keyboards import button, keyboard
@@ -106,8 +106,8 @@ def _next_digests(t: Texts, context: Context, now: datetime) -> Html:
     ]
     ahead = []
     for event in data.knowledge.upcoming(now):
-        leads = leads_for(event.precision, data.settings.digest.lead_times)
-        found = next_reminder(event.starts_at, leads=leads, now=now)
+        moments = reminder_moments(event, data.settings.digest.lead_times)
+        found = next_reminder(moments, now=now)
         if found is not None:
             ahead.append((found[1], found[0], event))
     for moment, lead, event in sorted(ahead, key=lambda item: (item[0], item[2].id))[

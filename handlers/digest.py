@@ -18,7 +18,7 @@ from telegram.ext import CommandHandler
 from bot import digests as words
 from bot import sightings
 from bot.context import App, BotData, Context, texts
-from bot.due import latest_fire, leads_for, next_fire, next_reminder, summary_trigger
+from bot.due import latest_fire, next_fire, next_reminder, reminder_moments, summary_trigger
 from bot.fanout import TICK_JOB, Tally, fan_out
 from bot.knowledge import refresh
 from bot.planning import plan
@@ -92,7 +92,8 @@ def _next_reminder(context: Context, t: Texts, subscription: Subscription | None
     wanted = words.wanted_leads(subscription.lead_times if subscription else None, configured)
     found = []
     for event in data.knowledge.upcoming(now):
-        ahead = next_reminder(event.starts_at, leads=leads_for(event.precision, wanted), now=now)
+        moments = reminder_moments(event, wanted)
+        ahead = next_reminder(moments, now=now)
         if ahead is not None:
             found.append((ahead[1], ahead[0], event))
     if not found:

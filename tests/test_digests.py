@@ -69,6 +69,7 @@ async def add_event(
     zone: str = "Asia/Almaty",
     title: str = "Summer school on nuclear physics",
     created_at: datetime | None = None,
+    precision: str = "minute",
 ) -> None:
     async with running.sessions.begin() as session:
         session.add(
@@ -78,7 +79,7 @@ async def add_event(
                 description="Lectures and practice at the INP.",
                 place="Almaty",
                 zone=zone,
-                precision="minute",
+                precision=precision,
                 starts_at=starts_at,
                 source_id=SOURCE_ID,
                 origin="admin",
@@ -220,6 +221,23 @@ def test_more_sends_are_in_flight_at_a_higher_rate_within_bounds() -> None:
     assert in_flight(Limits(per_second=30)) == 8
     assert in_flight(Limits(per_second=1000)) == 32
     assert in_flight(Limits(per_second=10**6)) == 64
+
+
+async def test_an_event_known_to_the_day_is_reminded_at_nine_local(running: Running) -> None:
+    almaty = ZoneInfo("Asia/Almaty")
+    await subscribe(running, 1001)
+    await add_event(running, starts_at=datetime(2026, 12, 10, tzinfo=almaty), precision="day")
+    await tick_at(running, datetime(2026, 12, 3, 8, 59, tzinfo=almaty))
+    assert texts(running, 1001) == []
+    await tick_at(running, datetime(2026, 12, 3, 9, 0, tzinfo=almaty))
+    assert texts(running, 1001)[-1].startswith("⏰ Reminder: in 7 days")
+    # The day before: not at midnight, nor at any hour before nine.
+    await tick_at(running, datetime(2026, 12, 9, 0, 0, tzinfo=almaty))
+    await tick_at(running, datetime(2026, 12, 9, 8, 59, tzinfo=almaty))
+    assert len(texts(running, 1001)) == 1
+    await tick_at(running, datetime(2026, 12, 9, 9, 0, tzinfo=almaty))
+    assert texts(running, 1001)[-1].startswith("⏰ Reminder: in 1 day")
+    assert "10 December 2026" in texts(running, 1001)[-1]
 
 
 async def test_a_chat_that_chose_1h_gets_only_the_1h_reminder(running: Running) -> None:

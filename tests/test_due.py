@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.due import Reminder, latest_fire, leads_for, next_reminder, reminders_due, summary_trigger
+from bot.due import (
+    Reminder,
+    latest_fire,
+    leads_for,
+    next_reminder,
+    reminder_moments,
+    reminders_due,
+    summary_trigger,
+)
 
 WEEK, DAY, HOUR = timedelta(days=7), timedelta(days=1), timedelta(hours=1)
 LEADS = (WEEK, DAY, HOUR)
@@ -14,8 +23,20 @@ START = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 ALMATY = ZoneInfo("Asia/Almaty")
 
 
+@dataclass(frozen=True)
+class Dated:
+    """An event as reminders see it."""
+
+    starts_at: datetime
+    precision: str = "minute"
+    zone: str = "Asia/Almaty"
+
+
+MOMENTS = reminder_moments(Dated(START), LEADS)
+
+
 def due(now: datetime, created: set[timedelta] | None = None) -> list[Reminder]:
-    return reminders_due(START, leads=LEADS, created=created or set(), now=now, tick=TICK)
+    return reminders_due(START, moments=MOMENTS, created=created or set(), now=now, tick=TICK)
 
 
 def test_nothing_is_due_before_the_longest_lead() -> None:
@@ -58,9 +79,39 @@ def test_a_day_or_month_event_gets_no_reminder_finer_than_a_day() -> None:
     assert leads_for("month", LEADS) == [WEEK, DAY]
 
 
+def test_an_exact_event_is_reminded_exactly_each_lead_before_it() -> None:
+    assert MOMENTS == {WEEK: START - WEEK, DAY: START - DAY, HOUR: START - HOUR}
+
+
+def test_an_event_known_to_the_day_is_reminded_at_nine_local_not_at_midnight() -> None:
+    # 1 December 2026 in Almaty (UTC+5) begins at 19:00 UTC on 30 November.
+    day = Dated(datetime(2026, 11, 30, 19, 0, tzinfo=UTC), precision="day")
+    assert reminder_moments(day, LEADS) == {
+        WEEK: datetime(2026, 11, 24, 9, 0, tzinfo=ALMATY),
+        DAY: datetime(2026, 11, 30, 9, 0, tzinfo=ALMATY),
+    }
+
+
+def test_an_event_known_to_the_month_is_reminded_at_nine_on_the_days_before_it() -> None:
+    month = Dated(datetime(2026, 11, 30, 19, 0, tzinfo=UTC), precision="month")
+    assert reminder_moments(month, LEADS)[DAY] == datetime(2026, 11, 30, 9, 0, tzinfo=ALMATY)
+
+
+def test_a_day_before_a_dst_change_is_the_calendar_day_before_at_nine() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    # Clocks went forward on 29 March 2026: 30 March began 23 hours after 29 March.
+    day = Dated(datetime(2026, 3, 30, tzinfo=berlin), precision="day", zone="Europe/Berlin")
+    moments = reminder_moments(day, LEADS)
+    assert moments[DAY] == datetime(2026, 3, 29, 9, 0, tzinfo=berlin)
+    assert moments[WEEK] == datetime(2026, 3, 23, 9, 0, tzinfo=berlin)
+    assert (
+        moments[DAY].astimezone(berlin).utcoffset() != moments[WEEK].astimezone(berlin).utcoffset()
+    )
+
+
 def test_the_next_reminder_is_the_soonest_still_ahead() -> None:
-    assert next_reminder(START, leads=LEADS, now=START - WEEK) == (DAY, START - DAY)
-    assert next_reminder(START, leads=LEADS, now=START - HOUR) is None
+    assert next_reminder(MOMENTS, now=START - WEEK) == (DAY, START - DAY)
+    assert next_reminder(MOMENTS, now=START - HOUR) is None
 
 
 def test_latest_fire_after_a_year_of_downtime_on_a_minutely_crontab() -> None:
