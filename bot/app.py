@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -11,6 +13,7 @@ from bot import sightings
 from bot.clock import Clock, SystemClock
 from bot.commands import menus
 from bot.context import App, BotData, Context
+from bot.courier import Courier
 from bot.intake import ChatOrder, PatientPolling, UpdateQueue
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.pacing import SmoothRateLimiter
@@ -56,28 +59,31 @@ def build_app(
 ) -> App:
     """The configured application, with every feature registered in order."""
     queue = UpdateQueue()
-    app: App = (
+    courier = Courier(
+        settings.require_token(),
+        base_url=settings.base_url,
+        base_file_url=settings.base_file_url,
+        request=AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT),
+        get_updates_request=PatientPolling(queue, read_timeout=poll_timeout + 5),
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            tzinfo=settings.zone,
+        ),
+        rate_limiter=SmoothRateLimiter(settings.limits),
+    )
+    # PTB's builder types the context's bot as ExtBot; it really holds the Courier.
+    app = cast(
+        App,
         ApplicationBuilder()
-        .token(settings.require_token())
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                tzinfo=settings.zone,
-            )
-        )
+        .bot(courier)
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(JobQueue[Context]())
-        .request(AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT))
-        .rate_limiter(SmoothRateLimiter(settings.limits))
         .update_queue(queue)
         .concurrent_updates(ChatOrder())
-        .get_updates_request(PatientPolling(queue, read_timeout=poll_timeout + 5))
         .post_init(prepare)
         .post_shutdown(finish)
-        .build()
+        .build(),
     )
     data = app.bot_data
     data.settings = settings

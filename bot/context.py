@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import CallbackQuery, Update
-from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.clock import Clock
+from bot.courier import Courier
 from bot.settings import Settings
 from bot.texts import Texts, texts_for
 from storage.changes import ChangeWatch
@@ -40,10 +41,8 @@ class BotData:
     chats_unsaved: dict[int, Sighting]
 
 
-Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
-App = Application[
-    ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Context]
-]
+Context = CallbackContext[Courier, dict[Any, Any], dict[Any, Any], BotData]
+App = Application[Courier, Context, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Context]]
 
 
 def texts(update: Update) -> Texts:

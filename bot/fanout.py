@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot import pacing
 from bot.context import BotData
+from bot.courier import Courier
 from bot.html_split import split_html
 from bot.progress import Progress
 from bot.settings import Limits
@@ -82,7 +82,7 @@ def in_flight(limits: Limits) -> int:
     return min(MAX_IN_FLIGHT, max(MIN_IN_FLIGHT, wanted))
 
 
-async def fan_out(data: BotData, bot: Bot) -> Tally:
+async def fan_out(data: BotData, bot: Courier) -> Tally:
     """Send every open digest's pending deliveries, oldest digest first.
 
     One opened meanwhile (a broadcast confirmed during the pass) goes out on the tick's next
@@ -126,7 +126,7 @@ def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> st
     return None
 
 
-async def _send_digest(data: BotData, bot: Bot, digest: Digest, tally: Tally) -> bool:
+async def _send_digest(data: BotData, bot: Courier, digest: Digest, tally: Tally) -> bool:
     """Every pending delivery of one digest; False if flood control cut it short."""
     ledger = _Ledger(data, bot, digest, tally)
     parts = split_html(digest.text)
@@ -159,7 +159,7 @@ class _Ledger:
     still on its way.
     """
 
-    def __init__(self, data: BotData, bot: Bot, digest: Digest, tally: Tally) -> None:
+    def __init__(self, data: BotData, bot: Courier, digest: Digest, tally: Tally) -> None:
         self._data, self._bot, self._digest, self._tally = data, bot, digest, tally
         self.progress = Progress(data, bot, digest)
         self.flooded = False
@@ -200,10 +200,10 @@ class _Ledger:
             await self.progress.sent(len(taken))
 
 
-async def _send(bot: Bot, chat_id: int, parts: Sequence[str]) -> _Result:
+async def _send(bot: Courier, chat_id: int, parts: Sequence[str]) -> _Result:
     try:
         for part in parts:
-            await bot.send_message(chat_id, part)
+            await bot.deliver(chat_id, part)
     except ChatMigrated as error:
         return _Result(_MIGRATED, error.message, error.new_chat_id)
     except RetryAfter as error:
@@ -237,7 +237,7 @@ def _mark(row: Pending, result: _Result) -> Mark | None:
 
 async def _record(
     data: BotData,
-    bot: Bot,
+    bot: Courier,
     digest: Digest,
     chunk: Sequence[Pending],
     results: Sequence[_Result],
@@ -275,7 +275,7 @@ async def _record(
     return all(result.kind != _FLOOD for result in results)
 
 
-async def _resend(data: BotData, bot: Bot, digest: Digest, chat_id: int, tally: Tally) -> None:
+async def _resend(data: BotData, bot: Courier, digest: Digest, chat_id: int, tally: Tally) -> None:
     """Send once more, to a group's new id."""
     async with data.sessions() as session:
         status = await digests.delivery_status(session, digest_id=digest.id, chat_id=chat_id)

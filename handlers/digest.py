@@ -12,12 +12,13 @@ import asyncio
 import logging
 from datetime import datetime
 
-from telegram import Bot, Update
+from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot import digests as words
 from bot import sightings
 from bot.context import App, BotData, Context, texts
+from bot.courier import Courier
 from bot.due import latest_fire, next_fire, next_reminder, reminder_moments, summary_trigger
 from bot.fanout import TICK_JOB, Tally, fan_out
 from bot.knowledge import refresh
@@ -30,7 +31,7 @@ from storage.models import Subscription
 log = logging.getLogger(__name__)
 
 
-async def digest_tick(data: BotData, bot: Bot) -> Tally:
+async def digest_tick(data: BotData, bot: Courier) -> Tally:
     """One pass: create what is due by the clock, with its ledger, then send what is pending."""
     # Chats noted since the last save first: one that came back with /start is a recipient.
     await sightings.save(data)
