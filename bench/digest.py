@@ -346,7 +346,7 @@ class Sizes:
     commands: int
 
 
-async def main(sizes: Sizes, ptb: bool) -> None:
+async def main(sizes: Sizes, ptb: bool, *, rates_only: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="coopbot-bench-digest-") as tmp:
         folder = Path(tmp)
         print("rate: emulator strict window of L sends/s and 1/s per chat; one message per chat")
@@ -379,6 +379,8 @@ async def main(sizes: Sizes, ptb: bool) -> None:
                 f"{ours.too_many} 429s (target >= {TARGET_RATE} L and no 429)",
                 flush=True,
             )
+        if rates_only:
+            return
         memory = await fan_out_run("coopbot", folder, per_second=None, subscribers=sizes.memory)
         print(
             f"memory: {memory.subscribers:,} chats, limits off: sent {memory.sent} in "
@@ -419,6 +421,9 @@ def parse() -> argparse.Namespace:
     send.add_argument("--subscribers", type=int, default=0)
     send.add_argument("--text", type=Path)
     parser.add_argument("--quick", action="store_true", help="small sizes, about 80 s")
+    parser.add_argument(
+        "--rates", action="store_true", help="the two rate runs only, no memory or replies"
+    )
     return parser.parse_args()
 
 
@@ -434,6 +439,9 @@ if __name__ == "__main__":
                 send_ptb(args.base_url, args.per_second, args.subscribers, text, aiohttp=aiohttp)
             )
     elif args.quick:
-        asyncio.run(main(Sizes(200, 2_000, 10_000, 150, 10), _has_aiolimiter()))
+        asyncio.run(
+            main(Sizes(200, 2_000, 10_000, 150, 10), _has_aiolimiter(), rates_only=args.rates)
+        )
     else:
-        asyncio.run(main(Sizes(1_000, 10_000, 100_000, 3_000, 100), _has_aiolimiter()))
+        sizes = Sizes(1_000, 10_000, 100_000, 3_000, 100)
+        asyncio.run(main(sizes, _has_aiolimiter(), rates_only=args.rates))
