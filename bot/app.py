@@ -42,10 +42,10 @@ from storage.changes import ChangeWatch
 from storage.knowledge import Knowledge
 from storage.search import SearchIndex
 
-# Few connections: updates handled at once (8) and a digest's sends in flight (8) share them;
-# paced at Telegram's 30 a second, rarely more than a few are busy at once, and a request that
-# finds them all busy waits up to POOL_TIMEOUT (PTB's default of 1 s would fail it when Telegram
-# is slow).
+# Few connections: updates handled at once (8) and a digest's sends (8 at Telegram's 30 a
+# second) share them; paced, rarely more than a few are busy at once, and a request that finds
+# them all busy waits up to POOL_TIMEOUT (PTB's default of 1 s would fail it when Telegram is
+# slow).
 CONNECTION_POOL_SIZE = 8
 POOL_TIMEOUT = 10.0
 
