@@ -15,6 +15,8 @@ from telegram.ext import ExtBot
 class Courier(ExtBot[None]):
     """ExtBot with `deliver`: a message out, through the same defaults, pacing and errors."""
 
+    _wire_defaults: dict[str, str] | None = None
+
     async def deliver(self, chat_id: int, html: str) -> None:
         """Send `html` to the chat as send_message would, without building the answer."""
         data = {"chat_id": chat_id, "text": html, **self._message_defaults()}
@@ -22,8 +24,6 @@ class Courier(ExtBot[None]):
         # and its error mapping (RetryAfter, Forbidden, ChatMigrated ...); only the parsing of
         # the result into a Message, which send_message adds after it, is left out.
         await self._post("sendMessage", data)
-
-    _wire_defaults: dict[str, str] | None = None
 
     def _message_defaults(self) -> dict[str, str]:
         """The defaults send_message would add, in their wire form, worked out once: built
