@@ -44,8 +44,5 @@ def redact_records(token: str) -> Callable[[], None]:
 
 def configure(level: str, token: str | None) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token: it is masked
-    # anyway, but a line per request is noise.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     if token:
         redact_records(token)

@@ -19,12 +19,15 @@ from bot.context import App
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage, User
 from bot.logs import redact_records
 from bot.runtime import open_database, polling, sync
-from bot.settings import DEFAULT_CONTENT, Secret, Settings
+from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
 from storage.db import create_engine, migrate
 
 TEST_TOKEN = "123456789:test-token-never-real-0123456789"
 # A moment after every event in content/ (all in 2023), as on the day this was written.
 DEFAULT_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+# Limits the pacing never has to wait for, where a test is about something else: it would only
+# add real seconds (pacing has its own tests).
+UNPACED = Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6)
 # Short long polls, so that stopping the bot at a test's end is quick.
 POLL_TIMEOUT = 1.0
 

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from bot.content import load_content
 from bot.emulator import SentMessage
 from bot.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
-from bot.settings import DEFAULT_CONTENT, Limits, Settings
+from bot.settings import DEFAULT_CONTENT, Settings
 from handlers.digest import digest_tick
 from storage.models import Change, Chat, Event, Subscription
-from tests.conftest import DEFAULT_NOW, Running
+from tests.conftest import DEFAULT_NOW, UNPACED, Running
 
 ADMIN, OTHER_ADMIN = 4242, 4343
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
@@ -40,7 +40,7 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(
         settings,
         admin_ids=frozenset({ADMIN, OTHER_ADMIN}),
-        limits=Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6),
+        limits=UNPACED,
     )
 
 

@@ -14,20 +14,19 @@ from sqlalchemy import func, select
 from telegram.ext import ConversationHandler
 
 from bot.emulator import ChatSession, SentMessage
-from bot.settings import Limits, Settings
+from bot.settings import Settings
 from storage.models import Change, Fact, Source
-from tests.conftest import Running, answers_before
+from tests.conftest import UNPACED, Running, answers_before
 
 ADMIN, OTHER_ADMIN = 4242, 4343
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 TOPIC_TITLE = "The agreement of intent"
 # The replies of a guided conversation are many; pacing them is not what these tests are about.
-QUICK = Limits(per_second=1000, per_chat_per_second=1000)
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, admin_ids=frozenset({ADMIN, OTHER_ADMIN}), limits=QUICK)
+    return dataclasses.replace(settings, admin_ids=frozenset({ADMIN, OTHER_ADMIN}), limits=UNPACED)
 
 
 def admin(running: Running, user_id: int = ADMIN) -> ChatSession:

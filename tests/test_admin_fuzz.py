@@ -18,9 +18,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.settings import Limits, Settings
+from bot.settings import Settings
 from storage.models import Change
-from tests.conftest import Running, answers_before
+from tests.conftest import UNPACED, Running, answers_before
 
 ADMIN = 4242
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
@@ -37,7 +37,7 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(
         settings,
         admin_ids=frozenset({ADMIN}),
-        limits=Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6),
+        limits=UNPACED,
     )
 
 

@@ -17,12 +17,12 @@ from bot.app import build_app
 from bot.emulator import ApiError, SentMessage
 from bot.fanout import in_flight
 from bot.progress import EVERY, EVERY_SENDS, Progress
-from bot.settings import Limits, Settings
+from bot.settings import Settings
 from handlers.digest import digest_tick
 from storage import digests
 from storage.digests import BROADCAST, NewDigest, broadcast_key
 from storage.models import Chat, Delivery, Digest, Subscription
-from tests.conftest import Running
+from tests.conftest import UNPACED, Running
 
 ADMIN = 4242
 SENT_TEXT = "📣 From the curators\n\n<b>Winter school</b> & more\nsee you"
@@ -33,7 +33,7 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(
         settings,
         admin_ids=frozenset({ADMIN}),
-        limits=Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6),
+        limits=UNPACED,
     )
 
 

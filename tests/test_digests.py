@@ -26,7 +26,7 @@ from bot.planning import plan
 from bot.settings import Limits, Settings
 from handlers.digest import Ticker, digest_tick
 from storage.models import Chat, Delivery, Digest, Event, Facility, Fact, Person, Subscription
-from tests.conftest import DEFAULT_NOW, Running
+from tests.conftest import DEFAULT_NOW, UNPACED, Running
 
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 # Ten days after the test clock starts: every lead time is still ahead.
@@ -39,7 +39,7 @@ def settings(settings: Settings) -> Settings:
     """The shared settings, with limits the pacing never has to wait for."""
     return dataclasses.replace(
         settings,
-        limits=Limits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=10**6),
+        limits=UNPACED,
     )
 
 
