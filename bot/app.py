@@ -70,7 +70,7 @@ def build_app(
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             tzinfo=settings.zone,
         ),
-        rate_limiter=SmoothRateLimiter(settings.limits),
+        rate_limiter=SmoothRateLimiter(settings.limits, connections=CONNECTION_POOL_SIZE),
     )
     # PTB's builder types the context's bot as ExtBot; it really holds the Courier.
     app = cast(

@@ -23,6 +23,11 @@ dispatcher task hand out send slots one at a time:
   travels in a context variable rather than ``rate_limit_args``: a whole delivery is marked
   once, helpers that split long texts and tasks it starts included, and the bot stays an
   ``ExtBot[None]``.
+* Connections: a slot is handed out only while fewer than ``connections`` paced requests are
+  on their way (the size of the bot's connection pool). A send granted but left waiting for a
+  connection would reach Telegram later than it was counted; after a stall on Telegram's side,
+  such a backlog would arrive at once and crowd a window (at 1,000 a second with 64 sends
+  queued this drew 429s). A stall now holds back at most a pool's worth.
 * 429: RetryAfter pauses every send for the time Telegram asks, then the refused request goes
   again, first in its line, up to MAX_RETRIES times; after that the error is raised. Every other
   error (ChatMigrated, Forbidden ...) passes through untouched, for the delivery code to handle.
@@ -56,10 +61,12 @@ log = logging.getLogger(__name__)
 
 # Slack on every window, in seconds: the delay from our clock to Telegram's varies a little.
 GUARD = 0.02
-# The event loop wakes a little after its timers (epoll counts whole milliseconds); a send that
-# much behind its slot still counts on from the slot. At 1,000 a second each wake-up is a slot
-# or two late, which would otherwise halve the rate; at 30 a second the spacing covers it.
-CATCH_UP = 0.005
+# The event loop wakes a little after its timers, and a busy loop later still; a send up to
+# this much behind its slot still counts on from the slot, so the sends a late wake-up held
+# back go at once (the window over real send times still holds). At 1,000 a second each
+# wake-up is a slot or two late, which would otherwise halve the rate; at 30 a second the
+# spacing covers it.
+CATCH_UP = 0.015
 # A retry that still finds the window full costs another wait; after this many, give up.
 MAX_RETRIES = 3
 # The memory of recent chats is swept for idle ones each time it doubles past this size.
@@ -134,10 +141,19 @@ class _Chat:
 class SmoothRateLimiter(BaseRateLimiter[None]):
     """Paces sends evenly under Telegram's limits; replies overtake fan-outs."""
 
-    def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        connections: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         # `clock` must tell the event loop's time (time.monotonic in production): waits are
         # asyncio timeouts computed from it.
         self._clock = clock
+        self._connections = connections or math.inf
+        self._on_the_way = 0
+        self._full = False
         self._window = 1.0 + GUARD
         self._spacing = self._window / limits.per_second
         self._chat_interval = (1.0 + GUARD) / limits.per_chat_per_second
@@ -191,14 +207,33 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         for _ in range(MAX_RETRIES):
             await self._turn(chat_key, priority, seq)
             try:
-                return await callback(*args, **kwargs)
+                return await self._go(callback, args, kwargs)
             except RetryAfter as flood:
                 # The public retry_after warns (PTB 22 deprecation) unless PTB_TIMEDELTA is set.
                 wait = flood._retry_after.total_seconds()
                 log.warning("Telegram asks to wait %.0f s (%s); every send pauses", wait, endpoint)
                 self._pause(wait)
         await self._turn(chat_key, priority, seq)
-        return await callback(*args, **kwargs)
+        return await self._go(callback, args, kwargs)
+
+    async def _go(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+    ) -> Result:
+        """Send a granted request; its connection counts as taken until it returns."""
+        try:
+            return await callback(*args, **kwargs)
+        finally:
+            self._returned()
+
+    def _returned(self) -> None:
+        """A granted send is back (or will not go): its connection is free again."""
+        self._on_the_way -= 1
+        if self._full and self._changed is not None:
+            self._full = False
+            self._changed.set()
 
     def _start(self) -> asyncio.Event:
         if self._dispatcher is None or self._dispatcher.done() or self._changed is None:
@@ -228,7 +263,13 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         if chat is not None:
             chat.pending += 1
         changed.set()
-        await ticket.granted
+        try:
+            await ticket.granted
+        except asyncio.CancelledError:
+            if ticket.granted.done() and not ticket.granted.cancelled():
+                # Granted just before the cancel: the send will not go after all.
+                self._returned()
+            raise
 
     def _chat(self, key: int | str, now: float) -> _Chat:
         chat = self._chats.get(key)
@@ -278,6 +319,11 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
                 if ticket is None:
                     await self._wait(changed, self._timed[0][0] if self._timed else None)
                     continue
+                if self._on_the_way >= self._connections:
+                    # A send returning wakes us.
+                    self._full = True
+                    await self._wait(changed, None)
+                    continue
                 at = self._next_slot()
                 if at > now:
                     # A HIGH request arriving meanwhile wakes us, and then it is the head.
@@ -317,6 +363,7 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         """Whether a send may go at once: nobody waits or is due to, and the window has room."""
         return (
             not self._ready
+            and self._on_the_way < self._connections
             and not (self._timed and self._timed[0][0] <= now)
             and self._next_slot() <= now
         )
@@ -328,6 +375,7 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         self._record_send(ticket.chat, at, now)
 
     def _record_send(self, chat: _Chat | None, at: float, now: float) -> None:
+        self._on_the_way += 1
         # Counting on from the planned slot keeps a late wake-up from slowing every send after
         # it (the window over real send times still holds); after an idle spell, count from now.
         self._last_slot = at if now - at < max(self._spacing, CATCH_UP) else now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -62,6 +63,9 @@ async def polling(app: App, *, poll_timeout: float = 10.0) -> AsyncIterator[App]
             if app.post_init is not None:
                 await app.post_init(app)
             await app.start()
+            # What start-up loaded (modules, content, the app) lives as long as the bot; frozen,
+            # the collector no longer walks it: a full collection stopped a fan-out for 80 ms.
+            gc.freeze()
             assert app.updater is not None  # the builder always makes one unless told not to
             await app.updater.start_polling(
                 timeout=int(poll_timeout), poll_interval=0, drop_pending_updates=False

@@ -219,7 +219,8 @@ async def test_sends_go_on_while_earlier_ones_are_marked_never_too_many_unmarked
 
 def test_more_sends_are_in_flight_at_a_higher_rate_within_bounds() -> None:
     assert in_flight(Limits(per_second=30)) == 8
-    assert in_flight(Limits(per_second=1000)) == 32
+    assert in_flight(Limits(per_second=250)) == 16
+    assert in_flight(Limits(per_second=1000)) == 64
     assert in_flight(Limits(per_second=10**6)) == 64
 
 

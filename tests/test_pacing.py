@@ -94,6 +94,10 @@ class FakeApi:
     # Set when the number of calls reaches `watch_for`.
     reached: asyncio.Event = field(default_factory=asyncio.Event)
     watch_for: int = -1
+    # How long each call takes to come back, and the most that were out at once.
+    latency: float = 0.0
+    out: int = 0
+    most_out: int = 0
 
     async def request(
         self, chat_id: int | str | None, label: str = "", endpoint: str = "sendMessage"
@@ -102,10 +106,17 @@ class FakeApi:
             self.calls.append(Call(label, chat_id, endpoint, now()))
             if len(self.calls) == self.watch_for:
                 self.reached.set()
-            refusals = self.refusals.get(label)
-            if refusals:
-                raise refusals.pop(0)
-            return True
+            self.out += 1
+            self.most_out = max(self.most_out, self.out)
+            try:
+                if self.latency:
+                    await asyncio.sleep(self.latency)
+                refusals = self.refusals.get(label)
+                if refusals:
+                    raise refusals.pop(0)
+                return True
+            finally:
+                self.out -= 1
 
         data = {"chat_id": chat_id, "text": "hello"}
         return await self.limiter.process_request(callback, (), {}, endpoint, data, None)
@@ -114,8 +125,8 @@ class FakeApi:
         return [c.at for c in self.calls if chat_id is None or c.chat_id == chat_id]
 
 
-def make_api(limits: Limits | None = None) -> FakeApi:
-    return FakeApi(SmoothRateLimiter(limits or Limits(), clock=now))
+def make_api(limits: Limits | None = None, *, connections: int | None = None) -> FakeApi:
+    return FakeApi(SmoothRateLimiter(limits or Limits(), connections=connections, clock=now))
 
 
 def flood(seconds: int) -> RetryAfter:
@@ -167,6 +178,51 @@ def test_timers_that_fire_late_do_not_slow_a_fast_rate() -> None:
     times = api.times()
     assert 2999 / (times[-1] - times[0]) >= 0.97 * 1000
     assert most_in_any_window(times, 1.0) <= 1000
+
+
+def test_a_slow_api_gets_no_more_sends_at_once_than_there_are_connections() -> None:
+    # Each answer takes 20 ms: at 1,000 a second, four connections carry only 200 a second.
+    async def main() -> FakeApi:
+        api = make_api(Limits(per_second=1000), connections=4)
+        api.latency = 0.02
+        with low_priority():
+            await asyncio.gather(*(api.request(chat_id) for chat_id in range(1, 401)))
+        return api
+
+    api = run_virtual(main)
+
+    times = api.times()
+    assert len(times) == 400
+    assert api.most_out == 4
+    # Each send went when one of the four before it had come back, not queued behind them.
+    assert all(round(b - a, 9) >= 0.02 for a, b in zip(times, times[4:], strict=False))
+    assert 396 / (times[-1] - times[0]) >= 0.97 * 4 / 0.02
+
+
+def test_a_request_cancelled_just_as_it_is_let_go_frees_its_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def main() -> FakeApi:
+        api = make_api(Limits(per_second=1000), connections=1)
+        api.latency = 0.01
+        first = asyncio.create_task(api.request(1))
+        await asyncio.sleep(0)
+        cancelled = asyncio.create_task(api.request(2))
+        grant = api.limiter._grant
+
+        def grant_then_cancel(*args: Any) -> None:
+            grant(*args)
+            cancelled.cancel()  # a no-op once it is done
+
+        monkeypatch.setattr(api.limiter, "_grant", grant_then_cancel)
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        # With the connection still counted as taken, this would wait for ever (a deadlock).
+        await api.request(3)
+        return api
+
+    assert [c.chat_id for c in run_virtual(main).calls] == [1, 3]
 
 
 def test_fan_out_messages_to_one_chat_are_a_second_apart_and_hold_up_no_other_chat() -> None:
