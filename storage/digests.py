@@ -388,23 +388,33 @@ async def mark(
     """Record how each send went; each counts as an attempt."""
     if not marks:
         return
-    statement = (
-        update(Delivery)
-        .where(Delivery.digest_id == digest_id, Delivery.chat_id == bindparam("chat"))
-        .values(
-            status=bindparam("new_status"),
-            error=bindparam("new_error"),
-            attempts=Delivery.attempts + 1,
-            updated_at=bindparam("now", type_=Delivery.updated_at.type),
-        )
-    )
     rows = [
-        {"chat": m.chat_id, "new_status": m.status, "new_error": m.error, "now": now}
+        {
+            "digest": digest_id,
+            "chat": m.chat_id,
+            "new_status": m.status,
+            "new_error": m.error,
+            "now": now,
+        }
         for m in marks
     ]
     # On the connection: one UPDATE run for many rows, not the ORM's bulk update by key.
     connection = await session.connection()
-    await connection.execute(statement, rows)
+    await connection.execute(_MARK, rows)
+
+
+# Built once: a fan-out marks its sends many times a second, and building the statement took a
+# third of each mark's time in the event loop (py-spy).
+_MARK = (
+    update(Delivery)
+    .where(Delivery.digest_id == bindparam("digest"), Delivery.chat_id == bindparam("chat"))
+    .values(
+        status=bindparam("new_status"),
+        error=bindparam("new_error"),
+        attempts=Delivery.attempts + 1,
+        updated_at=bindparam("now", type_=Delivery.updated_at.type),
+    )
+)
 
 
 async def skip_pending(
