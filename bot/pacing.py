@@ -68,6 +68,12 @@ GUARD = 0.02
 # wake-up is a slot or two late, which would otherwise halve the rate; at 30 a second the
 # spacing covers it.
 CATCH_UP = 0.015
+# At rates whose slots are closer than this, a slot goes up to this much before it is due, so a
+# busy loop's late wake-ups eat into the lead rather than the rate: at the window's ceiling a
+# send that goes late is lost for good, as the window over real send times then holds the one
+# a second later back as much. A longer lead hands out bursts: 10 ms drew 429s from the
+# emulator's strict window at L=1000.
+EARLY = 0.004
 # A retry that still finds the window full costs another wait; after this many, give up.
 MAX_RETRIES = 3
 # The memory of recent chats is swept for idle ones each time it doubles past this size.
@@ -157,6 +163,7 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         self._full = False
         self._window = 1.0 + GUARD
         self._spacing = self._window / limits.per_second
+        self._early = EARLY if self._spacing < EARLY else 0.0
         self._chat_interval = (1.0 + GUARD) / limits.per_chat_per_second
         self._reply_lead = (REPLY_BURST - 1) * self._chat_interval
         self._group_period = GROUP_PERIOD + GUARD
@@ -326,9 +333,9 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
                     await self._wait(changed, None)
                     continue
                 at = self._next_slot()
-                if at > now:
+                if at > now + self._early:
                     # A HIGH request arriving meanwhile wakes us, and then it is the head.
-                    await self._wait(changed, at)
+                    await self._wait(changed, at - self._early)
                     continue
                 heapq.heappop(self._ready)
                 self._grant(ticket, at, now)
@@ -366,7 +373,7 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
             not self._ready
             and self._on_the_way < self._connections
             and not (self._timed and self._timed[0][0] <= now)
-            and self._next_slot() <= now
+            and self._next_slot() <= now + self._early
         )
 
     def _grant(self, ticket: _Ticket, at: float, now: float) -> None:
