@@ -32,7 +32,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 import bot.app
 from bot.app import build_app
 from bot.intake import ChatOrder
-from bot.runtime import open_database, polling, wait_for_stop_signal
+from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
 from bot.settings import Limits, Secret, Settings
 from bot.transport import AiohttpRequest
 
@@ -84,6 +84,7 @@ async def run_coopbot(
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, poll_timeout=POLL_TIMEOUT)
         async with polling(app, poll_timeout=POLL_TIMEOUT):
+            freeze_heap()
             processor = app.update_processor
             slots = processor.slots if isinstance(processor, ChatOrder) else app.concurrent_updates
             _announce("coopbot", bot.app.CONNECTION_POOL_SIZE, slots)

@@ -48,7 +48,7 @@ from bot.emulator import BotApiEmulator, RateLimits, User
 from bot.fanout import fan_out, in_flight
 from bot.knowledge import refresh
 from bot.planning import plan
-from bot.runtime import open_database, polling, wait_for_stop_signal
+from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
 from bot.settings import DigestSettings, Limits
 from bot.transport import AiohttpRequest
 from storage.models import Chat, Event, Subscription
@@ -122,6 +122,7 @@ async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
         async with polling(app, poll_timeout=POLL_TIMEOUT):
+            freeze_heap()
             idle = _rss_kb("VmRSS")
             _say(idle_kb=idle)
             await _go()

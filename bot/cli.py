@@ -14,7 +14,7 @@ from pathlib import Path
 from bot import logs
 from bot.app import build_app
 from bot.content import ContentError, load_content
-from bot.runtime import open_database, polling, sync, wait_for_stop_signal
+from bot.runtime import freeze_heap, open_database, polling, sync, wait_for_stop_signal
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("coopbot")
@@ -106,6 +106,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             log.info("content synced: %s", str(report).replace("\n", "; "))
             app = build_app(settings, database.sessions)
             async with polling(app):
+                freeze_heap()
                 log.info("coopbot is running against %s; Ctrl+C stops it", settings.base_url)
                 await wait_for_stop_signal()
         log.info("coopbot stopped")

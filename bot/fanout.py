@@ -40,7 +40,7 @@ TICK_JOB = "digest tick"
 # keeps up with Telegram's 30 a second at any ordinary latency; at a higher configured rate, the
 # sends of IN_FLIGHT_SPAN seconds: 64 at 1,000 a second. A transaction costs as much as several
 # sends and takes ~10 ms from a busy event loop; with 32, marks of 16 held the pacing back and
-# cost 0.1 ms a message more (bench/digest.py).
+# cost about 0.1 ms of CPU a message more (one-off runs of bench/digest.py's L=1000 fan-out).
 MIN_IN_FLIGHT = 8
 MAX_IN_FLIGHT = 64
 IN_FLIGHT_SPAN = 0.064

@@ -63,9 +63,6 @@ async def polling(app: App, *, poll_timeout: float = 10.0) -> AsyncIterator[App]
             if app.post_init is not None:
                 await app.post_init(app)
             await app.start()
-            # What start-up loaded (modules, content, the app) lives as long as the bot; frozen,
-            # the collector no longer walks it: a full collection stopped a fan-out for 80 ms.
-            gc.freeze()
             assert app.updater is not None  # the builder always makes one unless told not to
             await app.updater.start_polling(
                 timeout=int(poll_timeout), poll_interval=0, drop_pending_updates=False
@@ -78,6 +75,17 @@ async def polling(app: App, *, poll_timeout: float = 10.0) -> AsyncIterator[App]
     finally:
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+def freeze_heap() -> None:
+    """Keep what start-up loaded out of the garbage collector's way, for a process that is the bot.
+
+    Modules, content and the app live as long as the bot, and every full collection walked
+    them: one stopped a fan-out for 70-90 ms (timed once, with gc.callbacks). Garbage goes
+    first, so none is frozen with them; frozen objects are never collected.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def wait_for_stop_signal() -> None:

@@ -155,6 +155,9 @@ async def latest_change(session: AsyncSession, kind: str, item_id: str) -> Chang
 
 
 async def change(session: AsyncSession, change_id: int) -> Change | None:
+    """The change with this number; None for any number SQLite's integers cannot hold."""
+    if not 0 < change_id < 2**63:
+        return None
     return await session.get(Change, change_id)
 
 

@@ -158,7 +158,10 @@ async def test_reverting_an_addition_hides_the_fact(running: Running) -> None:
     assert fact.deleted_at is not None
 
 
-@pytest.mark.parametrize("command", ["/revert", "/revert twelve", "/revert 1 2", "/revert 999"])
+@pytest.mark.parametrize(
+    "command",
+    ["/revert", "/revert twelve", "/revert 1 2", "/revert 999", "/revert 99999999999999999999"],
+)
 async def test_bad_revert_input_gets_the_usage_and_writes_nothing(
     running: Running, command: str
 ) -> None:
