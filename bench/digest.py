@@ -320,7 +320,8 @@ def _frozen_heap() -> Iterator[None]:
     """The emulator's users and chats (10,000 and more) kept out of this process's collector.
 
     Telegram does not stop for a garbage collection; the emulator did: a full collection here
-    held every sender's requests for 100 ms a third of the way into the L=1000 run.
+    held every sender's requests for 80-145 ms a third of the way into each L=1000 run (timed
+    once, from the bot's side).
     """
     gc.collect()
     gc.freeze()
