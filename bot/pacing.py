@@ -27,8 +27,9 @@ dispatcher task hand out send slots one at a time:
   on their way (the size of the bot's connection pool). A send granted but left waiting for a
   connection would reach Telegram later than it was counted; after a stall on Telegram's side,
   such a backlog would arrive at once and crowd a window (at 1,000 a second with 64 sends
-  queued this drew 429s). A stall now holds back at most a pool's worth: 16 sends, 16 ms at
-  1,000 a second, inside GUARD.
+  queued this drew 429s). A stall now holds back at most a pool's worth: 8 sends, 8 ms at
+  1,000 a second, which with the EARLY lead stays inside GUARD (with 16 connections it did
+  not, and a run drew a 429).
 * 429: RetryAfter pauses every send for the time Telegram asks, then the refused request goes
   again, first in its line, up to MAX_RETRIES times; after that the error is raised. Every other
   error (ChatMigrated, Forbidden ...) passes through untouched, for the delivery code to handle.
