@@ -72,9 +72,10 @@ CATCH_UP = 0.015
 # At rates whose slots are closer than this, a slot goes up to this much before it is due, so a
 # busy loop's late wake-ups eat into the lead rather than the rate: at the window's ceiling a
 # send that goes late is lost for good, as the window over real send times then holds the one
-# a second later back as much. A longer lead hands out bursts: 10 ms drew 429s from the
-# emulator's strict window at L=1000.
-EARLY = 0.004
+# a second later back as much. The lead is a burst, and with the backlog a stall may leave on
+# the connections (8 ms of sends at 1,000 a second) it must stay inside GUARD: 10 ms over 16
+# connections drew 429s from the emulator's strict window.
+EARLY = 0.008
 # A retry that still finds the window full costs another wait; after this many, give up.
 MAX_RETRIES = 3
 # The memory of recent chats is swept for idle ones each time it doubles past this size.
