@@ -323,8 +323,7 @@ def _frozen_heap() -> Iterator[None]:
     held every sender's requests for 80-145 ms a third of the way into each L=1000 run (timed
     once, from the bot's side).
     """
-    gc.collect()
-    gc.freeze()
+    freeze_heap()
     try:
         yield
     finally:

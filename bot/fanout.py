@@ -2,10 +2,10 @@
 
 The rows were written before any send; sends are marked as they return, several in one short
 transaction, while later sends go on, and no more than in_flight() are ever sent-or-sending
-but unmarked, so a crash repeats at most that many. A chat that
-blocked the bot or is gone is deactivated; a group that became a supergroup is followed to its
-new id and sent the digest once more; flood control that gets past PTB's rate limiter ends the
-tick and leaves the rest pending for the next. Sends are paced by the app's rate limiter
+but unmarked, so a crash repeats at most that many. A chat that blocked the bot or is gone is
+deactivated; a group that became a supergroup is followed to its new id and sent the digest
+once more; flood control that gets past PTB's rate limiter ends the tick and leaves the rest
+pending for the next. Sends are paced by the app's rate limiter
 (bot/pacing.py) at low priority, behind replies to users. A broadcast's progress message is
 edited as its sends go (bot/progress.py).
 """

@@ -162,7 +162,6 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         self._clock = clock
         self._connections = connections or math.inf
         self._on_the_way = 0
-        self._full = False
         self._window = 1.0 + GUARD
         self._spacing = self._window / limits.per_second
         self._early = EARLY if self._spacing < EARLY else 0.0
@@ -240,9 +239,10 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
 
     def _returned(self) -> None:
         """A granted send is back (or will not go): its connection is free again."""
+        full = self._on_the_way >= self._connections
         self._on_the_way -= 1
-        if self._full and self._changed is not None:
-            self._full = False
+        if full and self._changed is not None:
+            # The dispatcher may be waiting for a connection.
             self._changed.set()
 
     def _start(self) -> asyncio.Event:
@@ -331,7 +331,6 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
                     continue
                 if self._on_the_way >= self._connections:
                     # A send returning wakes us.
-                    self._full = True
                     await self._wait(changed, None)
                     continue
                 at = self._next_slot()

@@ -205,8 +205,9 @@ def test_a_request_cancelled_just_as_it_is_let_go_frees_its_connection(
     async def main() -> FakeApi:
         api = make_api(Limits(per_second=1000), connections=1)
         api.latency = 0.01
+        api.watch_for = 1
         first = asyncio.create_task(api.request(1))
-        await asyncio.sleep(0)
+        await api.reached.wait()
         cancelled = asyncio.create_task(api.request(2))
         grant = api.limiter._grant
 
