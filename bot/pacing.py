@@ -4,10 +4,14 @@ PTB's AIORateLimiter lets a second's worth of messages go at once, so a strict s
 refuses some of them (19 429s per 600 messages here). ``SmoothRateLimiter`` instead has one
 dispatcher task hand out send slots one at a time:
 
-* Overall, slots are ``(1 s + GUARD) / per_second`` apart, and no ``per_second + 1`` sends go
-  within ``1 s + GUARD``, counted on the times they really went: a late wake-up never lets the
-  sends after it crowd in. GUARD absorbs the varying delay between our clock and Telegram's; it
-  costs 2% of the rate.
+* Overall, slots are ``1 s / per_second`` apart, and a send goes no sooner than WINDOW (a
+  second and a millisecond) after the answer to the send ``per_second`` before it. Telegram
+  counted that send before it answered, so no second of Telegram's own clock ever holds more
+  than ``per_second`` sends, whatever the delays on the way there and back: a stall on either
+  side holds back only the sends a second after it. The round trip is the price: the rate is
+  ``per_second / (WINDOW + round trip)``, 0.99 of the limit over loopback, about 0.93 with an
+  80 ms round trip. Counting from when sends went, with 20 ms of slack for the delays, reached
+  0.97 here and drew a 429 now and then, when the emulator stalled for longer than the slack.
 * Per chat, fan-out messages go ``1 s / per_chat_per_second`` apart; in a group also
   ``60 s / per_group_per_minute`` apart: evenly, never 20 at once and then a minute's silence.
   Replies may go up to REPLY_BURST at once: Telegram allows short bursts in a chat ("we may
@@ -25,11 +29,7 @@ dispatcher task hand out send slots one at a time:
   ``ExtBot[None]``.
 * Connections: a slot is handed out only while fewer than ``connections`` paced requests are
   on their way (the size of the bot's connection pool). A send granted but left waiting for a
-  connection would reach Telegram later than it was counted; after a stall on Telegram's side,
-  such a backlog would arrive at once and crowd a window (at 1,000 a second with 64 sends
-  queued this drew 429s). A stall now holds back at most a pool's worth: 8 sends, 8 ms at
-  1,000 a second, which with the EARLY lead stays inside GUARD (with 16 connections it did
-  not, and a run drew a 429).
+  connection would go later than its chat's turn was counted, and a reply would wait behind it.
 * 429: RetryAfter pauses every send for the time Telegram asks, then the refused request goes
   again, first in its line, up to MAX_RETRIES times; after that the error is raised. Every other
   error (ChatMigrated, Forbidden ...) passes through untouched, for the delivery code to handle.
@@ -61,20 +61,20 @@ from bot.settings import Limits
 
 log = logging.getLogger(__name__)
 
-# Slack on every window, in seconds: the delay from our clock to Telegram's varies a little.
+# Slack on the windows counted from when sends went (a chat's, a group's, a pause): the delay
+# from our clock to Telegram's varies a little.
 GUARD = 0.02
+# The overall window, counted from answers (see above); the millisecond over a second keeps
+# sends off the window's very edge, where a rounding of either clock would decide.
+WINDOW = 1.001
 # The event loop wakes a little after its timers, and a busy loop later still; a send up to
 # this much behind its slot still counts on from the slot, so the sends a late wake-up held
-# back go at once (the window over real send times still holds). At 1,000 a second each
-# wake-up is a slot or two late, which would otherwise halve the rate; at 30 a second the
-# spacing covers it.
+# back go at once (the window still holds). At 1,000 a second each wake-up is a slot or two
+# late, which would otherwise halve the rate; at 30 a second the spacing covers it.
 CATCH_UP = 0.015
-# At rates whose slots are closer than this, a slot goes up to this much before it is due, so a
-# busy loop's late wake-ups eat into the lead rather than the rate: at the window's ceiling a
-# send that goes late is lost for good, as the window over real send times then holds the one
-# a second later back as much. The lead is a burst, and with the backlog a stall may leave on
-# the connections (8 ms of sends at 1,000 a second) it must stay inside GUARD: 10 ms over 16
-# connections drew 429s from the emulator's strict window.
+# At rates whose slots are closer than this, a slot goes up to this much before it is due, so
+# after a stall the sends catch up on the lead rather than losing the stall for good (20 ms
+# stalls every 0.1 s cost 3% of the rate without it on the virtual-time loop, 0.5% with it).
 EARLY = 0.008
 # A retry that still finds the window full costs another wait; after this many, give up.
 MAX_RETRIES = 3
@@ -115,6 +115,13 @@ def low_priority() -> Iterator[None]:
         _priority.reset(token)
 
 
+@dataclass(eq=False, slots=True)
+class _Send:
+    """A send let go; Telegram had counted it by the time its answer came back."""
+
+    answered: float = math.inf
+
+
 @dataclass(eq=False)
 class _Ticket:
     """One request's place in line; the dispatcher resolves `granted` when it may go."""
@@ -122,7 +129,7 @@ class _Ticket:
     priority: Priority
     seq: int
     chat: _Chat | None
-    granted: asyncio.Future[None]
+    granted: asyncio.Future[_Send]
 
 
 # Heap entries: (priority, seq, ticket); seq is unique, so tickets are never compared.
@@ -162,15 +169,14 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         self._clock = clock
         self._connections = connections or math.inf
         self._on_the_way = 0
-        self._window = 1.0 + GUARD
-        self._spacing = self._window / limits.per_second
+        self._spacing = 1.0 / limits.per_second
         self._early = EARLY if self._spacing < EARLY else 0.0
         self._chat_interval = (1.0 + GUARD) / limits.per_chat_per_second
         self._reply_lead = (REPLY_BURST - 1) * self._chat_interval
         self._group_period = GROUP_PERIOD + GUARD
         self._group_limit = limits.per_group_per_minute
         self._group_interval = self._group_period / limits.per_group_per_minute
-        self._sent: deque[float] = deque(maxlen=limits.per_second)
+        self._sent: deque[_Send] = deque(maxlen=limits.per_second)
         self._last_slot = -math.inf
         self._paused_until = -math.inf
         self._ready: list[_Entry] = []
@@ -214,19 +220,20 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         # A retry keeps its place: it goes before whatever came after it.
         seq = next(self._seq)
         for _ in range(MAX_RETRIES):
-            await self._turn(chat_key, priority, seq)
+            send = await self._turn(chat_key, priority, seq)
             try:
-                return await self._go(callback, args, kwargs)
+                return await self._go(send, callback, args, kwargs)
             except RetryAfter as flood:
                 # The public retry_after warns (PTB 22 deprecation) unless PTB_TIMEDELTA is set.
                 wait = flood._retry_after.total_seconds()
                 log.warning("Telegram asks to wait %.0f s (%s); every send pauses", wait, endpoint)
                 self._pause(wait)
-        await self._turn(chat_key, priority, seq)
-        return await self._go(callback, args, kwargs)
+        send = await self._turn(chat_key, priority, seq)
+        return await self._go(send, callback, args, kwargs)
 
     async def _go(
         self,
+        send: _Send,
         callback: Callable[..., Coroutine[Any, Any, Result]],
         args: Any,
         kwargs: dict[str, Any],
@@ -235,14 +242,15 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         try:
             return await callback(*args, **kwargs)
         finally:
-            self._returned()
+            self._returned(send)
 
-    def _returned(self) -> None:
-        """A granted send is back (or will not go): its connection is free again."""
-        full = self._on_the_way >= self._connections
+    def _returned(self, send: _Send) -> None:
+        """A granted send is back (or will not go): counted, and its connection free again."""
+        send.answered = self._clock()
+        # The dispatcher may be waiting for a connection, or for this answer to open the window.
+        wake = self._on_the_way >= self._connections or (self._sent and self._sent[0] is send)
         self._on_the_way -= 1
-        if full and self._changed is not None:
-            # The dispatcher may be waiting for a connection.
+        if wake and self._changed is not None:
             self._changed.set()
 
     def _start(self) -> asyncio.Event:
@@ -253,7 +261,7 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
             )
         return self._changed
 
-    async def _turn(self, chat_key: int | str | None, priority: Priority, seq: int) -> None:
+    async def _turn(self, chat_key: int | str | None, priority: Priority, seq: int) -> _Send:
         """Wait until this request may go."""
         changed = self._start()
         now = self._clock()
@@ -261,8 +269,7 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         allowed = chat is None or self._due(chat, priority) <= now
         if allowed and self._free(now):
             # Nobody in line and a slot free: go now, without a round trip through the dispatcher.
-            self._record_send(chat, self._next_slot(), now)
-            return
+            return self._record_send(chat, now)
         ticket = _Ticket(priority, seq, chat, asyncio.get_running_loop().create_future())
         entry: _Entry = (priority, seq, ticket)
         if chat is None or allowed:
@@ -274,11 +281,11 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
             chat.pending += 1
         changed.set()
         try:
-            await ticket.granted
+            return await ticket.granted
         except asyncio.CancelledError:
             if ticket.granted.done() and not ticket.granted.cancelled():
                 # Granted just before the cancel: the send will not go after all.
-                self._returned()
+                self._returned(ticket.granted.result())
             raise
 
     def _chat(self, key: int | str, now: float) -> _Chat:
@@ -333,20 +340,26 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
                     # A send returning wakes us.
                     await self._wait(changed, None)
                     continue
-                at = self._next_slot()
-                if at > now + self._early:
-                    # A HIGH request arriving meanwhile wakes us, and then it is the head.
-                    await self._wait(changed, at - self._early)
+                at = self._earliest()
+                if at > now:
+                    # A HIGH request arriving meanwhile wakes us, and then it is the head; an
+                    # answer still out wakes us when it comes.
+                    await self._wait(changed, at if at < math.inf else None)
                     continue
                 heapq.heappop(self._ready)
-                self._grant(ticket, at, now)
+                self._grant(ticket, now)
         finally:
             self._fail_waiting()
 
-    def _next_slot(self) -> float:
-        at = max(self._last_slot + self._spacing, self._paused_until)
+    def _slot(self) -> float:
+        """The next send's place on the even schedule."""
+        return max(self._last_slot + self._spacing, self._paused_until)
+
+    def _earliest(self) -> float:
+        """When the next send may go: up to the lead before its slot, never into a full window."""
+        at = max(self._slot() - self._early, self._paused_until)
         if len(self._sent) == self._sent.maxlen:
-            at = max(at, self._sent[0] + self._window)
+            at = max(at, self._sent[0].answered + WINDOW)
         return at
 
     def _head(self, now: float) -> _Ticket | None:
@@ -374,27 +387,29 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
             not self._ready
             and self._on_the_way < self._connections
             and not (self._timed and self._timed[0][0] <= now)
-            and self._next_slot() <= now + self._early
+            and self._earliest() <= now
         )
 
-    def _grant(self, ticket: _Ticket, at: float, now: float) -> None:
-        ticket.granted.set_result(None)
+    def _grant(self, ticket: _Ticket, now: float) -> None:
         if ticket.chat is not None:
             ticket.chat.pending -= 1
-        self._record_send(ticket.chat, at, now)
+        ticket.granted.set_result(self._record_send(ticket.chat, now))
 
-    def _record_send(self, chat: _Chat | None, at: float, now: float) -> None:
+    def _record_send(self, chat: _Chat | None, now: float) -> _Send:
         self._on_the_way += 1
-        # Counting on from the planned slot keeps a late wake-up from slowing every send after
-        # it (the window over real send times still holds); after an idle spell, count from now.
-        self._last_slot = at if now - at < max(self._spacing, CATCH_UP) else now
-        self._sent.append(now)
+        # Counting on from the slot keeps a send that went a little late (the loop woke late, or
+        # the window held it) from slowing every send after it; after a longer spell, from now.
+        slot = self._slot()
+        self._last_slot = slot if now - slot < max(self._spacing, CATCH_UP) else now
+        send = _Send()
+        self._sent.append(send)
         if chat is not None:
             chat.due = max(chat.due, now) + self._chat_interval
             chat.last = now
             if chat.recent is not None:
                 chat.recent.append(now)
             self._set_timer(chat)
+        return send
 
     def _set_timer(self, chat: _Chat) -> None:
         """Make sure the dispatcher looks at the chat's waiting requests when the best is due."""

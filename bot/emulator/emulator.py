@@ -302,6 +302,11 @@ class BotApiEmulator:
         """Answer the next `times` calls of `method` (to `chat_id` only, if given) with `error`."""
         self._server.fail(method, error, times=times, chat_id=chat_id)
 
+    def stall(self, seconds: float) -> None:
+        """Stop answering for `seconds`, as Telegram now and then does: calls that arrive
+        meanwhile wait, and are counted against the limits and answered when it resumes."""
+        self._server.stall(seconds)
+
     def block(self, chat: ChatRef) -> None:
         """Make every send to this chat fail with 403 until unblock()."""
         self._server.block(self._store.chat_state(chat).chat.id)

@@ -2,6 +2,7 @@
 limits, and only then the method; every call is logged, and calls and errors are counted.
 """
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -49,6 +50,8 @@ class ApiServer:
         self.stats = Stats()
         self._faults: list[_Fault] = []
         self._blocked: set[int] = set()
+        self._answering = asyncio.Event()
+        self._answering.set()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -103,7 +106,14 @@ class ApiServer:
         """Let sends to this chat through again."""
         self._blocked.discard(chat_id)
 
+    def stall(self, seconds: float) -> None:
+        """Answer nothing for `seconds`; calls that arrive meanwhile go on when it resumes."""
+        answering = asyncio.Event()
+        self._answering = answering
+        asyncio.get_running_loop().call_later(seconds, answering.set)
+
     async def _serve_method(self, request: web.Request) -> web.Response:
+        await self._answering.wait()
         if request.match_info["token"] != self._token:
             return self._error_response(ApiError(401, "Unauthorized"))
         entry = self._methods.get(request.match_info["method"].lower())
