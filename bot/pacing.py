@@ -192,6 +192,11 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         """How many chats the limiter keeps state for; bounded by recent traffic, not history."""
         return len(self._chats)
 
+    @property
+    def remembered_sends(self) -> int:
+        """How many sends the overall window keeps: the last second's, at most per_second."""
+        return len(self._sent)
+
     async def initialize(self) -> None:
         """Start the dispatcher in the bot's event loop."""
         self._start()
@@ -401,8 +406,12 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         # the window held it) from slowing every send after it; after a longer spell, from now.
         slot = self._slot()
         self._last_slot = slot if now - slot < max(self._spacing, CATCH_UP) else now
+        sent = self._sent
+        while sent and sent[0].answered + WINDOW <= now:
+            # Out of every window from now on: remembering it would only cost memory.
+            sent.popleft()
         send = _Send()
-        self._sent.append(send)
+        sent.append(send)
         if chat is not None:
             chat.due = max(chat.due, now) + self._chat_interval
             chat.last = now

@@ -470,6 +470,27 @@ def test_memory_of_chats_stays_bounded_after_ten_thousand_chats() -> None:
     assert most <= 2 * (180 + 30)
 
 
+def test_memory_of_sends_holds_the_last_second_even_with_the_limits_off() -> None:
+    # "Limits off" is a limit of a million a second: a window of a million sends would be 60 MB.
+    huge = 10**6
+    unlimited = Limits(per_second=huge, per_chat_per_second=huge, per_group_per_minute=huge)
+
+    async def main() -> tuple[int, FakeApi]:
+        api = make_api(unlimited)
+        most = 0
+        for chat_id in range(1, 5001):
+            await asyncio.sleep(0.001)
+            await api.request(chat_id)
+            most = max(most, api.limiter.remembered_sends)
+        return most, api
+
+    most, api = run_virtual(main)
+
+    assert len(api.calls) == 5000
+    # A thousand a second for five seconds: the window holds the last second's and a little.
+    assert most <= 1002
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     traffic=st.lists(
