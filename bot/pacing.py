@@ -253,7 +253,8 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         """A granted send is back (or will not go): counted, and its connection free again."""
         send.answered = self._clock()
         # The dispatcher may be waiting for a connection, or for this answer to open the window.
-        wake = self._on_the_way >= self._connections or (self._sent and self._sent[0] is send)
+        oldest = self._sent[0] if self._sent else None
+        wake = self._on_the_way >= self._connections or oldest is send
         self._on_the_way -= 1
         if wake and self._changed is not None:
             self._changed.set()
