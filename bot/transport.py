@@ -1,7 +1,7 @@
 """How the bot's requests reach the Bot API: python-telegram-bot's request interface on aiohttp.
 
 PTB's own HTTPXRequest spends most of a send in httpx and httpcore (its pool bookkeeping, anyio,
-h11 in pure Python): a bare PTB bot answers about three times as many commands on this class
+h11 in pure Python): a bare PTB bot answers three to four times as many commands on this class
 against the same emulator (`bench/commands.py --bare-aiohttp`, README). aiohttp parses HTTP in
 C, and the project already depends on it for the emulator. The PTB maintainers keep a similar
 class in ptbcontrib, which is not on PyPI, so it cannot be a dependency here.
