@@ -72,7 +72,7 @@ async def preview_revert(update: Update, context: Context) -> None:
     """What undoing a change would restore, with Confirm and Cancel."""
     t = texts(update)
     words = context.args or []
-    if len(words) != 1 or not words[0].lstrip("#").isdigit():
+    if len(words) != 1 or not words[0].lstrip("#").isdecimal():
         await reply(update, t("admin_history.revert_usage"))
         return
     change_id = int(words[0].lstrip("#"))

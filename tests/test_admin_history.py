@@ -160,7 +160,15 @@ async def test_reverting_an_addition_hides_the_fact(running: Running) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    ["/revert", "/revert twelve", "/revert 1 2", "/revert 999", "/revert 99999999999999999999"],
+    [
+        "/revert",
+        "/revert twelve",
+        "/revert 1 2",
+        "/revert 999",
+        "/revert 99999999999999999999",
+        # A digit to str.isdigit, not to int().
+        "/revert ²",
+    ],
 )
 async def test_bad_revert_input_gets_the_usage_and_writes_nothing(
     running: Running, command: str

@@ -113,7 +113,8 @@ class ApiServer:
         asyncio.get_running_loop().call_later(seconds, answering.set)
 
     async def _serve_method(self, request: web.Request) -> web.Response:
-        await self._answering.wait()
+        if not self._answering.is_set():
+            await self._answering.wait()
         if request.match_info["token"] != self._token:
             return self._error_response(ApiError(401, "Unauthorized"))
         entry = self._methods.get(request.match_info["method"].lower())
