@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -92,6 +93,7 @@ def build_app(
     data.clock = clock or SystemClock()
     data.chats_seen = {}
     data.chats_unsaved = {}
+    data.stopping = asyncio.Event()
     data.knowledge = Knowledge()
     data.knowledge_revision = -1
     data.changes = ChangeWatch(settings.storage_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,8 @@ class BotData:
     # within the hour does not cost a write per message.
     chats_seen: dict[int, datetime]
     chats_unsaved: dict[int, Sighting]
+    # Set once the bot begins to stop: long work (a digest's fan-out) ends at its next step.
+    stopping: asyncio.Event
 
 
 Context = CallbackContext[Courier, dict[Any, Any], dict[Any, Any], BotData]

@@ -27,6 +27,10 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.transport import AiohttpRequest
 
+# The kinds of update the bot asks Telegram for; it never sees the others. Edited messages are
+# not commands (an edited /subscribe must not subscribe again) and channel posts are not
+# conversations, so neither is asked for.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 # Enough to keep Telegram's 30 messages a second going at a 250 ms round trip.
 CONCURRENT_UPDATES = 8
 # Fetch again once this few updates are left unanswered: enough to keep every slot busy while

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.content import load_content
 from bot.context import App
+from bot.intake import ALLOWED_UPDATES
 from bot.settings import Settings
 from storage import search
 from storage.db import create_engine, migrate, session_factory
@@ -65,11 +66,15 @@ async def polling(app: App, *, poll_timeout: float = 10.0) -> AsyncIterator[App]
             await app.start()
             assert app.updater is not None  # the builder always makes one unless told not to
             await app.updater.start_polling(
-                timeout=int(poll_timeout), poll_interval=0, drop_pending_updates=False
+                timeout=int(poll_timeout),
+                poll_interval=0,
+                drop_pending_updates=False,
+                allowed_updates=ALLOWED_UPDATES,
             )
             try:
                 yield app
             finally:
+                app.bot_data.stopping.set()
                 await app.updater.stop()
                 await app.stop()
     finally:

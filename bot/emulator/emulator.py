@@ -184,14 +184,39 @@ class BotApiEmulator:
         target = current.find_button(button)
         if target.callback_data is None:
             raise LookupError(f"button {target.text!r} opens {target.url}; it sends no callback")
+        return self._push_press(state.chat, user, target.callback_data, current)
+
+    def press_data(
+        self, chat: ChatRef, user: User | int, data: str, *, message_id: int | None = None
+    ) -> int:
+        """Queue a press with any data, from any user, as a client can forge one: on the chat's
+        message `message_id` (one the bot sent, or one that is gone), by default its latest."""
+        state = self._store.chat_state(chat)
+        if message_id is None:
+            message_id = max(state.messages, default=state.last_message_id)
+        current = state.messages.get(message_id)
+        if current is None:
+            gone: JsonDict = {"message_id": message_id, "chat": state.chat.to_json(), "date": 0}
+            return self._push_press(state.chat, user, data, gone)
+        return self._push_press(state.chat, user, data, current)
+
+    def inject(self, kind: str, payload: JsonDict) -> int:
+        """Queue any update as Telegram would deliver it: `kind` is its field ("message",
+        "edited_message", "my_chat_member" ...) and `payload` is not checked, so a test can send
+        what no client should. Returns its update id."""
+        return self._store.push_update(kind, payload)
+
+    def _push_press(
+        self, chat: Chat, user: User | int, data: str, message: SentMessage | JsonDict
+    ) -> int:
         update_id = next(self._store.update_ids)
         query_id = str(10**9 + update_id)
         query: JsonDict = {
             "id": query_id,
             "from": self._store.user(user).to_json(),
-            "chat_instance": str(state.chat.id),
-            "data": target.callback_data,
-            "message": self._store.message_json(current),
+            "chat_instance": str(chat.id),
+            "data": data,
+            "message": message if isinstance(message, dict) else self._store.message_json(message),
         }
         self._store.callbacks[query_id] = PendingCallback(update_id)
         self._store.callback_ids[update_id] = query_id
