@@ -109,7 +109,7 @@ def build_app(
     events.register(app)
     subscriptions.register(app)
     digest.register(app)
-    # Admin features, each gated with bot.admins.only_admins; then the gate answers the rest.
+    # Admin features, each behind the gate (bot.admins.admin_only), which refuses everyone else.
     admin_facts.register(app)
     admin_events.register(app)
     admin_history.register(app)
@@ -118,7 +118,6 @@ def build_app(
     # Search takes every plain text in a private chat: after the admin conversations that read
     # typed answers (a fact's title, its text ...), so that their steps get them first.
     search.register(app)
-    admin.register(app)
     admin.register_before_public(app)
     start.register(app)
     # Last, so that it only sees what no feature took.

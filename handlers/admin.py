@@ -1,8 +1,8 @@
-"""The gate around admin commands: refusals, the wrong chat, the admin /help and menu.
+"""What admins get beside their commands: the admin /help and the admin command menu.
 
-Admin features register their handlers with ``bot.admins.only_admins``; this module comes after
-them and answers whatever they did not take: someone who is not an admin (refused politely, the
-attempt recorded, nothing else written) and an admin writing from a group.
+Each admin feature registers its own commands, buttons and documents behind the gate
+(``bot.admins.admin_only``), which also refuses everyone else; an admin's /help and /start are
+variants of public commands, so everyone else gets the public ones.
 """
 
 from __future__ import annotations
@@ -11,33 +11,15 @@ import logging
 
 from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import CommandHandler, filters
+from telegram.ext import CommandHandler
 
-from bot.admins import (
-    ADMIN_COMMANDS,
-    admin_menu,
-    admin_users,
-    only_admins,
-    refuse_and_record,
-)
+from bot.admins import ADMIN_COMMANDS, admin_menu, admin_only
 from bot.commands import menu
 from bot.context import App, Context, texts
 from bot.replies import reply
 from bot.texts import join, texts_for
 
 log = logging.getLogger(__name__)
-
-
-async def refuse(update: Update, context: Context) -> None:
-    """Not an admin: say so kindly, and note who tried what."""
-    message = update.effective_message
-    command = (message.text or "").split()[0] if message and message.text else "?"
-    await refuse_and_record(update, context, command)
-
-
-async def wrong_chat(update: Update, context: Context) -> None:
-    """An admin command in a group: curation happens in the private chat, out of others' sight."""
-    await reply(update, texts(update)("admin.private_only", bot=context.bot.username))
 
 
 async def admin_help(update: Update, context: Context) -> None:
@@ -64,7 +46,7 @@ async def publish_admin_menus(app: App) -> None:
 async def admin_start(update: Update, context: Context) -> None:
     """An admin's /start also (re)publishes their menu, which needs the chat to exist."""
     user = update.effective_user
-    assert user is not None  # the admin filter let it through
+    assert user is not None  # the gate let it through
     t = texts_for(None)
     try:
         await context.bot.set_my_commands(
@@ -75,16 +57,7 @@ async def admin_start(update: Update, context: Context) -> None:
 
 
 def register_before_public(app: App) -> None:
-    """Handlers that must see /help and /start before the public ones do."""
-    admins = only_admins(app.bot_data.settings)
-    app.add_handler(CommandHandler("help", admin_help, filters=admins))
+    """Handlers that must see /help and /start before the public ones do, for admins only."""
+    admin_only(app, [CommandHandler("help", admin_help)], refuse_others=False)
     # Group 1: runs beside the public /start, which still answers with the welcome.
-    app.add_handler(CommandHandler("start", admin_start, filters=admins), group=1)
-
-
-def register(app: App) -> None:
-    """After every admin feature: what none of them took."""
-    admins = admin_users(app.bot_data.settings)
-    app.add_handler(CommandHandler(ADMIN_COMMANDS, refuse, filters=~admins))
-    elsewhere = admins & ~filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler(ADMIN_COMMANDS, wrong_chat, filters=elsewhere))
+    admin_only(app, [CommandHandler("start", admin_start)], group=1, refuse_others=False)

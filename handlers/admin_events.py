@@ -2,10 +2,10 @@
 
 Input is checked by the rules content/ obeys (bot/content.py, bot/moments.py), so that what an
 admin writes always exports as valid content. Each command answers with a preview, as users
-will see the event, and Confirm/Cancel buttons; the draft waits in the admin's user_data under a
-short token (a restart forgets it). An edit remembers the version it showed, so a change made
-meanwhile by another admin is refused, never overwritten. Only the admin-gated commands create
-drafts, so a press on a button nobody drafted for changes nothing.
+will see the event, and Confirm/Cancel buttons; the draft waits in the admin's drafts under the
+token the buttons carry (a restart forgets it). An edit remembers the version it showed, so a
+change made meanwhile by another admin is refused, never overwritten. A press finds only the
+presser's own drafts, so a press on a button nobody drafted for changes nothing.
 
 Saving refreshes the knowledge; the digest tick then sends the "moved" and "cancelled" notices
 and plans reminders at the new time from the event rows themselves.
@@ -13,7 +13,6 @@ and plans reminders at the new time from the event rows themselves.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +25,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
-from bot.admins import only_admins
+from bot.admins import Drafts, admin_only
 from bot.callbacks import CallbackData
 from bot.content import ID_PATTERN, KINDS, Field
 from bot.context import App, BotData, Context, pressed, texts
@@ -47,9 +46,6 @@ FIELDS: dict[str, Field] = {
 # What /editevent can change, as admins name it.
 EDITABLE = ("title", "description", "place", "start", "end", "source")
 NO_END = "-"
-# Drafts kept per admin; an older one is forgotten once there are more.
-MAX_DRAFTS = 10
-_DRAFTS = "admin_events.drafts"
 
 
 @dataclass(frozen=True)
@@ -159,7 +155,7 @@ async def answer_draft(update: Update, context: Context) -> None:
     query, data = pressed(update)
     await query.answer()
     t, pressed_answer = texts(update), DraftAnswer.parse(data)
-    draft = _drafts(context).pop(pressed_answer.token, None)
+    draft = _drafts(context).pop(pressed_answer.token)
     if draft is None:
         await replace(query, t("admin_events.gone"))
         return
@@ -237,11 +233,7 @@ async def _conflict(t: Texts, data: BotData, event_id: str, latest: curation.Sta
 async def _ask(update: Update, context: Context, draft: Draft, preview: Html) -> None:
     """Show the preview with Confirm/Cancel, and keep the draft under the buttons' token."""
     t = texts(update)
-    drafts = _drafts(context)
-    token = secrets.token_hex(4)
-    drafts[token] = draft
-    for old in list(drafts)[:-MAX_DRAFTS]:
-        del drafts[old]
+    token = _drafts(context).add(draft)
     buttons: InlineKeyboardMarkup | None = keyboard(
         [
             [
@@ -253,11 +245,8 @@ async def _ask(update: Update, context: Context, draft: Draft, preview: Html) ->
     await reply(update, preview, buttons)
 
 
-def _drafts(context: Context) -> dict[str, Draft]:
-    if context.user_data is None:
-        raise RuntimeError("admin commands come from a user, who has user_data")
-    drafts: dict[str, Draft] = context.user_data.setdefault(_DRAFTS, {})
-    return drafts
+def _drafts(context: Context) -> Drafts[Draft]:
+    return Drafts(context, "events")
 
 
 def _payload(update: Update) -> str:
@@ -466,12 +455,12 @@ def _shown(t: Texts, data: BotData, event: Event) -> Html:
 
 
 def register(app: App) -> None:
-    admins = only_admins(app.bot_data.settings)
-    app.add_handlers(
+    admin_only(
+        app,
         [
-            CommandHandler("addevent", add_event, filters=admins),
-            CommandHandler("editevent", edit_event, filters=admins),
-            CommandHandler("cancelevent", cancel_event, filters=admins),
+            CommandHandler("addevent", add_event),
+            CommandHandler("editevent", edit_event),
+            CommandHandler("cancelevent", cancel_event),
             CallbackQueryHandler(answer_draft, pattern=DraftAnswer.pattern()),
-        ]
+        ],
     )

@@ -3,6 +3,7 @@
 Adding and editing end in a preview, shown as users will see it, with Confirm and Cancel; only
 Confirm writes. The draft waits in ``user_data`` (a restart forgets it) with the version of the
 fact the admin was shown, so an edit made meanwhile by someone else is reported, not overwritten.
+Every button of a step carries the draft's token: one left from an older draft does nothing.
 Deleting is soft and undone by /restore, so it asks for no confirmation.
 """
 
@@ -29,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot import fact_forms, rendering
-from bot.admins import only_admins
+from bot.admins import admin_only
 from bot.callbacks import CallbackData
 from bot.context import App, Context, pressed, texts
 from bot.fact_forms import FACT_FIELDS, FormError, SourceChoice
@@ -52,12 +53,14 @@ TYPED = filters.TEXT & ~filters.COMMAND
 @dataclass(frozen=True)
 class PickTopic(CallbackData):
     prefix: ClassVar[str] = "aft"
+    token: str
     topic: str
 
 
 @dataclass(frozen=True)
 class PickSource(CallbackData):
     prefix: ClassVar[str] = "afs"
+    token: str
     source: str
 
 
@@ -244,9 +247,9 @@ async def start_adding(update: Update, context: Context) -> int:
             await reply(update, error.message(t))
             return END
         return await _preview(update, context, draft)
-    _draft(context)
+    token = _draft(context).token
     topics = context.bot_data.knowledge.topics
-    rows = [[button(topic.title, PickTopic(topic.id))] for topic in topics]
+    rows = [[button(topic.title, PickTopic(token, topic.id))] for topic in topics]
     await reply(update, t("admin_facts.ask_topic"), keyboard(rows))
     return TOPIC
 
@@ -267,8 +270,11 @@ async def _take_topic(update: Update, context: Context, typed: str) -> int | Non
 
 async def choose_topic(update: Update, context: Context) -> int | None:
     query, data = pressed(update)
+    press = PickTopic.parse(data)
+    if not await _on_current_draft(update, context, press.token):
+        return None
     await query.answer()
-    return await _take_topic(update, context, PickTopic.parse(data).topic)
+    return await _take_topic(update, context, press.topic)
 
 
 async def type_topic(update: Update, context: Context) -> int | None:
@@ -294,7 +300,8 @@ async def take_text(update: Update, context: Context) -> int | None:
         await reply(update, error.message(t))
         return None
     sources = list(context.bot_data.knowledge.sources.values())[:SOURCE_BUTTONS]
-    rows = [[button(source.title[:60], PickSource(source.id))] for source in sources]
+    token = _draft(context).token
+    rows = [[button(source.title[:60], PickSource(token, source.id))] for source in sources]
     await reply(update, t("admin_facts.ask_source"), keyboard(rows))
     return SOURCE
 
@@ -311,8 +318,11 @@ async def _take_source(update: Update, context: Context, typed: str) -> int | No
 
 async def choose_source(update: Update, context: Context) -> int | None:
     query, data = pressed(update)
+    press = PickSource.parse(data)
+    if not await _on_current_draft(update, context, press.token):
+        return None
     await query.answer()
-    return await _take_source(update, context, PickSource.parse(data).source)
+    return await _take_source(update, context, press.source)
 
 
 async def type_source(update: Update, context: Context) -> int | None:
@@ -394,15 +404,24 @@ def _fields_view(t: Texts, fact: Fact) -> Html:
     )
 
 
+async def _on_current_draft(update: Update, context: Context, token: str) -> bool:
+    """Whether a press is on a button of the draft under way; one of an older draft's is
+    answered, and changes nothing."""
+    draft = context.user_data.get(DRAFT) if context.user_data is not None else None
+    if isinstance(draft, Draft) and draft.token == token:
+        return True
+    query, _ = pressed(update)
+    await query.answer(texts(update)("admin_facts.outdated"), show_alert=True)
+    return False
+
+
 async def decide(update: Update, context: Context) -> int | None:
     """Confirm writes the draft, or says why it cannot; Cancel drops it."""
     query, data = pressed(update)
-    t = texts(update)
     wanted = Decide.parse(data)
-    draft = context.user_data.get(DRAFT) if context.user_data is not None else None
-    if not isinstance(draft, Draft) or draft.token != wanted.token:
-        await query.answer(t("admin_facts.outdated"), show_alert=True)
+    if not await _on_current_draft(update, context, wanted.token):
         return None
+    draft = _draft(context)
     await query.answer()
     # The buttons go, so that a second tap cannot save the fact twice.
     await query.edit_message_reply_markup(None)
@@ -558,17 +577,16 @@ async def _set_deleted(update: Update, context: Context, *, delete: bool) -> Non
         await reply(update, t("admin_facts.restored", id=fact.id, topic=fact.topic))
 
 
-def conversation(app: App) -> ConversationHandler[Context]:
+def conversation() -> ConversationHandler[Context]:
     """Adding and editing: each step, the preview and its decision, cancel and timeout."""
-    admins = only_admins(app.bot_data.settings)
     with warnings.catch_warnings():
         # With per_message=False a button press is tracked per chat and user, not per message:
         # what we want, as the steps' buttons sit on several messages. PTB warns all the same.
         warnings.filterwarnings("ignore", message="If 'per_message=False'")
         return ConversationHandler(
             entry_points=[
-                CommandHandler("addfact", start_adding, filters=admins),
-                CommandHandler("editfact", start_editing, filters=admins),
+                CommandHandler("addfact", start_adding),
+                CommandHandler("editfact", start_editing),
             ],
             states={
                 TOPIC: [
@@ -599,11 +617,12 @@ def conversation(app: App) -> ConversationHandler[Context]:
 
 
 def register(app: App) -> None:
-    admins = only_admins(app.bot_data.settings)
-    app.add_handlers(
+    # The gate covers the whole conversation, its steps' buttons included.
+    admin_only(
+        app,
         [
-            conversation(app),
-            CommandHandler("delfact", delete_fact, filters=admins),
-            CommandHandler("restore", restore_fact, filters=admins),
-        ]
+            conversation(),
+            CommandHandler("delfact", delete_fact),
+            CommandHandler("restore", restore_fact),
+        ],
     )

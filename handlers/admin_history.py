@@ -2,7 +2,8 @@
 
 A revert is previewed before it is made and is only possible while the change is the item's
 latest: otherwise the later changes are named, to be reverted first or edited over instead.
-The confirm button carries the change number only, so it needs no draft and survives a restart.
+The change number the preview showed waits in the admin's drafts, under the token its buttons
+carry: a press finds only the presser's own preview, and a restart forgets it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.admins import only_admins
+from bot.admins import Drafts, admin_only
 from bot.callbacks import CallbackData
 from bot.content import ID_PATTERN
 from bot.context import App, Context, pressed, texts
@@ -37,9 +38,14 @@ _UNSHOWN = frozenset({"origin", "id"})
 @dataclass(frozen=True)
 class RevertChoice(CallbackData):
     prefix: ClassVar[str] = "rv"
-    change_id: int
+    # The draft: the change number the preview showed.
+    token: str
     # "ok" to revert, "no" to leave it.
     choice: str
+
+
+def _previews(context: Context) -> Drafts[int]:
+    return Drafts(context, "revert")
 
 
 async def show_history(update: Update, context: Context) -> None:
@@ -95,11 +101,12 @@ async def preview_revert(update: Update, context: Context) -> None:
     else:
         diffs = _differences(t, context, current, curation.fields_of(change.before))
         restored = join(diffs) if diffs else t("admin_history.revert_same")
+    token = _previews(context).add(change_id)
     choices = keyboard(
         [
             [
-                button(t("admin_history.button_revert"), RevertChoice(change_id, "ok")),
-                button(t("admin_history.button_cancel"), RevertChoice(change_id, "no")),
+                button(t("admin_history.button_revert"), RevertChoice(token, "ok")),
+                button(t("admin_history.button_cancel"), RevertChoice(token, "no")),
             ]
         ]
     )
@@ -117,22 +124,26 @@ async def preview_revert(update: Update, context: Context) -> None:
 async def answer_revert(update: Update, context: Context) -> None:
     """Confirm: revert, unless the item changed since the preview; Cancel: nothing."""
     query, data = pressed(update)
-    await query.answer()
     t = texts(update)
     choice = RevertChoice.parse(data)
+    change_id = _previews(context).pop(choice.token)
+    if change_id is None:
+        await query.answer(t("admin_history.revert_gone"), show_alert=True)
+        return
+    await query.answer()
     if choice.choice != "ok":
-        await replace(query, t("admin_history.revert_cancelled", number=choice.change_id))
+        await replace(query, t("admin_history.revert_cancelled", number=change_id))
         return
     bot_data = context.bot_data
     try:
         async with bot_data.sessions.begin() as session:
             done = await curation.revert(
-                session, choice.change_id, admin_id=query.from_user.id, now=bot_data.clock.now()
+                session, change_id, admin_id=query.from_user.id, now=bot_data.clock.now()
             )
             done_id, kind, item_id = done.id, done.kind, done.item_id
     except curation.Conflict:
         async with bot_data.sessions() as session:
-            change = await curation.change(session, choice.change_id)
+            change = await curation.change(session, change_id)
             assert change is not None  # a conflict is about a change that exists
             later = await audit.later_changes(session, change)
         await replace(query, _blocked(t, context, change, later))
@@ -145,7 +156,7 @@ async def answer_revert(update: Update, context: Context) -> None:
         query,
         t(
             "admin_history.reverted",
-            number=choice.change_id,
+            number=change_id,
             change=done_id,
             kind=kind,
             item=item_id,
@@ -241,11 +252,11 @@ async def _exists(session: AsyncSession, kind: str, item_id: str) -> bool:
 
 
 def register(app: App) -> None:
-    admins = only_admins(app.bot_data.settings)
-    app.add_handlers(
+    admin_only(
+        app,
         [
-            CommandHandler("history", show_history, filters=admins),
-            CommandHandler("revert", preview_revert, filters=admins),
+            CommandHandler("history", show_history),
+            CommandHandler("revert", preview_revert),
             CallbackQueryHandler(answer_revert, pattern=RevertChoice.pattern()),
-        ]
+        ],
     )

@@ -2,14 +2,13 @@
 
 An import is checked with the same rules as ``coopbot content check``, shown as a dry run, and
 applied only on Confirm, in one transaction, and only if nothing changed the knowledge since the
-dry run. The checked file waits for the Confirm in ``user_data``, so a restart forgets it: the
-admin then sends the file again.
+dry run. The checked file waits for the Confirm in the admin's drafts (the latest one only), so
+a restart forgets it: the admin then sends the file again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import digests as words
 from bot import importing
-from bot.admins import admin_users, only_admins, refuse_and_record
+from bot.admins import Drafts, admin_only
 from bot.callbacks import CallbackData
 from bot.content import ContentError
 from bot.context import App, Context, pressed, texts
@@ -38,7 +37,6 @@ WEEK = timedelta(days=7)
 NEXT_REMINDERS = 3
 # Problems listed in one answer; the rest are counted (a broken file can have hundreds).
 SHOWN_PROBLEMS = 30
-DRAFT = "import"
 # A document whose caption starts with /import.
 IMPORT_CAPTION = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
 
@@ -54,15 +52,19 @@ class ImportChoice(CallbackData):
 
 @dataclass(frozen=True)
 class Draft:
-    token: str
     records: ContentRecords
     tables: frozenset[str]
     # The knowledge revision the dry run was made on.
     revision: int
 
 
+def _dry_runs(context: Context) -> Drafts[Draft]:
+    """The latest dry run only: a newer file makes an older one's buttons stale."""
+    return Drafts(context, "import", keep=1)
+
+
 async def show_stats(update: Update, context: Context) -> None:
-    """Subscribers, the last week's deliveries, the next digests, content counts, refusals."""
+    """Subscribers, the last week's deliveries and refusals, the next digests, content counts."""
     t = texts(update)
     data = context.bot_data
     now = data.clock.now()
@@ -90,6 +92,7 @@ async def show_stats(update: Update, context: Context) -> None:
             sources=found.sources,
             topics=found.topics,
             refusals=found.refusals,
+            refused_users=found.refused_users,
         ),
     )
 
@@ -137,7 +140,7 @@ async def export_content(update: Update, context: Context) -> None:
     files = content_files(rows, header=header)
     files |= await asyncio.to_thread(source_files, rows, data.settings.content_dir)
     chat = update.effective_chat
-    assert chat is not None  # the admin filter lets only private chats through
+    assert chat is not None  # the gate lets only private chats through
     await chat.send_document(
         InputFile(zipped(files), filename=f"coopbot-content-{now:%Y-%m-%d}.zip"),
         caption=t(
@@ -187,9 +190,7 @@ async def receive_import(update: Update, context: Context) -> None:
     if not any(o.outcome in (imports.CREATED, imports.UPDATED) for o in outcomes):
         await reply(update, t("admin_oversight.import_nothing", diff=summary))
         return
-    token = secrets.token_hex(4)
-    assert context.user_data is not None  # a private chat's update has a user
-    context.user_data[DRAFT] = Draft(token, records, tables, revision)
+    token = _dry_runs(context).add(Draft(records, tables, revision))
     choices = keyboard(
         [
             [
@@ -207,12 +208,10 @@ async def answer_import(update: Update, context: Context) -> None:
     await query.answer()
     t = texts(update)
     choice = ImportChoice.parse(data)
-    assert context.user_data is not None  # a button in a private chat has a user
-    draft = context.user_data.get(DRAFT)
-    if not isinstance(draft, Draft) or draft.token != choice.token:
+    draft = _dry_runs(context).pop(choice.token)
+    if draft is None:
         await replace(query, t("admin_oversight.import_expired"))
         return
-    del context.user_data[DRAFT]
     if choice.choice != "ok":
         await replace(query, t("admin_oversight.import_cancelled"))
         return
@@ -233,12 +232,6 @@ async def answer_import(update: Update, context: Context) -> None:
         return
     await refresh(bot_data)
     await replace(query, t("admin_oversight.imported", diff=_diff(t, outcomes)))
-
-
-async def refuse_import(update: Update, context: Context) -> None:
-    """A file captioned /import from someone who is not an admin: refused and recorded, as the
-    gate does for commands (it never sees captions)."""
-    await refuse_and_record(update, context, "/import")
 
 
 async def _download(document: Document) -> bytes | None:
@@ -300,17 +293,13 @@ def _item(outcome: imports.Outcome) -> str:
 
 
 def register(app: App) -> None:
-    settings = app.bot_data.settings
-    admins = only_admins(settings)
-    app.add_handlers(
+    admin_only(
+        app,
         [
-            CommandHandler("stats", show_stats, filters=admins),
-            CommandHandler("export", export_content, filters=admins),
-            CommandHandler("import", import_usage, filters=admins),
-            MessageHandler(admins & filters.Document.ALL & IMPORT_CAPTION, receive_import),
-            MessageHandler(
-                ~admin_users(settings) & filters.Document.ALL & IMPORT_CAPTION, refuse_import
-            ),
+            CommandHandler("stats", show_stats),
+            CommandHandler("export", export_content),
+            CommandHandler("import", import_usage),
+            MessageHandler(filters.Document.ALL & IMPORT_CAPTION, receive_import),
             CallbackQueryHandler(answer_import, pattern=ImportChoice.pattern()),
-        ]
+        ],
     )

@@ -6,8 +6,9 @@ test goes to the admin alone. Sending writes a broadcast digest and all its deli
 transaction, under a key made from the draft's token, so a second press finds it there; then
 the digest tick runs at once and sends it like any digest: paced at low priority, each send
 marked, blocked chats deactivated, resumed after a restart, with one progress message in the
-admin's chat edited as it goes (bot/progress.py). Drafts live in user_data: a restart forgets
-drafts, never a broadcast already confirmed.
+admin's chat edited as it goes (bot/progress.py). Drafts live in the admin's drafts, under the
+token the buttons carry: a press finds only the presser's own, and a restart forgets drafts,
+never a broadcast already confirmed.
 
 Recipients: every active chat with a subscription that wants events or news; a chat that turned
 both off hears nothing from us. The digest channel gets digests, not broadcasts.
@@ -16,14 +17,13 @@ both off hears nothing from us. The digest channel gets digests, not broadcasts.
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from telegram import CallbackQuery, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.admins import only_admins
+from bot.admins import Drafts, admin_only
 from bot.callbacks import CallbackData
 from bot.context import App, Context, pressed, texts
 from bot.fanout import TICK_JOB
@@ -48,14 +48,9 @@ class BroadcastAction(CallbackData):
     token: str
 
 
-def _drafts(context: Context) -> dict[str, Html]:
-    """The admin's drafts by token. Only the admin who wrote a draft can find it, so a press
-    by anyone else (not possible in a private chat anyway) sends nothing.
-    """
-    user_data: dict[Any, Any] | None = context.user_data
-    assert user_data is not None  # commands and presses come from a user
-    drafts: dict[str, Html] = user_data.setdefault("broadcast drafts", {})
-    return drafts
+def _drafts(context: Context) -> Drafts[Html]:
+    """The admin's drafts, as the chats will get them."""
+    return Drafts(context, "broadcast")
 
 
 async def draft_broadcast(update: Update, context: Context) -> None:
@@ -71,8 +66,7 @@ async def draft_broadcast(update: Update, context: Context) -> None:
     html = texts_for(None)("broadcast.message", text=words[1].strip())
     async with context.bot_data.sessions() as session:
         count = await digests.audience_size(session, digests.broadcast_audience())
-    token = secrets.token_hex(6)
-    _drafts(context)[token] = html
+    token = _drafts(context).add(html)
     rows = [[button(t("broadcast.button_test"), BroadcastAction(TEST, token))]]
     if count:
         send = button(t("broadcast.button_send", count=count), BroadcastAction(SEND, token))
@@ -96,7 +90,7 @@ async def answer_draft(update: Update, context: Context) -> None:
         await query.answer(t("broadcast.test_sent"))
         await reply(update, html)
     elif press.action == CANCEL:
-        del _drafts(context)[press.token]
+        _drafts(context).pop(press.token)
         await query.answer()
         await replace(query, t("broadcast.cancelled"))
     else:
@@ -138,7 +132,7 @@ async def _send(
         if created:
             audience = digests.broadcast_audience()
             await digests.fill(session, digest_id=key, audience=audience, channel_id=None, now=now)
-    _drafts(context).pop(token, None)
+    _drafts(context).pop(token)
     if not created:
         await progress.edit_text(t("broadcast.already_sent"))
         return
@@ -162,11 +156,10 @@ def _start_sending(context: Context) -> None:
 
 
 def register(app: App) -> None:
-    app.add_handlers(
+    admin_only(
+        app,
         [
-            CommandHandler(
-                "broadcast", draft_broadcast, filters=only_admins(app.bot_data.settings)
-            ),
+            CommandHandler("broadcast", draft_broadcast),
             CallbackQueryHandler(answer_draft, pattern=BroadcastAction.pattern()),
-        ]
+        ],
     )

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, TypeDecorator, func, select
+from sqlalchemy import DateTime, TypeDecorator, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Base, Change, Event, Fact, Refusal, Source
@@ -37,6 +37,9 @@ ADD, EDIT, DELETE, RESTORE, CANCEL, REVERT, IMPORT = (
 )
 
 Values = Mapping[str, Any]
+
+# How long refused attempts are kept: long enough to see who keeps trying, and a bound on rows.
+REFUSALS_KEPT = timedelta(days=30)
 
 
 class CurationError(Exception):
@@ -191,15 +194,41 @@ async def refuse(
     chat_id: int | None,
     command: str,
     now: datetime,
-) -> None:
-    """Record someone who is not an admin trying an admin command."""
-    session.add(
-        Refusal(at=now, user_id=user_id, username=username, chat_id=chat_id, command=command[:64])
+) -> bool:
+    """Count an attempt by someone who is not an admin; True if it is the first of its minute.
+
+    Repeats within a minute add to one row, so a burst costs a row, not a row per attempt;
+    each new row prunes those older than ``REFUSALS_KEPT``. The count is one UPDATE, a write
+    from its first statement, so attempts counted side by side never read a stale row.
+    """
+    minute = now.replace(second=0, microsecond=0)
+    command = command[:64]
+    counted = await session.scalar(
+        update(Refusal)
+        .where(
+            Refusal.at == minute,
+            Refusal.user_id.is_not_distinct_from(user_id),
+            Refusal.chat_id.is_not_distinct_from(chat_id),
+            Refusal.command == command,
+        )
+        .values(count=Refusal.count + 1, username=username)
+        .returning(Refusal.id)
     )
-
-
-async def refusals(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(Refusal)) or 0
+    if counted is not None:
+        return False
+    await session.execute(delete(Refusal).where(Refusal.at < minute - REFUSALS_KEPT))
+    session.add(
+        Refusal(
+            at=minute,
+            user_id=user_id,
+            username=username,
+            chat_id=chat_id,
+            command=command,
+            count=1,
+        )
+    )
+    await session.flush()
+    return True
 
 
 async def _write(

@@ -277,14 +277,24 @@ class Change(Base):
 
 
 class Refusal(Base):
-    """Someone who is not an admin tried an admin command: recorded, nothing else written."""
+    """Someone who is not an admin tried an admin command, button or document: nothing else
+    is written. One row per user, chat, command and minute, with how many times: a burst is
+    one row, not one per attempt."""
 
     __tablename__ = "refusals"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The minute the attempts fell in (its first second, UTC).
     at: Mapped[datetime]
     user_id: Mapped[int | None]
-    # As the user was called at the time: usernames change, ids do not.
+    # As the user was called at their latest attempt: usernames change, ids do not.
     username: Mapped[str | None] = mapped_column(String(64))
     chat_id: Mapped[int | None]
+    # The command word ("/stats"), or the kind of button pressed ("button rv").
     command: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+    # The minute first: it finds a minute's row to count on, and the old rows to prune.
+    __table_args__ = (
+        Index("ix_refusals_minute", "at", "user_id", "chat_id", "command", unique=True),
+    )

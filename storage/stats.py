@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -44,7 +44,9 @@ class Stats:
     facilities: int
     sources: int
     topics: int
+    # Refused attempts since the cut-off (each row counts its repeats), and by how many users.
     refusals: int
+    refused_users: int
 
 
 async def collect(session: AsyncSession, *, since: datetime) -> Stats:
@@ -65,6 +67,13 @@ async def collect(session: AsyncSession, *, since: datetime) -> Stats:
     )
     deleted = Fact.deleted_at.is_not(None)
     cancelled = Event.status == "cancelled"
+    refused = (
+        await session.execute(
+            select(func.sum(Refusal.count), func.count(distinct(Refusal.user_id))).where(
+                Refusal.at >= since
+            )
+        )
+    ).one()
     return Stats(
         subscribers_active=subscribers[True],
         subscribers_blocked=subscribers[False],
@@ -78,7 +87,8 @@ async def collect(session: AsyncSession, *, since: datetime) -> Stats:
         facilities=await _rows(session, Facility),
         sources=await _rows(session, Source),
         topics=await _rows(session, Topic),
-        refusals=await _rows(session, Refusal),
+        refusals=refused[0] or 0,
+        refused_users=refused[1],
     )
 
 

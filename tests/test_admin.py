@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from bot.admins import ADMIN_COMMANDS
 from bot.settings import Settings
 from storage.models import Change, Refusal
-from tests.conftest import Running
+from tests.conftest import DEFAULT_NOW, Running
 
 ADMIN = 4242
 ADMIN_USERNAME = "curator"
@@ -75,3 +76,51 @@ async def test_the_admin_menu_is_set_in_the_admins_chat(running: Running) -> Non
     assert set(ADMIN_COMMANDS) <= set(names)
     assert "next" in names
     assert "addfact" not in [name for name, _ in running.emulator.commands()]
+
+
+async def test_repeated_refusals_are_one_row_per_minute_with_a_count(running: Running) -> None:
+    stranger = running.chat(777, first_name="Stranger")
+    running.clock.set(DEFAULT_NOW + timedelta(seconds=5))
+    for command in ("/stats", "/STATS", "/stats@coop_test_bot now", "/export"):
+        assert "curators only" in (await stranger.send(command)).text
+    for data in ("rv:0:ok", "rv:anything:no"):
+        press = running.emulator.press_data(777, 777, data)
+        answer = await running.emulator.wait_for_callback_answer(press)
+        assert answer.show_alert
+        assert "curators only" in (answer.text or "")
+    running.clock.set(DEFAULT_NOW + timedelta(seconds=65))
+    await stranger.send("/stats")
+    async with running.sessions() as session:
+        found = (await session.scalars(select(Refusal).order_by(Refusal.id))).all()
+    minute = DEFAULT_NOW
+    assert [(r.at, r.user_id, r.chat_id, r.command, r.count) for r in found] == [
+        (minute, 777, 777, "/stats", 3),
+        (minute, 777, 777, "/export", 1),
+        (minute, 777, 777, "button rv", 2),
+        (minute + timedelta(minutes=1), 777, 777, "/stats", 1),
+    ]
+
+
+async def test_refusals_older_than_thirty_days_are_pruned(running: Running) -> None:
+    now = running.clock.now()
+    async with running.sessions.begin() as session:
+        for days in (31, 29):
+            at = now - timedelta(days=days)
+            session.add(Refusal(at=at, user_id=days, chat_id=days, command="/stats", count=2))
+    await running.chat(777, first_name="Stranger").send("/stats")
+    async with running.sessions() as session:
+        kept = (await session.scalars(select(Refusal.user_id).order_by(Refusal.at))).all()
+    assert kept == [29, 777]
+
+
+async def test_an_admin_pressing_outside_their_private_chat_is_pointed_there(
+    running: Running,
+) -> None:
+    admin = running.user(ADMIN, "Curator")
+    group = running.emulator.group(-100123, admins=[admin])
+    await running.emulator.group_chat(group, admin).send("/help")
+    press = running.emulator.press_data(group.id, admin, "rv:0:ok")
+    answer = await running.emulator.wait_for_callback_answer(press)
+    assert answer.show_alert
+    assert "only in your private chat" in (answer.text or "")
+    assert await _counts(running) == (0, 0)

@@ -111,6 +111,22 @@ async def test_revert_cancel_changes_nothing(running: Running) -> None:
     assert await _changes(running) == 1
 
 
+async def test_a_revert_preview_forgotten_by_a_restart_undoes_nothing(running: Running) -> None:
+    change = await _edit_title(running, "Wrong title")
+    chat = _admin(running)
+    preview = await chat.send(f"/revert {change}")
+    running.app.user_data[ADMIN].clear()
+    press = running.emulator.press_button(preview, "Undo it", chat.user)
+    answer = await running.emulator.wait_for_callback_answer(press)
+    assert answer.show_alert
+    assert "Send /revert again" in (answer.text or "")
+    assert await _title(running) == "Wrong title"
+    assert await _changes(running) == 1
+    again = await chat.send(f"/revert {change}")
+    await chat.press(again, "Undo it")
+    assert await _title(running) == "An agreement of intent", "a new preview works"
+
+
 async def test_revert_of_a_change_with_later_ones_names_them(running: Running) -> None:
     first = await _edit_title(running, "One")
     second = await _edit_title(running, "Two")

@@ -185,7 +185,11 @@ async def test_stats_counts_subscribers_deliveries_content_and_refusals(
         session.add(Delivery(digest_id="d-new", chat_id=1002, status="failed", updated_at=now))
         stale = now - timedelta(days=8)
         session.add(Delivery(digest_id="d-new", chat_id=1003, status="skipped", updated_at=stale))
-    await running.chat(777, first_name="Stranger").send("/stats")
+        session.add(Refusal(at=stale, user_id=778, chat_id=778, command="/stats", count=5))
+    stranger = running.chat(777, first_name="Stranger")
+    await stranger.send("/stats")
+    await stranger.send("/export")
+    await stranger.send("/stats")
 
     answer = await _admin(running).send("/stats")
     text = answer.text
@@ -199,7 +203,7 @@ async def test_stats_counts_subscribers_deliveries_content_and_refusals(
         "Content: facts 23 (deleted 1) · events scheduled 2 (cancelled 1) · people 11 · "
         "facilities 8 · sources 1 · topics 7"
     ) in text
-    assert "Refused admin attempts: 1" in text
+    assert "Refused admin attempts, last 7 days: 3 (users: 1)" in text
 
 
 async def test_reimporting_the_export_changes_nothing(running: Running) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
 
-from storage.db import create_engine, migrate
+from storage.db import MIGRATIONS, create_engine, migrate
 from storage.models import Base
 
 
@@ -43,7 +46,59 @@ async def test_first_start_creates_the_data_folder_and_tunes_sqlite(tmp_path: Pa
             assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
             assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
             version = await connection.execute(text("SELECT version_num FROM alembic_version"))
-            assert version.scalar() == "0007"
+            assert version.scalar() == "0008"
     finally:
         await engine.dispose()
     assert path.is_file()
+
+
+def _to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
+    """Alembic to `revision`, on the connection run_sync hands over."""
+
+    def move(connection: Connection) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    return move
+
+
+async def test_refusals_recorded_one_per_attempt_are_merged_into_their_minute(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/coopbot.db")
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_to("0007"))
+            rows = [
+                ("2026-11-25 12:00:05.000000", 7, 7, "/stats"),
+                ("2026-11-25 12:00:59.999999", 7, 7, "/stats"),
+                ("2026-11-25 12:00:30.000000", None, -5, "/stats"),
+                ("2026-11-25 12:00:31.000000", None, -5, "/stats"),
+                ("2026-11-25 12:01:00.000000", 7, 7, "/stats"),
+                ("2026-11-25 12:00:10.000000", 7, 7, "/export"),
+            ]
+            for at, user_id, chat_id, attempt in rows:
+                await connection.execute(
+                    text(
+                        "INSERT INTO refusals (at, user_id, chat_id, command) "
+                        "VALUES (:at, :user_id, :chat_id, :command)"
+                    ),
+                    {"at": at, "user_id": user_id, "chat_id": chat_id, "command": attempt},
+                )
+            await connection.run_sync(_to("head"))
+            merged = await connection.execute(
+                text("SELECT at, user_id, command, count FROM refusals ORDER BY id")
+            )
+            assert [tuple(row) for row in merged] == [
+                ("2026-11-25 12:00:00.000000", 7, "/stats", 2),
+                ("2026-11-25 12:00:00.000000", None, "/stats", 2),
+                ("2026-11-25 12:01:00.000000", 7, "/stats", 1),
+                ("2026-11-25 12:00:00.000000", 7, "/export", 1),
+            ]
+            await connection.run_sync(_to("0007", down=True))
+            count = await connection.execute(text("SELECT count(*) FROM refusals"))
+            assert count.scalar() == 4
+    finally:
+        await engine.dispose()
