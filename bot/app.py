@@ -38,6 +38,7 @@ from handlers import (
     search,
     start,
     subscriptions,
+    update_kinds,
 )
 from storage.changes import ChangeWatch
 from storage.knowledge import Knowledge
@@ -98,6 +99,8 @@ def build_app(
     data.knowledge_revision = -1
     data.changes = ChangeWatch(settings.storage_url)
 
+    # Group -3: an edit, a channel post or any other kind the bot did not ask for goes no further.
+    update_kinds.register(app)
     # Group -2: the knowledge is current before anything else looks at it.
     app.add_handler(TypeHandler(Update, keep_knowledge_fresh), group=-2)
 

@@ -13,17 +13,26 @@ from bot.replies import reply
 
 
 async def explain_unknown_command(update: Update, context: Context) -> None:
-    """Name the command we do not know and suggest the closest one we do."""
+    """Name the command we do not know and suggest the closest other one we do.
+
+    A command addressed to another bot (``/cmd@otherbot``) is that bot's business: in a group
+    every bot sees it. The command typed is never its own suggestion: a known one that reached
+    this far was refused by its handler's filter, and "did you mean" it would be nonsense.
+    """
     message = update.effective_message
     if message is None or message.text is None:
         return
+    name, _, addressee = message.text.split()[0].lstrip("/").partition("@")
+    if addressee and addressee.lower() != context.bot.username.lower():
+        return
     t = texts(update)
-    typed = message.text.split()[0].split("@")[0].lstrip("/")
-    close = difflib.get_close_matches(typed.lower(), PUBLIC_COMMANDS, n=1, cutoff=0.6)
+    typed = name.lower()
+    others = [command for command in PUBLIC_COMMANDS if command != typed]
+    close = difflib.get_close_matches(typed, others, n=1, cutoff=0.6)
     if close:
-        await reply(update, t("fallback.command_suggest", command=typed, suggestion=close[0]))
+        await reply(update, t("fallback.command_suggest", command=name, suggestion=close[0]))
     else:
-        await reply(update, t("fallback.command", command=typed))
+        await reply(update, t("fallback.command", command=name))
 
 
 async def nothing_to_cancel(update: Update, context: Context) -> None:
@@ -42,7 +51,8 @@ def register(app: App) -> None:
         [
             # After every conversation, each of which takes /cancel while it is under way.
             CommandHandler("cancel", nothing_to_cancel),
-            MessageHandler(filters.COMMAND, explain_unknown_command),
+            # Never in a channel: nobody there asked the bot anything.
+            MessageHandler(filters.COMMAND & ~filters.ChatType.CHANNEL, explain_unknown_command),
             CallbackQueryHandler(explain_outdated_button),
         ]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -150,3 +151,18 @@ async def answers_before(
     while not is_its_answer(seen[-1].text):
         seen.append(await chat.next_message())
     return seen
+
+
+async def until_handled(running: Running, update_id: int, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (a deadline, as in the emulator's waits)
+    """Until the bot has handled an update, answered or not: a getUpdates past its id says the
+    bot had it in its queue, and the queue's join says every update in it is done."""
+    calls = running.emulator.calls
+    after = 0
+    async with asyncio.timeout(timeout):
+        while True:
+            call = await running.emulator.wait_for_call("getUpdates", after=after)
+            offset = call.params.get("offset")
+            if isinstance(offset, int) and offset > update_id:
+                break
+            after = next(i for i, seen in enumerate(calls) if seen is call) + 1
+        await running.app.update_queue.join()

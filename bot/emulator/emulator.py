@@ -200,11 +200,13 @@ class BotApiEmulator:
             return self._push_press(state.chat, user, data, gone)
         return self._push_press(state.chat, user, data, current)
 
-    def inject(self, kind: str, payload: JsonDict) -> int:
+    def inject(self, kind: str, payload: JsonDict, *, created_earlier: bool = False) -> int:
         """Queue any update as Telegram would deliver it: `kind` is its field ("message",
         "edited_message", "my_chat_member" ...) and `payload` is not checked, so a test can send
-        what no client should. Returns its update id."""
-        return self._store.push_update(kind, payload)
+        what no client should. `created_earlier` delivers it even if the bot opted out of its
+        kind, as Telegram does with updates it made before the bot changed allowed_updates.
+        Returns its update id."""
+        return self._store.push_update(kind, payload, even_if_not_allowed=created_earlier)
 
     def _push_press(
         self, chat: Chat, user: User | int, data: str, message: SentMessage | JsonDict

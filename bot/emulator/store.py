@@ -143,12 +143,19 @@ class Store:
             raise LookupError(f"update {update_id} is not a button press")
         return self.callbacks[query_id]
 
-    def push_update(self, kind: str, payload: JsonDict, *, update_id: int | None = None) -> int:
+    def push_update(
+        self,
+        kind: str,
+        payload: JsonDict,
+        *,
+        update_id: int | None = None,
+        even_if_not_allowed: bool = False,
+    ) -> int:
         """Queue an update, unless the bot opted out of its kind; returns its id either way."""
         if update_id is None:
             update_id = next(self.update_ids)
         # Telegram never creates updates of a kind the bot did not ask for.
-        if kind in self.allowed_updates:
+        if even_if_not_allowed or kind in self.allowed_updates:
             self.updates.append((update_id, {"update_id": update_id, kind: payload}))
             self.updates_arrived.pulse()
         return update_id
