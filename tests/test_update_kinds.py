@@ -10,22 +10,22 @@ from storage.models import Subscription
 from tests.conftest import Running, until_handled
 
 
-def _message(chat: JsonDict, text: str, message_id: int = 500, **extra: object) -> JsonDict:
+def _message(chat: JsonDict, text: str, extra: JsonDict | None = None) -> JsonDict:
     entity = {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
     return {
-        "message_id": message_id,
+        "message_id": 500,
         "date": int(time.time()),
         "chat": chat,
         "text": text,
         "entities": [entity],
-        **extra,
+        **(extra or {}),
     }
 
 
 async def test_an_edited_subscribe_does_not_subscribe(running: Running) -> None:
     user = running.user()
     private = {"id": user.id, "type": "private", "first_name": user.first_name}
-    edited = _message(private, "/subscribe", **{"from": user.to_json(), "edit_date": 1})
+    edited = _message(private, "/subscribe", {"from": user.to_json(), "edit_date": 1})
     update_id = running.emulator.inject("edited_message", edited, created_earlier=True)
     await until_handled(running, update_id)
     assert running.emulator.history(user.id) == []
