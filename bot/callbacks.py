@@ -11,6 +11,12 @@ from dataclasses import dataclass, fields
 from typing import ClassVar, Self
 
 MAX_BYTES = 64
+# A number in button data is a page or a list position: six ASCII digits are plenty, and
+# anything longer is forged (25 digits overflow SQLite's 64-bit integers). Python's \d would
+# also take other scripts' digits, which int() reads.
+MAX_DIGITS = 6
+NUMBER = f"[0-9]{{1,{MAX_DIGITS}}}"
+_NUMBER = re.compile(NUMBER)
 
 
 class CallbackData:
@@ -20,7 +26,7 @@ class CallbackData:
     def pattern(cls) -> re.Pattern[str]:
         """Matches exactly this kind's data, so a malformed or stale one falls through."""
         parts = [
-            r"\d+" if field.type in ("int", int) else "[^:]*"
+            NUMBER if field.type in ("int", int) else "[^:]*"
             for field in fields(cls)  # type: ignore[arg-type]
         ]
         return re.compile("^" + ":".join([re.escape(cls.prefix), *parts]) + "$")
@@ -41,10 +47,16 @@ class CallbackData:
         if prefix != cls.prefix or len(values) != len(names):
             raise ValueError(f"not {cls.__name__} data: {data!r}")
         types = {field.name: field.type for field in fields(cls)}  # type: ignore[arg-type]
-        parsed = {
-            name: int(value) if types[name] in ("int", int) else value
-            for name, value in zip(names, values, strict=True)
-        }
+        parsed: dict[str, int | str] = {}
+        for name, value in zip(names, values, strict=True):
+            if types[name] not in ("int", int):
+                parsed[name] = value
+            elif _NUMBER.fullmatch(value):
+                parsed[name] = int(value)
+            else:
+                raise ValueError(
+                    f"{name} in {data!r} is not a number of at most {MAX_DIGITS} digits"
+                )
         return cls(**parsed)
 
 

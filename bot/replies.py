@@ -28,14 +28,51 @@ async def reply(
     return sent
 
 
+# How Telegram says that a message can no longer be edited: deleted, too old (48 hours), or not
+# one it lets the bot edit. The press still deserves its page.
+_UNEDITABLE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+
+
 async def replace(
     query: CallbackQuery, text: Html, keyboard: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Show another page in the message whose button was pressed."""
+    """Show another page in the message whose button was pressed; in a new message if that one
+    can no longer be edited."""
+    pressed = query.message
+    if pressed is not None and not isinstance(pressed, Message):
+        # Telegram no longer shows the bot that message (deleted, or too old): nothing to edit.
+        await pressed.chat.send_message(text, reply_markup=keyboard)
+        return
     try:
         await query.edit_message_text(text, reply_markup=keyboard)
     except BadRequest as error:
         # A double tap asks for the page already shown; Telegram says so; nothing to do.
-        if "not modified" not in error.message:
+        if _not_modified(error):
+            log.debug("page already shown: %s", error.message)
+            return
+        if pressed is None or not _uneditable(error):
             raise
-        log.debug("page already shown: %s", error.message)
+        log.debug("the pressed message cannot be edited (%s): sent anew", error.message)
+        await pressed.chat.send_message(text, reply_markup=keyboard)
+
+
+async def drop_buttons(query: CallbackQuery) -> None:
+    """Take the buttons off the pressed message, so that a second tap cannot act twice; a
+    message that can no longer be edited has no buttons anyone can use either."""
+    if query.message is not None and not isinstance(query.message, Message):
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:
+        if not (_not_modified(error) or _uneditable(error)):
+            raise
+        log.debug("buttons not dropped: %s", error.message)
+
+
+def _not_modified(error: BadRequest) -> bool:
+    return "not modified" in error.message.lower()
+
+
+def _uneditable(error: BadRequest) -> bool:
+    reason = error.message.lower()
+    return any(phrase in reason for phrase in _UNEDITABLE)

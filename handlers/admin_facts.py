@@ -36,7 +36,7 @@ from bot.context import App, Context, pressed, texts
 from bot.fact_forms import FACT_FIELDS, FormError, SourceChoice
 from bot.keyboards import button, keyboard
 from bot.knowledge import refresh
-from bot.replies import reply
+from bot.replies import drop_buttons, reply
 from bot.texts import Html, Texts
 from storage import curation
 from storage.models import Fact, Source, Topic
@@ -424,7 +424,7 @@ async def decide(update: Update, context: Context) -> int | None:
     draft = _draft(context)
     await query.answer()
     # The buttons go, so that a second tap cannot save the fact twice.
-    await query.edit_message_reply_markup(None)
+    await drop_buttons(query)
     if wanted.choice != "yes":
         return await cancel(update, context)
     if draft.before is None:

@@ -49,3 +49,13 @@ def test_data_over_64_bytes_is_refused_before_telegram_sees_it() -> None:
 @pytest.mark.parametrize("data", ["fl:x", "fc:only-id", "ft:a:b:1", "zz:1", "fl:1:2"])
 def test_malformed_data_matches_no_pattern(data: str) -> None:
     assert not [kind for kind in KINDS if kind.pattern().match(data)]
+
+
+@pytest.mark.parametrize("number", ["9" * 25, "1234567", "\u0663", "\uff11", "-1", ""])
+def test_a_number_too_long_or_not_in_ascii_digits_is_neither_matched_nor_parsed(
+    number: str,
+) -> None:
+    data = f"sr:{number}:x"
+    assert not SearchPage.pattern().match(data)
+    with pytest.raises(ValueError, match="not a number"):
+        SearchPage.parse(data)
