@@ -18,6 +18,7 @@ from bot.courier import Courier
 from bot.intake import ChatOrder, PatientPolling, UpdateQueue
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.pacing import SmoothRateLimiter
+from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.transport import AiohttpRequest
 from handlers import (
@@ -95,6 +96,7 @@ def build_app(
     data.chats_seen = {}
     data.chats_unsaved = {}
     data.stopping = asyncio.Event()
+    data.recent_searches = RecentSearches()
     data.knowledge = Knowledge()
     data.knowledge_revision = -1
     data.changes = ChangeWatch(settings.storage_url)

@@ -92,11 +92,11 @@ class EventsPage(CallbackData):
 
 @dataclass(frozen=True)
 class SearchPage(CallbackData):
-    """A further page of search results; ``query`` is the normalised words, so it has no colon."""
+    """A further page of search results; ``key`` stands for the words (bot.search_memory)."""
 
     prefix: ClassVar[str] = "sr"
     number: int
-    query: str
+    key: str
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.clock import Clock
 from bot.courier import Courier
+from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.texts import Texts, texts_for
 from storage.changes import ChangeWatch
@@ -36,6 +37,8 @@ class BotData:
     changes: ChangeWatch
     # Opened when the application starts, on its event loop.
     search_index: SearchIndex
+    # What each search's paging buttons stand for: the words do not fit in a button.
+    recent_searches: RecentSearches
     # When each chat was last written to the database by this process: seeing a chat again
     # within the hour does not cost a write per message.
     chats_seen: dict[int, datetime]

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import rendering
-from bot.callbacks import MAX_BYTES, SearchPage
+from bot.callbacks import SearchPage
 from bot.context import App, Context, pressed, texts
 from bot.keyboards import keyboard, pager
 from bot.replies import replace, reply
@@ -14,52 +14,61 @@ from bot.texts import Html, Texts, join
 from storage import search
 
 PAGE_SIZE = 5
+# The query is repeated in the answer up to this many characters: enough to recognise it.
+SHOWN_QUERY_LENGTH = 60
 
 View = tuple[Html, InlineKeyboardMarkup | None]
 
 
-def _carried_query(terms: list[str], number: int) -> str:
-    """As many of the words as fit in a button's data, so a further page repeats the search."""
-    while terms and len(SearchPage(number, " ".join(terms)).data.encode()) > MAX_BYTES:
-        terms = terms[:-1]
-    return " ".join(terms)
+def _shown(asked: str) -> str:
+    """The query as the answer repeats it: whitespace collapsed, cut short if long (a message
+    may be 4,096 characters, and the answer is about the results, not the question)."""
+    asked = " ".join(asked.split())
+    if len(asked) <= SHOWN_QUERY_LENGTH:
+        return asked
+    return asked[: SHOWN_QUERY_LENGTH - 1].rstrip() + "…"
 
 
-async def _results_view(context: Context, t: Texts, query: str, number: int) -> View:
-    terms = search.words(query)
+async def _results_view(
+    context: Context, t: Texts, words: str, number: int, *, asked: str | None = None
+) -> View:
+    """A page of results for `words`, the normalised query (storage.search.words, joined);
+    `asked` is what the user typed, which the answer repeats, escaped, if nothing is found."""
     index = context.bot_data.search_index
-    results = await index.search(query, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
+    results = await index.search(words, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
     if results.total and not results.hits:
         # A button from before the results shrank: show the last page there is now.
         number = (results.total - 1) // PAGE_SIZE
-        results = await index.search(query, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
+        results = await index.search(words, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
     if not results.hits:
-        return t("search.nothing", query=query), None
+        return t("search.nothing", query=_shown(asked or words)), None
     pages = -(-results.total // PAGE_SIZE)
     hits = join([rendering.hit(t, hit) for hit in results.hits], "\n\n")
     text = t(
         "search.results",
-        query=" ".join(terms),
+        query=_shown(words),
         total=results.total,
         paging=rendering.paging(t, number=number, count=pages),
         hits=hits,
     )
-    carried = _carried_query(terms, number + 1)
-    # Without a query to carry (none of its words fit in a button), there is no next page.
-    reachable = pages if carried else number + 1
-    row = pager(t, number=number, count=reachable, to=lambda n: SearchPage(n, carried))
+    key = context.bot_data.recent_searches.remember(words)
+    row = pager(t, number=number, count=pages, to=lambda n: SearchPage(n, key))
     return text, keyboard([row])
+
+
+async def _answer_search(update: Update, context: Context, text: str) -> None:
+    """The first page of results for what the user typed, or how to search if it has no words."""
+    t = texts(update)
+    words = " ".join(search.words(text))
+    if not words:
+        await reply(update, t("search.usage"))
+        return
+    await reply(update, *await _results_view(context, t, words, 0, asked=text))
 
 
 async def search_command(update: Update, context: Context) -> None:
     """Search for the words after /search; with none, say how."""
-    t = texts(update)
-    query = " ".join(context.args or [])
-    if not search.words(query):
-        await reply(update, t("search.usage"))
-        return
-    text, markup = await _results_view(context, t, query, 0)
-    await reply(update, text, markup)
+    await _answer_search(update, context, " ".join(context.args or []))
 
 
 async def search_plain_text(update: Update, context: Context) -> None:
@@ -67,20 +76,23 @@ async def search_plain_text(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.text is None:
         return
-    t = texts(update)
     if not search.words(message.text):
-        await reply(update, t("fallback.text"))
+        await reply(update, texts(update)("fallback.text"))
         return
-    text, markup = await _results_view(context, t, message.text, 0)
-    await reply(update, text, markup)
+    await _answer_search(update, context, message.text)
 
 
 async def turn_search_page(update: Update, context: Context) -> None:
+    """Another page of a recent search; one from before a restart asks to search again."""
     query, data = pressed(update)
-    await query.answer()
+    t = texts(update)
     wanted = SearchPage.parse(data)
-    text, markup = await _results_view(context, texts(update), wanted.query, wanted.number)
-    await replace(query, text, markup)
+    words = context.bot_data.recent_searches.recall(wanted.key)
+    if words is None:
+        await query.answer(t("search.forgotten"), show_alert=True)
+        return
+    await query.answer()
+    await replace(query, *await _results_view(context, t, words, wanted.number))
 
 
 def register(app: App) -> None:
