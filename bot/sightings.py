@@ -52,6 +52,11 @@ def note(data: BotData, update: Update) -> None:
     )
 
 
+def take(data: BotData, chat_id: int) -> Sighting | None:
+    """The chat's sighting not yet written, which the caller now writes itself."""
+    return data.chats_unsaved.pop(chat_id, None)
+
+
 async def save(data: BotData) -> None:
     """Write the chats noted since the last save, all in one transaction."""
     if not data.chats_unsaved:

@@ -29,8 +29,9 @@ class Sighting:
 async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None:
     """Record that chats were seen, in one statement.
 
-    A chat that had blocked the bot stays inactive: only /start or /subscribe bring it back
-    (``reactivate``), never a stray message or a sighting saved after it left.
+    A chat that had blocked the bot stays inactive: only /start, /subscribe or the bot's return
+    to it (``set_present``) bring it back, never a stray message or a sighting saved after it
+    left.
     """
     if not sightings:
         return
@@ -59,3 +60,10 @@ async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None
     back = [seen.chat_id for seen in sightings if seen.returning]
     if back:
         await session.execute(update(Chat).where(Chat.id.in_(back)).values(active=True))
+
+
+async def set_present(session: AsyncSession, seen: Sighting, *, present: bool) -> None:
+    """Record that the bot was added to the chat or removed from it (for a private chat: the
+    user unblocked or blocked it); only a chat where the bot is present gets digests."""
+    await remember(session, [seen])
+    await session.execute(update(Chat).where(Chat.id == seen.chat_id).values(active=present))
