@@ -60,14 +60,19 @@ def build_app(
     *,
     clock: Clock | None = None,
     poll_timeout: float = 10.0,
+    read_timeout: float = 5.0,
 ) -> App:
-    """The configured application, with every feature registered in order."""
+    """The configured application, with every feature registered in order; `read_timeout`
+    bounds each wait for the Bot API's answer to a request."""
     queue = UpdateQueue()
+    stopping = asyncio.Event()
     courier = Courier(
         settings.require_token(),
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
-        request=AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT),
+        request=AiohttpRequest(
+            CONNECTION_POOL_SIZE, read_timeout=read_timeout, pool_timeout=POOL_TIMEOUT
+        ),
         get_updates_request=PatientPolling(queue, read_timeout=poll_timeout + 5),
         defaults=Defaults(
             parse_mode=ParseMode.HTML,
@@ -75,6 +80,7 @@ def build_app(
             tzinfo=settings.zone,
         ),
         rate_limiter=SmoothRateLimiter(settings.limits, connections=CONNECTION_POOL_SIZE),
+        stopping=stopping,
     )
     # PTB's builder types the context's bot as ExtBot; it really holds the Courier.
     app = cast(
@@ -95,7 +101,7 @@ def build_app(
     data.clock = clock or SystemClock()
     data.chats_seen = {}
     data.chats_unsaved = {}
-    data.stopping = asyncio.Event()
+    data.stopping = stopping
     data.recent_searches = RecentSearches()
     data.knowledge = Knowledge()
     data.knowledge_revision = -1

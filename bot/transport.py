@@ -8,7 +8,9 @@ class in ptbcontrib, which is not on PyPI, so it cannot be a dependency here.
 """
 
 import functools
+import json
 import urllib.request
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -19,6 +21,21 @@ Timeout = float | None
 Headers = dict[str, str]
 
 _JSON = {"Content-Type": "application/json"}
+
+
+class Unsent(NetworkError):
+    """The request never reached the Bot API (no connection could be made): sending it again
+    cannot make it happen twice."""
+
+
+class UnsentTimeout(TimedOut, Unsent):
+    """No connection within the pool or connect timeout: a time-out, and nothing was sent."""
+
+
+class ServerError(NetworkError):
+    """The Bot API answered with a 5xx: it failed to do what was asked, so it may be asked
+    again. (PTB maps these to a bare NetworkError, which cannot be told from a connection lost
+    after the request went out.)"""
 
 
 class AiohttpRequest(BaseRequest):
@@ -95,17 +112,22 @@ class AiohttpRequest(BaseRequest):
                 timeout=timeouts,
                 proxy=self._proxy(url),
             ) as response:
-                return response.status, await response.read()
+                status, payload = response.status, await response.read()
         except aiohttp.ConnectionTimeoutError as error:
-            raise TimedOut(
+            raise UnsentTimeout(
                 "No connection to the Bot API within the pool or connect timeout; the request "
                 "was not sent."
             ) from error
         except TimeoutError as error:
             raise TimedOut from error
+        except aiohttp.ClientConnectorError as error:
+            raise Unsent(f"aiohttp.{type(error).__name__}: {error}") from error
         except aiohttp.ClientError as error:
             # The class name says what happened when the message is empty (a reset, say).
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise ServerError(f"{_description(payload)} ({status})")
+        return status, payload
 
     def _proxy(self, url: str) -> str | None:
         """As httpx would: HTTPS_PROXY or HTTP_PROXY from the environment, unless NO_PROXY."""
@@ -116,6 +138,16 @@ class AiohttpRequest(BaseRequest):
             bypass = urllib.request.proxy_bypass(host)
             self._proxy_of[key] = None if bypass else self._proxies.get(scheme)
         return self._proxy_of[key]
+
+
+def _description(payload: bytes) -> str:
+    """What the Bot API said about its error, as far as its answer says anything."""
+    try:
+        answer = json.loads(payload)
+    except ValueError:
+        return "Bot API server error"
+    description = answer.get("description") if isinstance(answer, dict) else None
+    return str(description or "Bot API server error")
 
 
 def _given(value: Timeout | object, default: Timeout) -> Timeout:

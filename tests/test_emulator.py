@@ -335,6 +335,18 @@ async def test_a_deleted_message_is_gone(emulator: BotApiEmulator, bot: Bot) -> 
     assert emulator.messages(user) == []
 
 
+async def test_a_late_answer_comes_after_the_call_was_done(
+    emulator: BotApiEmulator, bot: Bot
+) -> None:
+    user = emulator.user(42)
+    emulator.answer_late("sendMessage", 0.5)
+    sending = asyncio.create_task(bot.send_message(user.id, "hi"))
+    message = await emulator.wait_for_message(user.id)
+    assert message.text == "hi"
+    assert not sending.done()
+    assert (await sending).message_id == message.message_id
+
+
 async def test_an_injected_block_raises_forbidden_once(emulator: BotApiEmulator, bot: Bot) -> None:
     user = emulator.user(42)
     emulator.fail("sendMessage", ApiError.blocked(), chat_id=user.id)

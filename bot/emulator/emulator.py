@@ -329,6 +329,11 @@ class BotApiEmulator:
         """Answer the next `times` calls of `method` (to `chat_id` only, if given) with `error`."""
         self._server.fail(method, error, times=times, chat_id=chat_id)
 
+    def answer_late(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Do the next `times` calls of `method` at once but answer each only `seconds` later,
+        as Telegram does when slow: a bot that times out meanwhile has had it done anyway."""
+        self._server.answer_late(method, seconds, times=times)
+
     def stall(self, seconds: float) -> None:
         """Stop answering for `seconds`, as Telegram now and then does: calls that arrive
         meanwhile wait, and are counted against the limits and answered when it resumes."""

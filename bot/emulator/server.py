@@ -20,6 +20,13 @@ _RATE_LIMITED = frozenset({"sendMessage", "sendDocument"})
 
 
 @dataclass
+class _Delay:
+    method: str
+    seconds: float
+    remaining: int
+
+
+@dataclass
 class _Fault:
     method: str
     error: ApiError
@@ -49,6 +56,7 @@ class ApiServer:
         self.call_made = Signal()
         self.stats = Stats()
         self._faults: list[_Fault] = []
+        self._delays: list[_Delay] = []
         self._blocked: set[int] = set()
         self._answering = asyncio.Event()
         self._answering.set()
@@ -98,6 +106,15 @@ class ApiServer:
             raise ValueError("times must be at least 1")
         self._faults.append(_Fault(entry[0], error, times, chat_id))
 
+    def answer_late(self, method: str, seconds: float, *, times: int) -> None:
+        """Do the next `times` calls of `method` at once, and answer each `seconds` later."""
+        entry = self._methods.get(method.lower())
+        if entry is None:
+            raise ValueError(f"the emulator does not implement {method}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._delays.append(_Delay(entry[0], seconds, times))
+
     def block(self, chat_id: int) -> None:
         """Make every send to this chat fail with 403 until unblock()."""
         self._blocked.add(chat_id)
@@ -136,7 +153,20 @@ class ApiServer:
         except ApiError as error:
             call.error = error.description
             return self._error_response(error)
+        delay = self._take_delay(name)
+        if delay:
+            # Done already: a client that gives up meanwhile has had it done all the same.
+            await asyncio.sleep(delay)
         return web.json_response({"ok": True, "result": result})
+
+    def _take_delay(self, method: str) -> float:
+        for delay in self._delays:
+            if delay.method == method:
+                delay.remaining -= 1
+                if delay.remaining == 0:
+                    self._delays.remove(delay)
+                return delay.seconds
+        return 0.0
 
     def _log_call(self, call: Call) -> Call:
         self.calls.append(call)
