@@ -16,6 +16,7 @@ from bot.courier import RETRY_DELAYS
 from bot.emulator import ApiError, BotApiEmulator
 from bot.runtime import polling
 from bot.settings import Settings
+from storage.models import Fact
 from tests.conftest import POLL_TIMEOUT, UNPACED, Running, answers_before
 
 # Each wait for the Bot API's answer, short so that a late answer times out quickly.
@@ -101,3 +102,25 @@ async def test_no_retry_starts_once_the_bot_is_stopping(running: Running) -> Non
     running.emulator.fail("sendMessage", ApiError(500, "Internal Server Error"))
     assert GENERIC in (await chat.send("/about")).text
     assert (said(running, ABOUT), failed_sends(running)) == (0, 1)
+
+
+async def test_an_answer_cut_short_after_its_first_message_is_not_followed_by_the_error(
+    running: Running,
+) -> None:
+    async with running.sessions.begin() as session:
+        session.add(
+            Fact(
+                id="long",
+                topic="computing",
+                title="A very long fact",
+                text=" ".join(["Kazakhstan & JINR cooperate."] * 400),
+                source_id="jinr-2023-10-04-agreement-of-intent",
+                position=99,
+            )
+        )
+    chat = running.chat()
+    running.emulator.fail("sendMessage", ApiError.bad_request("chat is being repaired"), after=1)
+    first = await chat.send("/facts computing")
+    assert first.text.startswith("📌 Distributed computing")
+    answers = await answers_before(chat, "/help", lambda text: HELP in text)
+    assert [GENERIC in message.text for message in answers] == [False]

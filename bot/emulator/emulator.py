@@ -324,10 +324,17 @@ class BotApiEmulator:
         return self._store.bot_text(kind, language_code)
 
     def fail(
-        self, method: str, error: ApiError, *, times: int = 1, chat_id: int | None = None
+        self,
+        method: str,
+        error: ApiError,
+        *,
+        times: int = 1,
+        chat_id: int | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` calls of `method` (to `chat_id` only, if given) with `error`."""
-        self._server.fail(method, error, times=times, chat_id=chat_id)
+        """Answer the next `times` calls of `method` (to `chat_id` only, if given) with `error`;
+        with `after`, only once that many more have gone through."""
+        self._server.fail(method, error, times=times, chat_id=chat_id, after=after)
 
     def answer_late(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Do the next `times` calls of `method` at once but answer each only `seconds` later,

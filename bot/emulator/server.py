@@ -32,6 +32,8 @@ class _Fault:
     error: ApiError
     remaining: int
     chat_id: int | None
+    # Matching calls let through before the first that fails.
+    passing: int = 0
 
 
 class ApiServer:
@@ -97,14 +99,17 @@ class ApiServer:
         self._store.updates_arrived.pulse()
         await runner.cleanup()
 
-    def fail(self, method: str, error: ApiError, *, times: int, chat_id: int | None) -> None:
-        """Answer the next `times` calls of `method` (to `chat_id` only, if given) with `error`."""
+    def fail(
+        self, method: str, error: ApiError, *, times: int, chat_id: int | None, after: int = 0
+    ) -> None:
+        """Answer `times` calls of `method` (to `chat_id` only, if given) with `error`, once
+        `after` more of them have gone through."""
         entry = self._methods.get(method.lower())
         if entry is None:
             raise ValueError(f"the emulator does not implement {method}")
         if times < 1:
             raise ValueError("times must be at least 1")
-        self._faults.append(_Fault(entry[0], error, times, chat_id))
+        self._faults.append(_Fault(entry[0], error, times, chat_id, after))
 
     def answer_late(self, method: str, seconds: float, *, times: int) -> None:
         """Do the next `times` calls of `method` at once, and answer each `seconds` later."""
@@ -193,6 +198,9 @@ class ApiServer:
         chat_id = params.values.get("chat_id")
         for fault in self._faults:
             if fault.method == method and fault.chat_id in (None, chat_id):
+                if fault.passing:
+                    fault.passing -= 1
+                    break
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self._faults.remove(fault)
