@@ -58,9 +58,12 @@ class Courier(ExtBot[None]):
         # Once set, no retry starts: stopping is kept within seconds.
         self._stopping = stopping or asyncio.Event()
 
-    async def deliver(self, chat_id: int, html: str) -> None:
-        """Send `html` to the chat as send_message would, without building the answer."""
-        data = {"chat_id": chat_id, "text": html, **self._message_defaults()}
+    async def deliver(self, chat_id: int, html: str, *, thread_id: int | None = None) -> None:
+        """Send `html` to the chat (its forum topic `thread_id`, if given) as send_message
+        would, without building the answer."""
+        data: dict[str, object] = {"chat_id": chat_id, "text": html, **self._message_defaults()}
+        if thread_id is not None:
+            data["message_thread_id"] = thread_id
         # ExtBot._do_post is PTB's own path for every method, past the defaults (which
         # _message_defaults has put in): the rate limiter, the request and its error mapping
         # (RetryAfter, Forbidden, ChatMigrated ...); only the parsing of the result into a

@@ -27,7 +27,7 @@ from bot.courier import Courier
 from bot.html_split import split_html
 from bot.progress import Progress
 from bot.settings import Limits
-from storage import digests
+from storage import digests, subscriptions
 from storage.digests import CHANGED, FAILED, PENDING, REMINDER, SENT, Mark, Pending
 from storage.models import Digest, Event
 
@@ -137,12 +137,13 @@ async def _send_digest(data: BotData, bot: Courier, digest: Digest, tally: Tally
         while not ledger.flooded:
             async with data.sessions() as session:
                 batch = await digests.pending(session, digest_id=digest.id, after=after)
+                topics = await subscriptions.topics(session, [row.chat_id for row in batch])
             if not batch:
                 break
             for row in batch:
                 if not await ledger.take_place():
                     break
-                sends.create_task(ledger.send(row, parts))
+                sends.create_task(ledger.send(row, parts, topics.get(row.chat_id)))
             after = batch[-1].chat_id
     if not ledger.flooded:
         async with data.sessions.begin() as session:
@@ -181,8 +182,8 @@ class _Ledger:
         self._sending += 1
         return True
 
-    async def send(self, row: Pending, parts: Sequence[str]) -> None:
-        result = await _send(self._bot, row.chat_id, parts)
+    async def send(self, row: Pending, parts: Sequence[str], thread_id: int | None) -> None:
+        result = await _send(self._bot, row.chat_id, parts, thread_id)
         self._sending -= 1
         self._returned.append((row, result))
         if len(self._returned) >= self._mark_every or not self._sending:
@@ -202,10 +203,12 @@ class _Ledger:
             await self.progress.sent(len(taken))
 
 
-async def _send(bot: Courier, chat_id: int, parts: Sequence[str]) -> _Result:
+async def _send(
+    bot: Courier, chat_id: int, parts: Sequence[str], thread_id: int | None = None
+) -> _Result:
     try:
         for part in parts:
-            await bot.deliver(chat_id, part)
+            await bot.deliver(chat_id, part, thread_id=thread_id)
     except ChatMigrated as error:
         return _Result(_MIGRATED, error.message, error.new_chat_id)
     except RetryAfter as error:

@@ -13,18 +13,31 @@ from bot.texts import Html
 log = logging.getLogger(__name__)
 
 
+def topic_of(update: Update) -> int | None:
+    """The forum topic the update came from (a message in it, a press on a message in it), for
+    the answer to go there too; None in a chat without topics, or in a forum's General topic."""
+    message = update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
 async def reply(
     update: Update, text: Html, keyboard: InlineKeyboardMarkup | None = None
 ) -> Message | None:
-    """Answer in the update's chat; long text goes out in several messages, buttons on the last."""
+    """Answer in the update's chat, in its forum topic if it has one; long text goes out in
+    several messages, buttons on the last."""
     chat = update.effective_chat
     if chat is None:
         return None
     chunks = split_html(text)
+    topic = topic_of(update)
     sent = None
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
-        sent = await chat.send_message(chunk, reply_markup=keyboard if last else None)
+        sent = await chat.send_message(
+            chunk, reply_markup=keyboard if last else None, message_thread_id=topic
+        )
     return sent
 
 
@@ -53,7 +66,8 @@ async def replace(
         if pressed is None or not _uneditable(error):
             raise
         log.debug("the pressed message cannot be edited (%s): sent anew", error.message)
-        await pressed.chat.send_message(text, reply_markup=keyboard)
+        topic = pressed.message_thread_id if pressed.is_topic_message else None
+        await pressed.chat.send_message(text, reply_markup=keyboard, message_thread_id=topic)
 
 
 async def drop_buttons(query: CallbackQuery) -> None:

@@ -21,7 +21,7 @@ from bot.digests import wanted_leads
 from bot.durations import format_duration
 from bot.keyboards import button, keyboard
 from bot.rendering import babel_locale, span
-from bot.replies import replace, reply
+from bot.replies import replace, reply, topic_of
 from bot.texts import Html, Texts, join
 from storage import subscriptions
 from storage.chats import Sighting
@@ -95,13 +95,16 @@ def _sighting(update: Update, context: Context) -> Sighting:
 
 
 async def subscribe(update: Update, context: Context) -> None:
-    """Subscribe the chat with the defaults and show what it can change."""
+    """Subscribe the chat with the defaults and show what it can change; in a forum topic,
+    digests go to that topic."""
     t = texts(update)
     if not await may_change(update, context):
         await reply(update, t("subscription.admins_only"))
         return
     async with context.bot_data.sessions.begin() as session:
-        subscription, new = await subscriptions.subscribe(session, _sighting(update, context))
+        subscription, new = await subscriptions.subscribe(
+            session, _sighting(update, context), thread_id=topic_of(update)
+        )
     text, markup = _settings_view(context, t, subscription)
     heading = t("subscribe.done") if new else t("subscribe.already")
     await reply(update, join([heading, text], "\n\n"), markup)

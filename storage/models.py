@@ -190,6 +190,9 @@ class Subscription(Base):
     news: Mapped[bool] = mapped_column(default=True)
     # The reminder lead times this chat wants, e.g. "7d,1h"; NULL means every configured one.
     lead_times: Mapped[str | None]
+    # The forum topic of the chat that digests go to (where /subscribe was sent); NULL for the
+    # chat itself, or a forum's General topic.
+    thread_id: Mapped[int | None]
     # Set by the code that changes them, from the bot's clock (no onupdate: an UPDATE that
     # happens to repeat the stored time would otherwise get the machine's).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

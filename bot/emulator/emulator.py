@@ -122,12 +122,17 @@ class BotApiEmulator:
         """The user's side of their private chat with the bot."""
         return ChatSession(self, self.chat(user.id), user, timeout=timeout)
 
-    def group_chat(self, group: Chat, user: User, *, timeout: float = 5.0) -> "ChatSession":
-        """One member's side of a group chat."""
-        return ChatSession(self, self.chat(group.id), user, timeout=timeout)
+    def group_chat(
+        self, group: Chat, user: User, *, timeout: float = 5.0, thread_id: int | None = None
+    ) -> "ChatSession":
+        """One member's side of a group chat; in one forum topic of it, if `thread_id` is given."""
+        return ChatSession(self, self.chat(group.id), user, timeout=timeout, thread_id=thread_id)
 
-    def send_message(self, chat: ChatRef, user: User | int, text: str) -> int:
-        """Queue a user's text message; a leading /command gets its bot_command entity."""
+    def send_message(
+        self, chat: ChatRef, user: User | int, text: str, *, thread_id: int | None = None
+    ) -> int:
+        """Queue a user's text message, in the forum topic `thread_id` if given; a leading
+        /command gets its bot_command entity."""
         state = self._store.chat_state(chat)
         sender = self._store.user(user)
         message_id = state.take_message_id()
@@ -139,6 +144,9 @@ class BotApiEmulator:
             "from": sender.to_json(),
             "text": text,
         }
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         command = _COMMAND.match(text)
         if command:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": command.end()}]
@@ -365,12 +373,19 @@ class ChatSession:
     """One user's side of a chat: say something or press a button, then read the bot's answer."""
 
     def __init__(
-        self, emulator: BotApiEmulator, chat: Chat, user: User, *, timeout: float = 5.0
+        self,
+        emulator: BotApiEmulator,
+        chat: Chat,
+        user: User,
+        *,
+        timeout: float = 5.0,
+        thread_id: int | None = None,
     ) -> None:
         self.emulator = emulator
         self.chat = chat
         self.user = user
         self.timeout = timeout
+        self.thread_id = thread_id
         self.presses: list[int] = []
 
     @property
@@ -380,7 +395,7 @@ class ChatSession:
 
     def say(self, text: str) -> int:
         """Send a message without waiting for an answer; returns the update id."""
-        return self.emulator.send_message(self.chat, self.user, text)
+        return self.emulator.send_message(self.chat, self.user, text, thread_id=self.thread_id)
 
     async def send(self, text: str) -> SentMessage:
         """Send a message and return the bot's first message (new or edited) after it."""

@@ -217,6 +217,7 @@ class Methods:
             reply_markup=markup,
             buttons=buttons,
             document=document,
+            thread_id=params.integer("message_thread_id"),
         )
         return self._store.record(state, message)
 

@@ -177,6 +177,9 @@ class Store:
         }
         if message.edit_date is not None:
             data["edit_date"] = message.edit_date
+        if message.thread_id is not None:
+            data["message_thread_id"] = message.thread_id
+            data["is_topic_message"] = True
         text_key, entities_key = "text", "entities"
         if message.document is not None:
             data["document"] = message.document.to_json()

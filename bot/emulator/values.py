@@ -193,6 +193,8 @@ class SentMessage:
     document: Document | None = None
     edits: int = 0
     edit_date: int | None = None
+    # The forum topic it was sent to; None for the chat itself (a forum's General topic).
+    thread_id: int | None = None
 
     @property
     def button_labels(self) -> list[str]:
