@@ -12,8 +12,8 @@ import base64
 import hashlib
 from collections import OrderedDict
 
-# Searches remembered at once: ten words of 64 letters at most each (storage.search), so a few
-# megabytes at worst.
+# Searches remembered at once: ten words of 64 letters at most each (storage.search), so 15 MB
+# at worst (all Cyrillic, measured with tracemalloc), and well under 1 MB for real questions.
 CAPACITY = 10_000
 # Nine bytes of hash: twelve characters of URL-safe base64 (no colon, which splits button data);
 # two of 10,000 remembered searches share a key with a chance of about one in 10^13.
