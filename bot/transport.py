@@ -21,6 +21,10 @@ Headers = dict[str, str]
 _JSON = {"Content-Type": "application/json"}
 
 
+class RedirectLoop(NetworkError):
+    """The Bot API URL redirects, again and again: a wrong URL, which no retry will fix."""
+
+
 class AiohttpRequest(BaseRequest):
     """One connection pool to one Bot API server, with PTB's four timeouts.
 
@@ -103,6 +107,8 @@ class AiohttpRequest(BaseRequest):
             ) from error
         except TimeoutError as error:
             raise TimedOut from error
+        except aiohttp.TooManyRedirects as error:
+            raise RedirectLoop(f"redirected {len(error.history)} times in a row") from error
         except aiohttp.ClientError as error:
             # The class name says what happened when the message is empty (a reset, say).
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
