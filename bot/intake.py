@@ -165,7 +165,6 @@ class Intake:
             self._busy -= Counter({("update", update.update_id) if key is None else key: 1})
             self._changed.set()
 
-
     def _done(self, update_id: int) -> None:
         self.handled.add(update_id)
         self.some_handled.set()

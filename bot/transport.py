@@ -8,11 +8,13 @@ class in ptbcontrib, which is not on PyPI, so it cannot be a dependency here.
 """
 
 import functools
+import json
 import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 Timeout = float | None
@@ -112,6 +114,19 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as error:
             # The class name says what happened when the message is empty (a reset, say).
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """As PTB reads an answer, but one that is not JSON (a web page where the Bot API
+        should be) is not logged with a traceback: the caller says in one line what is wrong.
+        """
+        try:
+            data = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise TelegramError("Invalid server response")
+        return data
 
     def _proxy(self, url: str) -> str | None:
         """As httpx would: HTTPS_PROXY or HTTP_PROXY from the environment, unless NO_PROXY."""
