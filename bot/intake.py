@@ -57,9 +57,10 @@ class ChatOrder:
     taken after the chat's turn comes (asyncio's locks are first come, first served).
     """
 
-    def __init__(self, slots: int = CONCURRENT_UPDATES) -> None:
-        self.slots = slots
-        self._free = asyncio.Semaphore(slots)
+    def __init__(self, slots: int | None = None) -> None:
+        # Read when made, not when defined: a benchmark tries other numbers by setting it.
+        self.slots = slots or CONCURRENT_UPDATES
+        self._free = asyncio.Semaphore(self.slots)
         self._lines: dict[int, _Line] = {}
         self.closed = False
 

@@ -52,7 +52,7 @@ class Backoff:
 
     first: float = 1.0
     most: float = 30.0
-    # 404s in a row before giving up: with the pauses above, about a minute.
+    # 404s in a row before giving up: with the pauses above, about half a minute.
     missing_attempts: int = 6
 
 
