@@ -565,13 +565,3 @@ def test_trimming_drops_blank_edges_and_blank_entities() -> None:
     text, entities = trim(*parse("\n <b> </b> hi <i>there </i>\n"))
 
     assert (text, entities) == ("hi there", [{"type": "italic", "offset": 3, "length": 5}])
-
-
-async def test_a_stall_ended_early_answers_the_calls_that_waited(
-    emulator: BotApiEmulator, bot: Bot
-) -> None:
-    emulator.stall(3600)
-    me = asyncio.create_task(bot.get_me())
-    emulator.resume()
-    async with asyncio.timeout(5):
-        assert (await me).username == "coop_test_bot"
