@@ -30,8 +30,8 @@ from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 import bot.app
+import bot.intake
 from bot.app import build_app
-from bot.intake import ChatOrder
 from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
 from bot.settings import Limits, Secret, Settings
 from bot.transport import AiohttpRequest
@@ -45,18 +45,6 @@ UNLIMITED = Limits(per_second=10**6, per_chat_per_second=10**6, per_group_per_mi
 POLL_TIMEOUT = 1.0
 
 BareApp = Application[Any, Any, Any, Any, Any, Any]
-AnyBuilder = ApplicationBuilder[Any, Any, Any, Any, Any, Any]
-
-
-def _tuned_builder(concurrent: int) -> type[AnyBuilder]:
-    """A builder that applies the override last, to try settings without editing bot/app.py."""
-
-    class Tuned(AnyBuilder):
-        def build(self) -> Any:
-            self.concurrent_updates(concurrent)
-            return super().build()
-
-    return Tuned
 
 
 def settings_for(db: Path, base_url: str = "http://127.0.0.1:9/bot") -> Settings:
@@ -75,19 +63,17 @@ async def run_coopbot(
 ) -> None:
     """The real bot as `coopbot run` builds it, on an already synced database."""
     settings = settings_for(db, base_url)
-    # build_app looks both names up at call time, so replacing them here tries other settings on
-    # the unchanged bot; mypy objects because bot.app only imports the builder's name.
+    # build_app and ChatOrder look both names up at call time, so replacing them here tries
+    # other settings on the unchanged bot.
     if pool is not None:
         bot.app.CONNECTION_POOL_SIZE = pool
     if concurrent is not None:
-        bot.app.ApplicationBuilder = _tuned_builder(concurrent)  # type: ignore[attr-defined]
+        bot.intake.CONCURRENT_UPDATES = concurrent
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, poll_timeout=POLL_TIMEOUT)
         async with polling(app, poll_timeout=POLL_TIMEOUT):
             freeze_heap()
-            processor = app.update_processor
-            slots = processor.slots if isinstance(processor, ChatOrder) else app.concurrent_updates
-            _announce("coopbot", bot.app.CONNECTION_POOL_SIZE, slots)
+            _announce("coopbot", bot.app.CONNECTION_POOL_SIZE, bot.intake.CONCURRENT_UPDATES)
             await profiler.until_stopped()
 
 

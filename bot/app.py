@@ -15,9 +15,9 @@ from bot.clock import Clock, SystemClock
 from bot.commands import menus
 from bot.context import App, BotData, Context
 from bot.courier import Courier
-from bot.intake import ChatOrder, PatientPolling, UpdateQueue
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.pacing import SmoothRateLimiter
+from bot.polling import READ_SLACK
 from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.transport import AiohttpRequest
@@ -64,7 +64,6 @@ def build_app(
 ) -> App:
     """The configured application, with every feature registered in order; `read_timeout`
     bounds each wait for the Bot API's answer to a request."""
-    queue = UpdateQueue()
     stopping = asyncio.Event()
     courier = Courier(
         settings.require_token(),
@@ -73,7 +72,8 @@ def build_app(
         request=AiohttpRequest(
             CONNECTION_POOL_SIZE, read_timeout=read_timeout, pool_timeout=POOL_TIMEOUT
         ),
-        get_updates_request=PatientPolling(queue, read_timeout=poll_timeout + 5),
+        # Its own connection: a long poll must not hold one that replies need.
+        get_updates_request=AiohttpRequest(1, read_timeout=poll_timeout + READ_SLACK),
         defaults=Defaults(
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -89,8 +89,8 @@ def build_app(
         .bot(courier)
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(JobQueue[Context]())
-        .update_queue(queue)
-        .concurrent_updates(ChatOrder())
+        # Updates are fetched and handed out by bot.polling and bot.intake, not PTB's Updater.
+        .updater(None)
         .post_init(prepare)
         .post_shutdown(finish)
         .build(),

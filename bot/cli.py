@@ -14,12 +14,15 @@ from pathlib import Path
 from bot import logs
 from bot.app import build_app
 from bot.content import ContentError, load_content
-from bot.runtime import freeze_heap, open_database, polling, sync, wait_for_stop_signal
+from bot.polling import Interrupted, Unrecoverable
+from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("coopbot")
 
 USAGE_ERROR = 2
+# The bot could not go on: a supervisor should restart it (or an operator fix what it names).
+FAILED = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,22 +100,46 @@ def _sync_content(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve until told to stop (exit 0) or until retrying cannot help (one line, exit 1).
+
+    Every way out says what happened in one line, with the token masked: a traceback would
+    show it, in a URL or PTB's own message.
+    """
     token = settings.require_token()
     logs.configure(settings.log_level, token)
+    mask = logs.masker(token)
+    try:
+        asyncio.run(_serve(settings))
+    except Interrupted:
+        log.info("coopbot stopped before it reached the Bot API")
+    except Unrecoverable as error:
+        print(f"coopbot: {mask(str(error))}", file=sys.stderr)
+        return FAILED
+    except (ContentError, SettingsError):
+        raise
+    except Exception as error:
+        log.debug("the unexpected error in full", exc_info=True)
+        print(
+            f"coopbot: stopped by an unexpected error, {type(error).__name__}: "
+            f"{mask(str(error))} (logging.level = DEBUG shows where)",
+            file=sys.stderr,
+        )
+        return FAILED
+    return 0
 
-    async def go() -> None:
-        async with open_database(settings) as database:
-            report = await sync(settings, database.sessions)
-            log.info("content synced: %s", str(report).replace("\n", "; "))
-            app = build_app(settings, database.sessions)
+
+async def _serve(settings: Settings) -> None:
+    async with open_database(settings) as database:
+        report = await sync(settings, database.sessions)
+        log.info("content synced: %s", str(report).replace("\n", "; "))
+        app = build_app(settings, database.sessions)
+        stopping = app.bot_data.stopping
+        with stop_on_signals(stopping):
             async with polling(app):
                 freeze_heap()
                 log.info("coopbot is running against %s; Ctrl+C stops it", settings.base_url)
-                await wait_for_stop_signal()
-        log.info("coopbot stopped")
-
-    asyncio.run(go())
-    return 0
+                await stopping.wait()
+    log.info("coopbot stopped")
 
 
 def _sandbox(settings: Settings, args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.clock import Clock
 from bot.courier import Courier
+from bot.intake import Intake
 from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.texts import Texts, texts_for
@@ -45,6 +46,8 @@ class BotData:
     chats_unsaved: dict[int, Sighting]
     # Set once the bot begins to stop: long work (a digest's fan-out) ends at its next step.
     stopping: asyncio.Event
+    # The updates in hand, once polling has started.
+    intake: Intake
 
 
 Context = CallbackContext[Courier, dict[Any, Any], dict[Any, Any], BotData]

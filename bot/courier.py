@@ -35,6 +35,10 @@ RETRY_BUDGET = 10.0
 # wrong" to it.
 _SHOWING = ("send", "edit", "copy", "forward")
 
+# Retried by bot.polling on its own terms (backoff for as long as an outage lasts, a line per
+# attempt): a retry here would only multiply its attempts.
+_POLLING = frozenset({"getMe", "getUpdates"})
+
 _shown: ContextVar[bool] = ContextVar("shown", default=False)
 
 
@@ -72,8 +76,7 @@ class Courier(ExtBot[None]):
 
     async def _do_post(self, endpoint: str, data: Any, **timeouts: Any) -> Any:
         """PTB's post, attempted again after a failure that cannot have done anything."""
-        if endpoint == "getUpdates":
-            # The polling loop retries on its own terms.
+        if endpoint in _POLLING:
             return await super()._do_post(endpoint, data, **timeouts)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + RETRY_BUDGET

@@ -10,12 +10,19 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _SHORT = (("d", timedelta(days=1)), ("h", timedelta(hours=1)), ("m", timedelta(minutes=1)))
 
 
-def parse_duration(text: str) -> timedelta:
-    """A positive duration; ValueError naming the accepted forms otherwise."""
+def parse_duration(text: str, *, longest: timedelta) -> timedelta:
+    """A positive duration up to `longest`; ValueError naming the accepted forms otherwise.
+
+    The bound is the caller's: a number of any size parses, and timedelta overflows far below
+    what a digit string can hold.
+    """
     match = _DURATION.fullmatch(text.strip().lower())
     if match is None or int(match.group(1)) == 0:
         raise ValueError(f"{text!r} is not a duration (write e.g. '90s', '10m', '1h' or '7d')")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    number, unit = int(match.group(1)), timedelta(**{_UNITS[match.group(2)]: 1})
+    if number > longest // unit:
+        raise ValueError(f"{text!r} is longer than {format_duration(longest)}")
+    return number * unit
 
 
 def format_duration(delta: timedelta) -> str:

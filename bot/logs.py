@@ -17,14 +17,7 @@ def redact_records(token: str) -> Callable[[], None]:
     a library, a test, an operator) are covered too. Returns a function that undoes it.
     """
     previous = logging.getLogRecordFactory()
-    # As written, and as it appears in a URL (file downloads quote the colon as %3A); longest
-    # first, so a whole token becomes one mask.
-    forms = sorted({token, quote(token, safe="")}, key=len, reverse=True)
-
-    def mask(text: str) -> str:
-        for form in forms:
-            text = text.replace(form, MASK)
-        return text
+    mask = masker(token)
 
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
@@ -40,6 +33,20 @@ def redact_records(token: str) -> Callable[[], None]:
 
     logging.setLogRecordFactory(make_record)
     return lambda: logging.setLogRecordFactory(previous)
+
+
+def masker(token: str) -> Callable[[str], str]:
+    """A function that masks the token in a text, for what is printed rather than logged."""
+    # As written, and as it appears in a URL (file downloads quote the colon as %3A); longest
+    # first, so a whole token becomes one mask.
+    forms = sorted({token, quote(token, safe="")}, key=len, reverse=True)
+
+    def mask(text: str) -> str:
+        for form in forms:
+            text = text.replace(form, MASK)
+        return text
+
+    return mask
 
 
 def configure(level: str, token: str | None) -> None:

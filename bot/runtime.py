@@ -6,21 +6,27 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.content import load_content
 from bot.context import App
-from bot.intake import ALLOWED_UPDATES
+from bot.intake import Intake
+from bot.polling import Backoff, Poller, connect
 from bot.settings import Settings
 from storage import search
 from storage.db import create_engine, migrate, session_factory
 from storage.sync import SyncReport, sync_content
 
 log = logging.getLogger(__name__)
+
+# How long the updates being answered may take to finish once the bot is told to stop: with
+# the rest of the stop, well inside the 10 s Docker and systemd wait before they kill.
+STOP_GRACE = 2.0
+PATIENT = Backoff()
 
 
 @dataclass(frozen=True)
@@ -54,29 +60,40 @@ async def sync(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -
 
 
 @asynccontextmanager
-async def polling(app: App, *, poll_timeout: float = 10.0) -> AsyncIterator[App]:
-    """The application initialised, started and polling; stopped in order on the way out.
+async def polling(
+    app: App, *, poll_timeout: float = 10.0, backoff: Backoff = PATIENT
+) -> AsyncIterator[App]:
+    """The application initialised, started and fetching; stopped in order on the way out.
 
-    This is run_polling taken apart so that it can share an event loop, hooks included.
+    It waits for the Bot API as long as retrying can help (Unrecoverable otherwise; Interrupted
+    if the bot is told to stop first). Stopping takes at most STOP_GRACE for the updates being
+    answered, then what is left of them is cancelled: their inbox rows keep them for the next
+    start. If fetching ends on its own (Unrecoverable), `stopping` is set and it is raised on
+    the way out.
     """
+    stopping = app.bot_data.stopping
     try:
+        await connect(app, backoff)
         async with app:
             if app.post_init is not None:
                 await app.post_init(app)
             await app.start()
-            assert app.updater is not None  # the builder always makes one unless told not to
-            await app.updater.start_polling(
-                timeout=int(poll_timeout),
-                poll_interval=0,
-                drop_pending_updates=False,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            intake = app.bot_data.intake = Intake(app.process_update)
+            poller = Poller(app, intake, poll_timeout=poll_timeout, backoff=backoff)
+            fetching = asyncio.create_task(poller.run(), name="fetching updates")
+            fetching.add_done_callback(lambda _: stopping.set())
             try:
                 yield app
             finally:
-                app.bot_data.stopping.set()
-                await app.updater.stop()
+                stopping.set()
+                fetching.cancel()
+                await asyncio.gather(fetching, return_exceptions=True)
+                await intake.stop(STOP_GRACE)
+                await poller.forget_handled()
                 await app.stop()
+            failure = None if fetching.cancelled() else fetching.exception()
+            if failure is not None:
+                raise failure
     finally:
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
@@ -96,11 +113,18 @@ def freeze_heap() -> None:
 async def wait_for_stop_signal() -> None:
     """Until SIGINT or SIGTERM: the bot stops cleanly either way."""
     stop = asyncio.Event()
+    with stop_on_signals(stop):
+        await stop.wait()
+
+
+@contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set `stop` while inside, start-up included."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        yield
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

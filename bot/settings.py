@@ -12,6 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.durations import parse_duration
 
@@ -19,6 +21,21 @@ PUBLIC_API = "https://api.telegram.org/bot"
 DEFAULT_STORAGE_URL = "sqlite+aiosqlite:///data/coopbot.db"
 DEFAULT_CONTENT = Path(__file__).resolve().parent.parent / "content"
 TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{10,}")
+# Telegram's ids have at most 52 significant bits; anything larger is a typo (and would not fit
+# the database's 64-bit integers either).
+LARGEST_ID = 2**52
+# How far ahead a reminder may go out, and how seldom the scheduler may look: past these a
+# value is a typo, and timedelta itself overflows not far beyond.
+LONGEST_LEAD_TIME = timedelta(days=366)
+LONGEST_TICK = timedelta(days=1)
+# The most each limit may be: Telegram's ceiling for paid broadcasts (1,000 a second), and
+# well above its per-chat and per-group limits; more would only be a typo that gets the bot
+# rate-limited.
+MOST: dict[str, int] = {
+    "per_second": 1000,
+    "per_chat_per_second": 30,
+    "per_group_per_minute": 1200,
+}
 
 # Every key the config file may hold, with its type; anything else is a typo to report.
 KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -117,7 +134,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     def get(section: str, key: str, default: Any) -> Any:
         value = raw.get(section, {}).get(key, default)
         expected = KNOWN_KEYS[section][key]
-        if value is not default and not isinstance(value, expected):
+        # TOML's true is a Python bool, and bool is an int: `per_second = true` is no number.
+        if value is not default and (
+            not isinstance(value, expected) or (isinstance(value, bool) and expected is int)
+        ):
             kind = expected.__name__ if isinstance(expected, type) else "value"
             raise SettingsError(f"{section}.{key}: expected a {kind}, got {value!r}")
         return value
@@ -134,7 +154,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         token=Secret(token) if token else None,
         base_url=base_url,
         base_file_url=get("telegram", "base_file_url", None) or _file_url(base_url),
-        storage_url=get("storage", "url", DEFAULT_STORAGE_URL),
+        storage_url=_storage_url(get("storage", "url", DEFAULT_STORAGE_URL)),
         admin_ids=_admin_ids(get("admins", "user_ids", [])),
         zone=_zone(get("time", "zone", "Asia/Almaty")),
         content_dir=Path(get("content", "folder", str(DEFAULT_CONTENT))),
@@ -177,7 +197,12 @@ def _digest(get: Callable[[str, str, Any], Any]) -> DigestSettings:
     lead_times = default.lead_times
     if leads is not None:
         try:
-            lead_times = tuple(sorted({parse_duration(str(v)) for v in leads}, reverse=True))
+            lead_times = tuple(
+                sorted(
+                    {parse_duration(str(v), longest=LONGEST_LEAD_TIME) for v in leads},
+                    reverse=True,
+                )
+            )
         except ValueError as error:
             raise SettingsError(f"digest.lead_times: {error}") from None
     summary = get("digest", "summary", default.summary)
@@ -189,23 +214,49 @@ def _digest(get: Callable[[str, str, Any], Any]) -> DigestSettings:
             "e.g. '0 9 * * mon' for Mondays at 09:00"
         ) from None
     try:
-        tick = parse_duration(get("digest", "tick", "30s"))
+        tick = parse_duration(get("digest", "tick", "30s"), longest=LONGEST_TICK)
     except ValueError as error:
         raise SettingsError(f"digest.tick: {error}") from None
-    return DigestSettings(
-        lead_times=lead_times,
-        summary=summary,
-        channel_id=get("digest", "channel_id", None),
-        tick=tick,
-    )
+    channel_id = get("digest", "channel_id", None)
+    if channel_id is not None and not 0 < abs(channel_id) <= LARGEST_ID:
+        raise SettingsError(
+            f"digest.channel_id: {channel_id!r} is not a Telegram chat id "
+            "(a channel's looks like -1001234567890)"
+        )
+    return DigestSettings(lead_times=lead_times, summary=summary, channel_id=channel_id, tick=tick)
 
 
 def _limits(get: Callable[[str, str, Any], Any]) -> Limits:
     values = {key: get("limits", key, getattr(Limits(), key)) for key in KNOWN_KEYS["limits"]}
     for key, value in values.items():
-        if value <= 0:
-            raise SettingsError(f"limits.{key}: {value!r} must be a positive whole number")
+        if not 0 < value <= MOST[key]:
+            raise SettingsError(
+                f"limits.{key}: {value!r} must be a positive whole number up to {MOST[key]}"
+            )
     return Limits(**values)
+
+
+def _storage_url(value: str) -> str:
+    """An SQLite URL with an asyncio driver that is installed: the search index needs SQLite."""
+    example = f"e.g. {DEFAULT_STORAGE_URL!r}"
+    try:
+        url: URL = make_url(value)
+    except (ArgumentError, ValueError):
+        raise SettingsError(f"storage.url: this is not a database URL ({example})") from None
+    shown = repr(url.render_as_string(hide_password=True))
+    try:
+        dialect = url.get_dialect()
+        dialect.import_dbapi()
+    except (NoSuchModuleError, ImportError) as error:
+        raise SettingsError(
+            f"storage.url: no driver for {shown} is installed ({error}); {example}"
+        ) from None
+    if url.get_backend_name() != "sqlite" or not dialect.is_async:
+        raise SettingsError(
+            f"storage.url: {shown} is not SQLite with an asyncio driver; the bot keeps its "
+            f"data in SQLite through aiosqlite ({example})"
+        )
+    return value
 
 
 def _url(value: str, key: str) -> str:
@@ -222,7 +273,7 @@ def _file_url(base_url: str) -> str:
 
 def _admin_ids(values: list[Any]) -> frozenset[int]:
     for value in values:
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= LARGEST_ID:
             raise SettingsError(
                 f"admins.user_ids: {value!r} is not a numeric Telegram user id "
                 "(usernames change; use the number, e.g. user_ids = [123456789])"

@@ -11,10 +11,11 @@ import functools
 import json
 import urllib.request
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 Timeout = float | None
@@ -36,6 +37,10 @@ class ServerError(NetworkError):
     """The Bot API answered with a 5xx: it failed to do what was asked, so it may be asked
     again. (PTB maps these to a bare NetworkError, which cannot be told from a connection lost
     after the request went out.)"""
+
+
+class RedirectLoop(NetworkError):
+    """The Bot API URL redirects, again and again: a wrong URL, which no retry will fix."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -120,6 +125,8 @@ class AiohttpRequest(BaseRequest):
             ) from error
         except TimeoutError as error:
             raise TimedOut from error
+        except aiohttp.TooManyRedirects as error:
+            raise RedirectLoop(f"redirected {len(error.history)} times in a row") from error
         except aiohttp.ClientConnectorError as error:
             raise Unsent(f"aiohttp.{type(error).__name__}: {error}") from error
         except aiohttp.ClientError as error:
@@ -128,6 +135,19 @@ class AiohttpRequest(BaseRequest):
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise ServerError(f"{_description(payload)} ({status})")
         return status, payload
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> dict[str, Any]:
+        """As PTB reads an answer, but one that is not JSON (a web page where the Bot API
+        should be) is not logged with a traceback: the caller says in one line what is wrong.
+        """
+        try:
+            data = json.loads(payload.decode("utf-8", "replace"))
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise TelegramError("Invalid server response")
+        return data
 
     def _proxy(self, url: str) -> str | None:
         """As httpx would: HTTPS_PROXY or HTTP_PROXY from the environment, unless NO_PROXY."""

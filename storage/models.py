@@ -301,3 +301,17 @@ class Refusal(Base):
     __table_args__ = (
         Index("ix_refusals_minute", "at", "user_id", "chat_id", "command", unique=True),
     )
+
+
+class Inbox(Base):
+    """An update fetched and confirmed to Telegram but not yet handled, as Telegram sent it.
+
+    Confirming lets the next fetch reach past a chat whose own backlog waits on its pace; the
+    row is what keeps such an update safe across a stop or a crash until it has been handled.
+    """
+
+    __tablename__ = "inbox"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The update's JSON, read again with PTB at the next start.
+    payload: Mapped[str] = mapped_column(Text)

@@ -155,7 +155,7 @@ async def answers_before(
 
 async def until_handled(running: Running, update_id: int, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (a deadline, as in the emulator's waits)
     """Until the bot has handled an update, answered or not: a getUpdates past its id says the
-    bot had it in its queue, and the queue's join says every update in it is done."""
+    bot had taken it, and the intake settling says every update it took is done."""
     calls = running.emulator.calls
     after = 0
     async with asyncio.timeout(timeout):
@@ -165,4 +165,4 @@ async def until_handled(running: Running, update_id: int, *, timeout: float = 5.
             if isinstance(offset, int) and offset > update_id:
                 break
             after = next(i for i, seen in enumerate(calls) if seen is call) + 1
-        await running.app.update_queue.join()
+        await running.app.bot_data.intake.settled()

@@ -42,8 +42,9 @@ title = "An imported fact"
 text = "Imported and checked."
 source = "{SOURCE}"
 """
-# Tables that note whom the bot met and whom it refused: what a refused press may write.
-NOTED = {"chats", "refusals"}
+# Tables that note whom the bot met and whom it refused, and the updates in hand (the inbox):
+# what a refused press may write.
+NOTED = {"chats", "refusals", "inbox"}
 PUBLIC_HELP = "/digest"
 ADMIN_HELP = "For curators"
 

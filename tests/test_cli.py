@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.emulator import BotApiEmulator
 from bot.settings import DEFAULT_CONTENT
 from tests.conftest import TEST_TOKEN
@@ -123,3 +125,26 @@ async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: P
     assert TEST_TOKEN not in log
     database = tmp_path / "data" / "coopbot.db"
     assert count(database, "chats") == 1  # written at the latest on the way out
+
+
+@pytest.mark.parametrize(
+    ("section", "text", "key"),
+    [
+        ("digest", 'lead_times = ["99999999999d"]', "digest.lead_times"),
+        ("digest", 'tick = "99999999999d"', "digest.tick"),
+        ("limits", "per_second = true", "limits.per_second"),
+        ("limits", "per_group_per_minute = 99999999999", "limits.per_group_per_minute"),
+        ("storage", 'url = "postgresql+asyncpg://bot:pw@db/coopbot"', "storage.url"),
+        ("storage", 'url = "::"', "storage.url"),
+    ],
+)
+def test_run_names_an_out_of_range_or_unusable_setting_in_one_line(
+    tmp_path: Path, section: str, text: str, key: str
+) -> None:
+    path = tmp_path / "coopbot.toml"
+    path.write_text(f"[{section}]\n{text}\n", "utf-8")
+    result = coopbot("run", "--config", str(path), cwd=tmp_path, env={"COOPBOT_TOKEN": TEST_TOKEN})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"coopbot: {key}: ")
+    assert result.stdout == ""

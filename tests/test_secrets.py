@@ -1,11 +1,20 @@
-"""The bot token never reaches a log line, even at DEBUG with every library talking."""
+"""The bot token never reaches a log line, even at DEBUG with every library talking, nor what
+`coopbot run` prints when it cannot start."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.logs import MASK, redact_records
 from tests.conftest import TEST_TOKEN, Running
@@ -56,3 +65,155 @@ async def test_token_is_masked_in_every_log_line_at_debug(
     secret = TEST_TOKEN.split(":")[1]
     assert not [line for line in debug_log.lines if secret in line]
     assert any(MASK in line for line in debug_log.lines)
+
+
+# A real `coopbot run` against a Bot API that is wrong in each way a start can fail: whatever it
+# prints, on stdout or stderr, says what is wrong in one line and never shows the token.
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 60.0
+
+
+@asynccontextmanager
+async def answering(
+    respond: Callable[[web.Request], web.StreamResponse],
+) -> AsyncIterator[str]:
+    """A tiny HTTP server on loopback that answers every request with `respond`; its base URL."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return respond(request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/bot"
+    finally:
+        await runner.cleanup()
+
+
+def closed_port() -> str:
+    """A loopback URL nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/bot"
+
+
+class Run:
+    """`coopbot run` on this checkout, its output read line by line as it comes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.stderr: list[str] = []
+        self.stdout = ""
+
+    async def line_with(self, text: str) -> None:
+        """Until stderr has a line containing `text`."""
+        assert self.process.stderr is not None
+        async with asyncio.timeout(TIMEOUT):
+            while not any(text in line for line in self.stderr):
+                line = await self.process.stderr.readline()
+                assert line, f"coopbot ended before saying {text!r}: {self.stderr}"
+                self.stderr.append(line.decode())
+
+    async def end(self) -> int:
+        out, err = await asyncio.wait_for(self.process.communicate(), TIMEOUT)
+        self.stdout = out.decode()
+        self.stderr.extend(err.decode().splitlines(keepends=True))
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+    def assert_never_shows_the_token(self) -> None:
+        secret = TEST_TOKEN.split(":")[1]
+        printed = "".join(self.stderr) + self.stdout
+        assert secret not in printed
+        assert TEST_TOKEN.replace(":", "%3A") not in printed
+        assert "Traceback" not in printed
+        assert "Unclosed" not in printed
+
+
+@asynccontextmanager
+async def coopbot_run(tmp_path: Path, base_url: str) -> AsyncIterator[Run]:
+    config = tmp_path / "coopbot.toml"
+    config.write_text(
+        f'[telegram]\nbase_url = "{base_url}"\n'
+        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"\n',
+        "utf-8",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        "--config",
+        str(config),
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "COOPBOT_TOKEN": TEST_TOKEN,
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        yield Run(process)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def unauthorized(request: web.Request) -> web.StreamResponse:
+    return web.json_response(
+        {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+    )
+
+
+def to_itself(request: web.Request) -> web.StreamResponse:
+    return web.Response(status=302, headers={"Location": str(request.rel_url)})
+
+
+def not_found(request: web.Request) -> web.StreamResponse:
+    return web.Response(status=404, text="404 page not found")
+
+
+@pytest.mark.parametrize(
+    ("respond", "last_line"),
+    [
+        (unauthorized, "coopbot: telegram.token: the Bot API refused the token"),
+        (to_itself, "coopbot: telegram.base_url: http://127.0.0.1:"),
+    ],
+)
+async def test_a_start_that_retrying_cannot_fix_ends_in_one_line_without_the_token(
+    tmp_path: Path,
+    respond: Callable[[web.Request], web.StreamResponse],
+    last_line: str,
+) -> None:
+    async with answering(respond) as base_url, coopbot_run(tmp_path, base_url) as run:
+        assert await run.end() == 1
+    run.assert_never_shows_the_token()
+    assert run.stderr[-1].startswith(last_line)
+    assert run.stdout == ""
+
+
+@pytest.mark.parametrize("where", ["not found", "closed port"])
+async def test_a_start_that_may_come_right_retries_a_line_at_a_time_until_sigterm(
+    tmp_path: Path, where: str
+) -> None:
+    async with AsyncExitStack() as stack:
+        base_url = (
+            await stack.enter_async_context(answering(not_found))
+            if where == "not found"
+            else closed_port()
+        )
+        run = await stack.enter_async_context(coopbot_run(tmp_path, base_url))
+        await run.line_with("reaching the Bot API failed (attempt 2)")
+        run.process.send_signal(signal.SIGTERM)
+        assert await run.end() == 0
+    run.assert_never_shows_the_token()
+    assert "coopbot stopped" in run.stderr[-1]
+    assert run.stdout == ""

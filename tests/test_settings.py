@@ -73,6 +73,27 @@ def test_environment_token_wins_over_the_file(tmp_path: Path) -> None:
         ),
         ('[digest]\ntick = "0s"\n', "digest.tick: '0s' is not a duration"),
         ("[limits]\nper_second = 0\n", "limits.per_second: 0 must be a positive whole number"),
+        ("[limits]\nper_second = true\n", "limits.per_second: expected a int, got True"),
+        ("[limits]\nper_second = 1000001\n", "limits.per_second: 1000001 must be a positive"),
+        ("[limits]\nper_chat_per_second = 31\n", "limits.per_chat_per_second: 31 must be"),
+        ("[limits]\nper_group_per_minute = 10e9\n", "limits.per_group_per_minute: expected"),
+        (
+            '[digest]\nlead_times = ["99999999999d"]\n',
+            "digest.lead_times: '99999999999d' is longer than 366d",
+        ),
+        ('[digest]\ntick = "99999999999d"\n', "digest.tick: '99999999999d' is longer than 1d"),
+        ('[digest]\ntick = "2d"\n', "digest.tick: '2d' is longer than 1d"),
+        ("[digest]\nchannel_id = true\n", "digest.channel_id: expected a int, got True"),
+        ("[digest]\nchannel_id = 99999999999999999\n", "digest.channel_id: 99999999999999999"),
+        ("[admins]\nuser_ids = [99999999999999999]\n", "admins.user_ids: 99999999999999999"),
+        ("[admins]\nuser_ids = [true]\n", "admins.user_ids: True is not a numeric"),
+        ('[storage]\nurl = "not a url"\n', "storage.url: this is not a database URL"),
+        ('[storage]\nurl = "sqlite:///x.db"\n', "storage.url: 'sqlite:///x.db' is not SQLite"),
+        (
+            '[storage]\nurl = "postgresql+asyncpg://bot:secret@db/coopbot"\n',
+            "storage.url: no driver for 'postgresql+asyncpg://bot:***@db/coopbot' is installed",
+        ),
+        ('[storage]\nurl = "nosuchdb://x"\n', "storage.url: no driver for 'nosuchdb://x'"),
     ],
 )
 def test_a_wrong_key_is_named_with_its_fix(tmp_path: Path, text: str, named: str) -> None:

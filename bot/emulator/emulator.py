@@ -354,6 +354,10 @@ class BotApiEmulator:
         meanwhile wait, and are counted against the limits and answered when it resumes."""
         self._server.stall(seconds)
 
+    def resume(self) -> None:
+        """End a stall before its time: the calls that waited are answered."""
+        self._server.resume()
+
     def block(self, chat: ChatRef) -> None:
         """Make every send to this chat fail with 403 until unblock()."""
         self._server.block(self._store.chat_state(chat).chat.id)

@@ -134,6 +134,10 @@ class ApiServer:
         self._answering = answering
         asyncio.get_running_loop().call_later(seconds, answering.set)
 
+    def resume(self) -> None:
+        """End a stall now."""
+        self._answering.set()
+
     async def _serve_method(self, request: web.Request) -> web.Response:
         if not self._answering.is_set():
             await self._answering.wait()
