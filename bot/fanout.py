@@ -5,7 +5,9 @@ transaction, while later sends go on, and no more than in_flight() are ever sent
 but unmarked, so a crash repeats at most that many. A chat that blocked the bot or is gone is
 deactivated; a group that became a supergroup is followed to its new id and sent the digest
 once more; flood control that gets past PTB's rate limiter ends the tick and leaves the rest
-pending for the next. Sends are paced by the app's rate limiter
+pending for the next. An edit to the event that makes a reminder or notice stale, noticed
+between batches of sends, supersedes it with what tells the event as it is
+(bot/planning.py). Sends are paced by the app's rate limiter
 (bot/pacing.py) at low priority, behind replies to users. A broadcast's progress message is
 edited as its sends go (bot/progress.py).
 """
@@ -15,19 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot import pacing
+from bot import pacing, planning
 from bot.context import BotData
 from bot.courier import Courier
 from bot.html_split import split_html
+from bot.knowledge import refresh
 from bot.progress import Progress
 from bot.settings import Limits
-from storage import digests
+from storage import digests, knowledge
 from storage.digests import CHANGED, FAILED, PENDING, REMINDER, SENT, Mark, Pending
 from storage.models import Digest, Event
 
@@ -44,6 +49,8 @@ TICK_JOB = "digest tick"
 MIN_IN_FLIGHT = 8
 MAX_IN_FLIGHT = 64
 IN_FLIGHT_SPAN = 0.064
+# How a digest's sends ended, short of all being sent: flood control, or an edit to its event.
+SENT_ALL, FLOODED, STALE = "sent", "flooded", "stale"
 # A delivery that fails this often for passing reasons (network, server errors) is given up.
 MAX_ATTEMPTS = 5
 
@@ -72,8 +79,11 @@ class Tally:
     failed: int = 0
     deactivated: int = 0
     migrated: int = 0
-    # Digests whose event moved, was cancelled or began before they were all sent.
+    # Digests whose event began before they were all sent.
     expired: int = 0
+    # Digests whose event moved, was cancelled or changed place or end before they were all
+    # sent, and were replaced by what tells it as it is.
+    superseded: int = 0
     # Flood control ended the fan-out early; the rest goes on the next tick.
     interrupted: bool = False
 
@@ -88,34 +98,52 @@ async def fan_out(data: BotData, bot: Courier) -> Tally:
     """Send every open digest's pending deliveries, oldest digest first.
 
     One opened meanwhile (a broadcast confirmed during the pass) goes out on the tick's next
-    round: handlers/digest.py's Ticker goes round again when asked while it runs.
+    round: handlers/digest.py's Ticker goes round again when asked while it runs. What replaces
+    a digest that went stale goes out next, in this pass.
     """
     tally = Tally()
     async with data.sessions() as session:
-        todo = await digests.open_digests(session)
-    events = {event.id: event for event in data.knowledge.events}
+        todo = deque(await digests.open_digests(session))
     # Low priority: a reply to someone's command goes before the next digest send.
     with pacing.low_priority():
-        for digest in todo:
+        while todo:
+            digest = todo.popleft()
             now = data.clock.now()
-            reason = expired(digest, events, now=now)
-            if reason is not None:
+            events = _events(data)
+            if begun(digest, events, now=now):
                 async with data.sessions.begin() as session:
                     await digests.skip_pending(
-                        session, digest_id=digest.id, reason=reason, now=now
+                        session, digest_id=digest.id, reason="the event has begun", now=now
                     )
                     await digests.finish(session, digest_id=digest.id)
                 tally.expired += 1
-                log.info("digest %s no longer applies: %s", digest.id, reason)
+                log.info("digest %s no longer applies: the event has begun", digest.id)
                 continue
-            if not await _send_digest(data, bot, digest, tally):
-                tally.interrupted = True
-                break
+            if stale(digest, events) is None:
+                outcome = await _send_digest(data, bot, digest, tally)
+                if outcome == FLOODED:
+                    tally.interrupted = True
+                    break
+                if outcome != STALE:
+                    continue
+            todo.extendleft(reversed(await _supersede(data, digest, tally)))
     return tally
 
 
-def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> str | None:
-    """Why a reminder or a "moved" notice should no longer go out, if it should not."""
+def _events(data: BotData) -> dict[str, Event]:
+    return {event.id: event for event in data.knowledge.events}
+
+
+def begun(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> bool:
+    """Whether the event a reminder or notice is about has begun: too late to send it."""
+    event = events.get(digest.event_id or "")
+    return digest.kind in (REMINDER, CHANGED) and event is not None and now >= event.starts_at
+
+
+def stale(digest: Digest, events: Mapping[str, Event]) -> str | None:
+    """Why a reminder or notice no longer tells of its event as it is, if it does not: the
+    event is cancelled, has moved, or has a new place or end (as storage.digests.told_otherwise
+    counts them: a digest from before places were recorded, only by its start)."""
     if digest.kind not in (REMINDER, CHANGED):
         return None
     event = events.get(digest.event_id or "")
@@ -123,18 +151,34 @@ def expired(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> st
         return "the event is cancelled"
     if event.starts_at != digest.starts_at:
         return "the event has moved"
-    if now >= event.starts_at:
-        return "the event has begun"
+    if digest.place is not None and (event.place, event.ends_at) != (
+        digest.place,
+        digest.ends_at,
+    ):
+        return "the event has a new place or end"
     return None
 
 
-async def _send_digest(data: BotData, bot: Courier, digest: Digest, tally: Tally) -> bool:
-    """Every pending delivery of one digest; False if flood control cut it short."""
+async def _supersede(data: BotData, digest: Digest, tally: Tally) -> list[Digest]:
+    """Record the stale digest's remaining chats as superseded; what replaces it, to send."""
+    now = data.clock.now()
+    async with data.sessions.begin() as session:
+        keys = await planning.supersede(session, data, digest, now=now)
+        found = await session.scalars(select(Digest).where(Digest.id.in_(keys)))
+        replacements = {replacement.id: replacement for replacement in found}
+    tally.superseded += 1
+    log.info("digest %s superseded by %s: %s", digest.id, keys, stale(digest, _events(data)))
+    return [replacements[key] for key in keys]
+
+
+async def _send_digest(data: BotData, bot: Courier, digest: Digest, tally: Tally) -> str:
+    """Every pending delivery of one digest, until they are done, flood control strikes, or
+    the digest goes stale: which of these it was."""
     ledger = _Ledger(data, bot, digest, tally)
     parts = split_html(digest.text)
     after: int | None = None
     async with asyncio.TaskGroup() as sends:
-        while not ledger.flooded:
+        while ledger.outcome is None:
             async with data.sessions() as session:
                 batch = await digests.pending(session, digest_id=digest.id, after=after)
             if not batch:
@@ -144,12 +188,12 @@ async def _send_digest(data: BotData, bot: Courier, digest: Digest, tally: Tally
                     break
                 sends.create_task(ledger.send(row, parts))
             after = batch[-1].chat_id
-    if not ledger.flooded:
+    if ledger.outcome is None:
         async with data.sessions.begin() as session:
             if await digests.finish(session, digest_id=digest.id):
                 log.info("digest %s sent", digest.id)
     await ledger.progress.show()
-    return not ledger.flooded
+    return ledger.outcome or SENT_ALL
 
 
 class _Ledger:
@@ -158,28 +202,43 @@ class _Ledger:
     A send takes one of in_flight() places before it starts and gives it back only once the
     ledger has it marked, so sent-but-unmarked plus sending never exceeds that: it bounds what a
     crash can repeat. Sends are marked half that many at a time, or all at once when none is
-    still on its way.
+    still on its way. Each mark also reads the knowledge's revision: when an edit landed, the
+    next send first checks that the digest still tells the event as it is.
     """
 
     def __init__(self, data: BotData, bot: Courier, digest: Digest, tally: Tally) -> None:
         self._data, self._bot, self._digest, self._tally = data, bot, digest, tally
         self.progress = Progress(data, bot, digest)
-        self.flooded = False
+        # Why no more sends start: FLOODED or STALE; None while they go on.
+        self.outcome: str | None = None
         places = in_flight(data.settings.limits)
         self._places = asyncio.Semaphore(places)
         self._mark_every = places // 2
         self._sending = 0
         self._returned: list[tuple[Pending, _Result]] = []
         self._writing = asyncio.Lock()
+        # The knowledge's revision this digest was last found current at, and whether a mark
+        # has since seen another: then the next place taken checks the digest again.
+        self._checked = data.knowledge_revision
+        self._edited = False
 
     async def take_place(self) -> bool:
-        """Wait for a free place; False once flood control has struck."""
+        """Wait for a free place; False once no more sends are to start."""
         await self._places.acquire()
-        if self.flooded:
+        if self.outcome is None and self._edited:
+            await self._check_current()
+        if self.outcome is not None:
             self._places.release()
             return False
         self._sending += 1
         return True
+
+    async def _check_current(self) -> None:
+        """An edit landed since the last look: does the digest still tell the event as it is?"""
+        await refresh(self._data)
+        self._checked, self._edited = self._data.knowledge_revision, False
+        if stale(self._digest, _events(self._data)) is not None:
+            self.outcome = STALE
 
     async def send(self, row: Pending, parts: Sequence[str]) -> None:
         result = await _send(self._bot, row.chat_id, parts)
@@ -195,8 +254,12 @@ class _Ledger:
             taken, self._returned = self._returned, []
             rows, results = zip(*taken, strict=True)
             data, bot, digest = self._data, self._bot, self._digest
-            if not await _record(data, bot, digest, rows, results, self._tally):
-                self.flooded = True
+            flooded, revision = await _record(data, bot, digest, rows, results, self._tally)
+            if flooded:
+                self.outcome = FLOODED
+            if revision != self._checked:
+                # Looked into at the next place taken, between this batch of sends and the next.
+                self._edited = True
             for _ in taken:
                 self._places.release()
             await self.progress.sent(len(taken))
@@ -244,8 +307,9 @@ async def _record(
     chunk: Sequence[Pending],
     results: Sequence[_Result],
     tally: Tally,
-) -> bool:
-    """Mark a chunk's sends, deactivate and migrate chats; False if flood control struck."""
+) -> tuple[bool, int]:
+    """Mark a chunk's sends, deactivate and migrate chats: whether flood control struck, and
+    the knowledge's revision as the marks were written."""
     marks: list[Mark] = []
     gone: list[Mark] = []
     moves: list[tuple[int, int]] = []
@@ -269,12 +333,13 @@ async def _record(
             )
         for old, new in moves:
             await digests.migrate_chat(session, old=old, new=new, now=now)
+        revision = await knowledge.revision(session)
     _count(tally, marks, gone)
     for old, new in moves:
         log.info("chat %s is now %s", old, new)
         tally.migrated += 1
         await _resend(data, bot, digest, new, tally)
-    return all(result.kind != _FLOOD for result in results)
+    return any(result.kind == _FLOOD for result in results), revision
 
 
 async def _resend(data: BotData, bot: Courier, digest: Digest, chat_id: int, tally: Tally) -> None:

@@ -332,6 +332,15 @@ class BotApiEmulator:
         meanwhile wait, and are counted against the limits and answered when it resumes."""
         self._server.stall(seconds)
 
+    def hold(self, method: str) -> None:
+        """Keep calls of `method` (e.g. "sendMessage") waiting until release(): each is in
+        `calls` as it arrives, none is answered or has any effect meanwhile."""
+        self._server.hold(method)
+
+    def release(self, method: str) -> None:
+        """Let the held calls of `method` go on, and answer later ones at once."""
+        self._server.release(method)
+
     def block(self, chat: ChatRef) -> None:
         """Make every send to this chat fail with 403 until unblock()."""
         self._server.block(self._store.chat_state(chat).chat.id)

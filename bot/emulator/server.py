@@ -52,6 +52,8 @@ class ApiServer:
         self._blocked: set[int] = set()
         self._answering = asyncio.Event()
         self._answering.set()
+        # Methods whose calls wait, once logged, until their gate opens.
+        self._held: dict[str, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -112,6 +114,20 @@ class ApiServer:
         self._answering = answering
         asyncio.get_running_loop().call_later(seconds, answering.set)
 
+    def hold(self, method: str) -> None:
+        """Keep calls of `method` waiting, each logged as it arrives, until release()."""
+        entry = self._methods.get(method.lower())
+        if entry is None:
+            raise ValueError(f"the emulator does not implement {method}")
+        self._held.setdefault(entry[0], asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Answer the held calls of `method`, and those that come after, as usual."""
+        entry = self._methods.get(method.lower())
+        gate = self._held.pop(entry[0], None) if entry is not None else None
+        if gate is not None:
+            gate.set()
+
     async def _serve_method(self, request: web.Request) -> web.Response:
         if not self._answering.is_set():
             await self._answering.wait()
@@ -129,6 +145,9 @@ class ApiServer:
             self._log_call(Call(name, {}, error.description))
             return self._error_response(error)
         call = self._log_call(Call(name, values))
+        gate = self._held.get(name)
+        if gate is not None:
+            await gate.wait()
         try:
             params = Params(values)
             self._apply_faults(name, params)
