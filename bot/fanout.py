@@ -6,10 +6,11 @@ but unmarked, so a crash repeats at most that many. A chat that blocked the bot 
 deactivated; a group that became a supergroup is followed to its new id and sent the digest
 once more; flood control that gets past PTB's rate limiter ends the tick and leaves the rest
 pending for the next. An edit to the event that makes a reminder or notice stale, noticed
-between batches of sends, supersedes it with what tells the event as it is
-(bot/planning.py). Sends are paced by the app's rate limiter
-(bot/pacing.py) at low priority, behind replies to users. A broadcast's progress message is
-edited as its sends go (bot/progress.py).
+between batches of sends, supersedes it with what tells the event as it is (bot/planning.py).
+Once the bot begins to stop, no send starts; those on their way get STOP_GRACE to come back
+and be marked, and the rest stays pending for the next start. Sends are paced by the app's
+rate limiter (bot/pacing.py) at low priority, behind replies to users. A broadcast's progress
+message is edited as its sends go (bot/progress.py).
 """
 
 from __future__ import annotations
@@ -50,17 +51,22 @@ MIN_IN_FLIGHT = 8
 MAX_IN_FLIGHT = 64
 IN_FLIGHT_SPAN = 0.064
 # How a digest's sends ended, short of all being sent: flood control, or an edit to its event.
-SENT_ALL, FLOODED, STALE = "sent", "flooded", "stale"
+SENT_ALL, FLOODED, STALE, STOPPED = "sent", "flooded", "stale", "stopped"
+# Once the bot begins to stop, sends already on their way get this many seconds to come back
+# and be marked; those still out are then given up, left pending for the next start (they may
+# have arrived: at most in_flight() of them go twice). Docker and systemd wait 10 s or more.
+STOP_GRACE = 2.0
 # A delivery that fails this often for passing reasons (network, server errors) is given up.
 MAX_ATTEMPTS = 5
 
-_SENT, _GONE, _MIGRATED, _FLOOD, _REFUSED, _RETRY = (
+_SENT, _GONE, _MIGRATED, _FLOOD, _REFUSED, _RETRY, _STOPPED = (
     "sent",
     "gone",
     "migrated",
     "flood",
     "refused",
     "retry",
+    "stopped",
 )
 
 
@@ -86,6 +92,8 @@ class Tally:
     superseded: int = 0
     # Flood control ended the fan-out early; the rest goes on the next tick.
     interrupted: bool = False
+    # The bot began to stop; the rest goes at the next start.
+    stopped: bool = False
 
 
 def in_flight(limits: Limits) -> int:
@@ -105,8 +113,11 @@ async def fan_out(data: BotData, bot: Courier) -> Tally:
     async with data.sessions() as session:
         todo = deque(await digests.open_digests(session))
     # Low priority: a reply to someone's command goes before the next digest send.
-    with pacing.low_priority():
+    with pacing.low_priority(), pacing.until(data.stopping):
         while todo:
+            if data.stopping.is_set():
+                tally.stopped = True
+                break
             digest = todo.popleft()
             now = data.clock.now()
             events = _events(data)
@@ -123,6 +134,9 @@ async def fan_out(data: BotData, bot: Courier) -> Tally:
                 outcome = await _send_digest(data, bot, digest, tally)
                 if outcome == FLOODED:
                     tally.interrupted = True
+                    break
+                if outcome == STOPPED:
+                    tally.stopped = True
                     break
                 if outcome != STALE:
                     continue
@@ -188,11 +202,16 @@ async def _send_digest(data: BotData, bot: Courier, digest: Digest, tally: Tally
                     break
                 sends.create_task(ledger.send(row, parts))
             after = batch[-1].chat_id
+        if ledger.outcome == STOPPED:
+            await ledger.give_up_after(STOP_GRACE)
+    # Sends that came back while others were given up.
+    await ledger.mark_returned()
     if ledger.outcome is None:
         async with data.sessions.begin() as session:
             if await digests.finish(session, digest_id=digest.id):
                 log.info("digest %s sent", digest.id)
-    await ledger.progress.show()
+    if ledger.outcome != STOPPED:
+        await ledger.progress.show()
     return ledger.outcome or SENT_ALL
 
 
@@ -215,6 +234,8 @@ class _Ledger:
         self._places = asyncio.Semaphore(places)
         self._mark_every = places // 2
         self._sending = 0
+        # The tasks whose send has not come back yet.
+        self._on_the_way: set[asyncio.Task[None]] = set()
         self._returned: list[tuple[Pending, _Result]] = []
         self._writing = asyncio.Lock()
         # The knowledge's revision this digest was last found current at, and whether a mark
@@ -224,7 +245,11 @@ class _Ledger:
 
     async def take_place(self) -> bool:
         """Wait for a free place; False once no more sends are to start."""
-        await self._places.acquire()
+        if not await self._free_place():
+            self.outcome = self.outcome or STOPPED
+            return False
+        if self._data.stopping.is_set():
+            self.outcome = self.outcome or STOPPED
         if self.outcome is None and self._edited:
             await self._check_current()
         if self.outcome is not None:
@@ -232,6 +257,30 @@ class _Ledger:
             return False
         self._sending += 1
         return True
+
+    async def _free_place(self) -> bool:
+        """Take a place once one is free; False if the bot began to stop first."""
+        if not self._places.locked():
+            await self._places.acquire()
+            return True
+        place = asyncio.ensure_future(self._places.acquire())
+        stop = asyncio.ensure_future(self._data.stopping.wait())
+        await asyncio.wait((place, stop), return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not place.done():
+            place.cancel()
+            await asyncio.wait((place,))
+        return not place.cancelled()
+
+    async def give_up_after(self, grace: float) -> None:
+        """The bot is stopping: wait up to `grace` seconds for the sends on their way, then
+        cancel the rest, which stay pending."""
+        if self._on_the_way:
+            await asyncio.wait(set(self._on_the_way), timeout=grace)
+        for task in self._on_the_way:
+            task.cancel()
+        if self._on_the_way:
+            log.info("stopping: %d sends given up, left pending", len(self._on_the_way))
 
     async def _check_current(self) -> None:
         """An edit landed since the last look: does the digest still tell the event as it is?"""
@@ -241,13 +290,20 @@ class _Ledger:
             self.outcome = STALE
 
     async def send(self, row: Pending, parts: Sequence[str]) -> None:
-        result = await _send(self._bot, row.chat_id, parts)
-        self._sending -= 1
+        task = asyncio.current_task()
+        assert task is not None  # run as a task of the fan-out's group
+        self._on_the_way.add(task)
+        try:
+            result = await _send(self._bot, row.chat_id, parts)
+        finally:
+            self._on_the_way.discard(task)
+            self._sending -= 1
         self._returned.append((row, result))
         if len(self._returned) >= self._mark_every or not self._sending:
-            await self._mark()
+            await self.mark_returned()
 
-    async def _mark(self) -> None:
+    async def mark_returned(self) -> None:
+        """Record the sends that came back, and free their places."""
         async with self._writing:
             if not self._returned:
                 return
@@ -255,14 +311,15 @@ class _Ledger:
             rows, results = zip(*taken, strict=True)
             data, bot, digest = self._data, self._bot, self._digest
             flooded, revision = await _record(data, bot, digest, rows, results, self._tally)
-            if flooded:
+            if flooded and self.outcome != STOPPED:
                 self.outcome = FLOODED
             if revision != self._checked:
                 # Looked into at the next place taken, between this batch of sends and the next.
                 self._edited = True
             for _ in taken:
                 self._places.release()
-            await self.progress.sent(len(taken))
+            if not data.stopping.is_set():
+                await self.progress.sent(len(taken))
 
 
 async def _send(bot: Courier, chat_id: int, parts: Sequence[str]) -> _Result:
@@ -273,6 +330,8 @@ async def _send(bot: Courier, chat_id: int, parts: Sequence[str]) -> _Result:
         return _Result(_MIGRATED, error.message, error.new_chat_id)
     except RetryAfter as error:
         return _Result(_FLOOD, error.message)
+    except pacing.Stopped:
+        return _Result(_STOPPED)
     except Forbidden as error:
         return _Result(_GONE, error.message)
     except BadRequest as error:
@@ -343,7 +402,9 @@ async def _record(
 
 
 async def _resend(data: BotData, bot: Courier, digest: Digest, chat_id: int, tally: Tally) -> None:
-    """Send once more, to a group's new id."""
+    """Send once more, to a group's new id (at the next start, if the bot is stopping)."""
+    if data.stopping.is_set():
+        return
     async with data.sessions() as session:
         status = await digests.delivery_status(session, digest_id=digest.id, chat_id=chat_id)
     if status != PENDING:

@@ -190,6 +190,76 @@ async def test_kill_mid_fanout_and_restart_miss_nobody_and_repeat_only_sends_in_
     assert ledger(tmp_path / "data" / "coopbot.db", "reminder", "drill") == {"sent": SUBSCRIBERS}
 
 
+def delivered(emulator: BotApiEmulator, marker: str) -> Counter[int]:
+    """How many messages containing `marker` each subscriber holds: what was carried out,
+    where `received` counts what was asked."""
+    return Counter(
+        chat_id
+        for chat_id in subscribers()
+        for message in emulator.history(chat_id)
+        if marker in message.text
+    )
+
+
+async def test_sigterm_mid_fanout_stops_starting_sends_and_a_restart_sends_each_rest_once(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM while Telegram holds the sends on their way: no send starts after the signal, the
+    held ones are given up after the grace (left pending), the process exits 0, and the next
+    start sends every chat not yet reached: each subscriber has the reminder exactly once."""
+    log = tmp_path / "coopbot.log"
+    async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+        settings_path = config(tmp_path, emulator.base_url)
+        await prepare(settings_path, emulator, drill_event())
+
+        first = await start_bot(settings_path, log)
+        try:
+            await wait_until_reached(emulator, TITLE, SUBSCRIBERS // 3)
+            emulator.hold("sendMessage")
+            signalled = len(emulator.calls)
+            first.send_signal(signal.SIGTERM)
+            # A failure bound only: before, the process sent on to the last subscriber.
+            await asyncio.wait_for(first.wait(), TIMEOUT)
+        finally:
+            if first.returncode is None:
+                await kill(first)
+        assert first.returncode == 0, log.read_text("utf-8")
+        after_signal = [
+            call
+            for call in emulator.calls[signalled:]
+            if call.method == "sendMessage" and TITLE in str(call.params.get("text", ""))
+        ]
+        assert len(after_signal) <= in_flight(Limits(per_second=PER_SECOND))
+        await emulator.wait_for_held("sendMessage", 0, timeout=TIMEOUT)
+        emulator.release("sendMessage")
+        before_restart = delivered(emulator, TITLE)
+        assert len(before_restart) < SUBSCRIBERS, "the fan-out ended before the signal"
+
+        restarted = len(emulator.calls)
+        missing = subscribers() - set(before_restart)
+        second = await start_bot(settings_path, log)
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                while not missing <= set(received_since(emulator, TITLE, restarted)):
+                    await emulator.wait_for_call(
+                        "sendMessage", after=len(emulator.calls), timeout=TIMEOUT
+                    )
+        finally:
+            await stop(second)
+    assert second.returncode == 0, log.read_text("utf-8")
+    assert delivered(emulator, TITLE) == Counter(dict.fromkeys(subscribers(), 1))
+    assert ledger(tmp_path / "data" / "coopbot.db", "reminder", "drill") == {"sent": SUBSCRIBERS}
+
+
+def received_since(emulator: BotApiEmulator, marker: str, start: int) -> set[int]:
+    """The chats sent a message containing `marker` from call number `start` on."""
+    return {
+        int(str(call.params["chat_id"]))
+        for call in emulator.calls[start:]
+        if call.method == "sendMessage" and marker in str(call.params.get("text", ""))
+    }
+
+
 async def until_finished(admin: ChatSession) -> SentMessage:
     """The admin's chat, send by send and edit by edit, until the broadcast says it finished."""
     async with asyncio.timeout(TIMEOUT):

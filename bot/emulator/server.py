@@ -3,6 +3,7 @@ limits, and only then the method; every call is logged, and calls and errors are
 """
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -52,8 +53,11 @@ class ApiServer:
         self._blocked: set[int] = set()
         self._answering = asyncio.Event()
         self._answering.set()
-        # Methods whose calls wait, once logged, until their gate opens.
+        # Methods whose calls wait, once logged, until their gate opens; how many wait now (a
+        # call whose client went away stops waiting, and is never carried out).
         self._held: dict[str, asyncio.Event] = {}
+        self.waiting: Counter[str] = Counter()
+        self.waiting_changed = Signal()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -147,7 +151,12 @@ class ApiServer:
         call = self._log_call(Call(name, values))
         gate = self._held.get(name)
         if gate is not None:
-            await gate.wait()
+            self.waiting[name] += 1
+            try:
+                await gate.wait()
+            finally:
+                self.waiting[name] -= 1
+                self.waiting_changed.pulse()
         try:
             params = Params(values)
             self._apply_faults(name, params)
