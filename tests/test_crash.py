@@ -1,7 +1,9 @@
 """The crash drills: a real ``coopbot run`` killed with SIGKILL in the middle of a fan-out, then
 started again on the same database, misses no subscriber and repeats at most the sends that
 were in flight when it died: a reminder's fan-out, and an admin's /broadcast, whose progress
-message goes on being edited after the restart.
+message goes on being edited after the restart. And the stop drills: SIGTERM while the emulator
+holds every send on its way: no send starts after the signal, the process exits 0, and the next
+start sends the rest, each subscriber getting the message exactly once.
 
 The bot decides what is due from the wall clock, so the reminder's event is placed relative to
 now: the 1-day reminder became due a few minutes ago. The pace is set so that a fan-out takes a
@@ -249,6 +251,48 @@ async def test_sigterm_mid_fanout_stops_starting_sends_and_a_restart_sends_each_
     assert second.returncode == 0, log.read_text("utf-8")
     assert delivered(emulator, TITLE) == Counter(dict.fromkeys(subscribers(), 1))
     assert ledger(tmp_path / "data" / "coopbot.db", "reminder", "drill") == {"sent": SUBSCRIBERS}
+
+
+async def test_sigterm_mid_broadcast_stops_and_a_restart_finishes_it_each_chat_once(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "coopbot.log"
+    async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+        settings_path = config(tmp_path, emulator.base_url, admins=[ADMIN])
+        await prepare(settings_path, emulator)
+        admin = emulator.private_chat(emulator.user(ADMIN, "Curator"), timeout=TIMEOUT)
+
+        first = await start_bot(settings_path, log)
+        try:
+            await admin.send(f"/broadcast {ANNOUNCEMENT}")
+            draft = await admin.next_message()
+            await admin.press(draft, f"📣 Send to all subscribers ({SUBSCRIBERS})")
+            await wait_until_reached(emulator, ANNOUNCEMENT, SUBSCRIBERS // 3)
+            emulator.hold("sendMessage")
+            signalled = len(emulator.calls)
+            first.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(first.wait(), TIMEOUT)
+        finally:
+            if first.returncode is None:
+                await kill(first)
+        assert first.returncode == 0, log.read_text("utf-8")
+        assert len(received_since(emulator, ANNOUNCEMENT, signalled)) <= in_flight(
+            Limits(per_second=PER_SECOND)
+        )
+        await emulator.wait_for_held("sendMessage", 0, timeout=TIMEOUT)
+        emulator.release("sendMessage")
+        assert len(delivered(emulator, ANNOUNCEMENT)) < SUBSCRIBERS
+
+        second = await start_bot(settings_path, log)
+        try:
+            finished = await until_finished(admin)
+        finally:
+            await stop(second)
+    assert second.returncode == 0, log.read_text("utf-8")
+    assert finished.text == (
+        f"✅ Broadcast finished\nSent {SUBSCRIBERS} of {SUBSCRIBERS} · failed 0 · blocked 0"
+    )
+    assert delivered(emulator, ANNOUNCEMENT) == Counter(dict.fromkeys(subscribers(), 1))
 
 
 def received_since(emulator: BotApiEmulator, marker: str, start: int) -> set[int]:
