@@ -17,7 +17,8 @@ off, over the idle bot's, and the p95 reply time of commands sent while a fan-ou
 JobQueue's way: a task the application waits for when it stops), sends SIGTERM once 200 chats
 have it, and measures the time from the signal to the process's exit and the sends that reached
 the emulator after it: first with the code of a checkout of ``main`` (``--baseline PATH``, or a
-temporary ``git worktree`` of main), then with this checkout's.
+temporary ``git worktree`` of where this branch left main: ``git merge-base HEAD main``), then
+with this checkout's.
 
 ``python bench/digest.py send coopbot|ptb|ptb-aio ...`` is the sending process; the parent starts
 it. ``ptb`` is the bare loop on PTB's default HTTPXRequest, ``ptb-aio`` the same loop on coopbot's
@@ -446,14 +447,18 @@ async def stop_run(
 
 @contextlib.contextmanager
 def main_checkout(given: Path | None) -> Iterator[Path]:
-    """The baseline's code: `given`, or a temporary detached worktree of main."""
+    """The baseline's code: `given`, or a temporary detached worktree of the commit where this
+    branch left main (main itself may have moved on since, with other changes merged)."""
     if given is not None:
         yield given
         return
     with tempfile.TemporaryDirectory(prefix="coopbot-bench-main-") as tmp:
         path = Path(tmp) / "main"
         git = ["git", "-C", str(ROOT)]
-        subprocess.run([*git, "worktree", "add", "--detach", str(path), "main"], check=True)
+        base = subprocess.run(
+            [*git, "merge-base", "HEAD", "main"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        subprocess.run([*git, "worktree", "add", "--detach", str(path), base], check=True)
         try:
             yield path
         finally:

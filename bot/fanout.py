@@ -228,7 +228,7 @@ class _Ledger:
     def __init__(self, data: BotData, bot: Courier, digest: Digest, tally: Tally) -> None:
         self._data, self._bot, self._digest, self._tally = data, bot, digest, tally
         self.progress = Progress(data, bot, digest)
-        # Why no more sends start: FLOODED or STALE; None while they go on.
+        # Why no more sends start: FLOODED, STALE or STOPPED; None while they go on.
         self.outcome: str | None = None
         places = in_flight(data.settings.limits)
         self._places = asyncio.Semaphore(places)
