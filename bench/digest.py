@@ -11,6 +11,14 @@ off, over the idle bot's, and the p95 reply time of commands sent while a fan-ou
 
     .venv/bin/python bench/digest.py            # 1,000 and 10,000 subscribers; 100,000 for memory
     .venv/bin/python bench/digest.py --quick    # 200 and 2,000; 10,000 for memory; ~80 s
+    .venv/bin/python bench/digest.py --stop     # SIGTERM mid fan-out: main's code, then this
+
+``--stop`` starts the fan-out of a 2,000-chat reminder at L = 30 in a real bot process (the
+JobQueue's way: a task the application waits for when it stops), sends SIGTERM once 200 chats
+have it, and measures the time from the signal to the process's exit and the sends that reached
+the emulator after it: first with the code of a checkout of ``main`` (``--baseline PATH``, or a
+temporary ``git worktree`` of where this branch left main: ``git merge-base HEAD main``), then
+with this checkout's.
 
 ``python bench/digest.py send coopbot|ptb|ptb-aio ...`` is the sending process; the parent starts
 it. ``ptb`` is the bare loop on PTB's default HTTPXRequest, ``ptb-aio`` the same loop on coopbot's
@@ -25,8 +33,11 @@ import contextlib
 import gc
 import importlib.util
 import json
+import math
+import os
 import resource
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,6 +77,7 @@ COMMANDER_FIRST_ID = 900_000
 POLL_TIMEOUT = 1.0
 # Rows per INSERT when seeding the subscribers.
 SEED_BATCH = 5_000
+ROOT = Path(__file__).resolve().parent.parent
 
 BareApp = Application[Any, Any, Any, Any, Any, Any]
 # The bare send loops: on PTB's default HTTPXRequest, and on coopbot's aiohttp request class.
@@ -176,6 +188,33 @@ async def send_ptb(
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         _say(sent=sent, failed=failed, elapsed=elapsed, cpu=cpu, peak_kb=_peak_kb(False))
         await wait_for_stop_signal()
+
+
+async def send_until_stopped(base_url: str, db: Path, per_second: int) -> None:
+    """The fan-out as the tick job runs it, then SIGTERM: the bot's own shutdown, timed."""
+    limits = Limits(per_second=per_second, per_chat_per_second=1, per_group_per_minute=20)
+    settings = replace(
+        settings_for(db, base_url),
+        limits=limits,
+        digest=replace(DigestSettings(), tick=timedelta(days=1)),
+    )
+    clock = ManualClock(REMINDER_AT)
+    async with open_database(settings) as database:
+        app = build_app(settings, database.sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
+        async with polling(app, poll_timeout=POLL_TIMEOUT):
+            _say(idle_kb=_rss_kb("VmRSS"))
+            await _go()
+            data = app.bot_data
+            await refresh(data)
+            async with data.sessions.begin() as session:
+                await plan(session, data, now=clock.now())
+            # As a broadcast runs the tick: Application.stop waits for it.
+            sending = app.create_task(fan_out(data, app.bot), name="fan-out")
+            await wait_for_stop_signal()
+            signalled = time.perf_counter()
+        stopped = time.perf_counter() - signalled
+    tally = sending.result()
+    _say(sent=tally.sent, stop_seconds=stopped)
 
 
 # The parent: emulator, database, drivers.
@@ -344,6 +383,117 @@ async def _commands(emulator: BotApiEmulator, users: list[User], span: float) ->
     return list(await asyncio.gather(*(one(u, 1.0 + n * step) for n, u in enumerate(users))))
 
 
+@dataclass(frozen=True)
+class StopRun:
+    """One SIGTERM in the middle of a fan-out."""
+
+    code: str
+    subscribers: int
+    before_signal: int
+    after_signal: int
+    # From the signal to the fan-out's end and the bot's shutdown, as the bot timed it; and to
+    # the process's exit, as this one saw it.
+    stop_seconds: float
+    exit_seconds: float
+    returncode: int | None
+
+
+async def stop_run(
+    code: str, root: Path, folder: Path, *, per_second: int, subscribers: int, signal_at: int
+) -> StopRun:
+    """The bot on the code at `root`, SIGTERM once `signal_at` chats have the reminder."""
+    db = folder / f"stop-{code}.db"
+    await seed(db, subscribers)
+    limits = RateLimits(per_second=per_second, per_chat_per_second=1, per_group_per_minute=None)
+    async with BotApiEmulator(TOKEN, rate_limits=limits) as emulator:
+        for chat_id in range(1, subscribers + 1):
+            emulator.user(chat_id, f"User {chat_id}")
+        args = [__file__, "send", "stop", "--base-url", emulator.base_url, "--db", str(db)]
+        args += ["--per-second", str(per_second)]
+        pipe = asyncio.subprocess.PIPE
+        # PYTHONPATH before site-packages: `bot` and `storage` come from `root`, whichever
+        # checkout is installed; bench/ (this script's folder) stays first.
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *args, stdin=pipe, stdout=pipe, env=env, cwd=root
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            if not await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT):
+                raise RuntimeError(f"{code} exited before it was ready")
+            process.stdin.write(b"go\n")
+            await process.stdin.drain()
+            while len(emulator.calls_to("sendMessage")) < signal_at:
+                await emulator.wait_for_call(
+                    "sendMessage", after=len(emulator.calls), timeout=START_TIMEOUT
+                )
+            before = len(emulator.calls_to("sendMessage"))
+            process.send_signal(signal.SIGTERM)
+            signalled = time.perf_counter()
+            done = await process.stdout.readline()
+            await process.wait()
+            exited = time.perf_counter() - signalled
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        result = json.loads(done) if done else {"stop_seconds": math.nan}
+        after = len(emulator.calls_to("sendMessage")) - before
+    return StopRun(
+        code, subscribers, before, after, result["stop_seconds"], exited, process.returncode
+    )
+
+
+@contextlib.contextmanager
+def main_checkout(given: Path | None) -> Iterator[Path]:
+    """The baseline's code: `given`, or a temporary detached worktree of the commit where this
+    branch left main (main itself may have moved on since, with other changes merged)."""
+    if given is not None:
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix="coopbot-bench-main-") as tmp:
+        path = Path(tmp) / "main"
+        git = ["git", "-C", str(ROOT)]
+        base = subprocess.run(
+            [*git, "merge-base", "HEAD", "main"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        subprocess.run([*git, "worktree", "add", "--detach", str(path), base], check=True)
+        try:
+            yield path
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(path)], check=True)
+
+
+async def main_stop(subscribers: int, signal_at: int, baseline: Path | None) -> None:
+    per_second = 30
+    print(
+        f"stop: SIGTERM once {signal_at} of {subscribers:,} chats have the reminder, "
+        f"L={per_second}; sends in flight at most {in_flight(Limits(per_second=per_second))}",
+        flush=True,
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="coopbot-bench-stop-") as tmp,
+        main_checkout(baseline) as main_root,
+    ):
+        for code, root in (("main", main_root), ("this", ROOT)):
+            run = await stop_run(
+                code,
+                root,
+                Path(tmp),
+                per_second=per_second,
+                subscribers=subscribers,
+                signal_at=signal_at,
+            )
+            print(
+                f"  {run.code:5} sent before the signal {run.before_signal:>5}, after it "
+                f"{run.after_signal:>5}; signal to fan-out and shutdown done "
+                f"{run.stop_seconds:6.2f} s, to exit {run.exit_seconds:6.2f} s "
+                f"(exit status {run.returncode})",
+                flush=True,
+            )
+
+
 def _verdict(met: bool) -> str:
     return "PASS" if met else "MISS"
 
@@ -435,7 +585,7 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     send = sub.add_parser("send", help="the sending process (started by the parent)")
-    send.add_argument("contender", choices=["coopbot", *BARE])
+    send.add_argument("contender", choices=["coopbot", "stop", *BARE])
     send.add_argument("--base-url", required=True)
     send.add_argument("--db", type=Path)
     send.add_argument("--per-second", type=int)
@@ -445,6 +595,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--rates", action="store_true", help="the two rate runs only, no memory or replies"
     )
+    parser.add_argument(
+        "--stop", action="store_true", help="SIGTERM mid fan-out: main's code, then this"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, help="with --stop: a checkout of main (default: a git worktree)"
+    )
     return parser.parse_args()
 
 
@@ -453,12 +609,19 @@ if __name__ == "__main__":
     if args.command == "send":
         if args.contender == "coopbot":
             asyncio.run(send_coopbot(args.base_url, args.db, args.per_second))
+        elif args.contender == "stop":
+            asyncio.run(send_until_stopped(args.base_url, args.db, args.per_second))
         else:
             text = args.text.read_text()
             aiohttp = args.contender == "ptb-aio"
             asyncio.run(
                 send_ptb(args.base_url, args.per_second, args.subscribers, text, aiohttp=aiohttp)
             )
+    elif args.stop:
+        if args.quick:
+            asyncio.run(main_stop(600, 100, args.baseline))
+        else:
+            asyncio.run(main_stop(2_000, 200, args.baseline))
     elif args.quick:
         asyncio.run(
             main(Sizes(200, 2_000, 10_000, 150, 10), _has_aiolimiter(), rates_only=args.rates)

@@ -35,6 +35,9 @@ dispatcher task hand out send slots one at a time:
   again, first in its line, up to MAX_RETRIES times; after that the error is raised. Every other
   error (ChatMigrated, Forbidden ...) passes through untouched, for the delivery code to handle.
 
+* Stopping: inside ``until(event)`` (a fan-out, with the bot's ``stopping``), a send whose
+  turn comes once the event is set does not go; it raises Stopped, and its slot is given back.
+
 Only methods that post or change a message are paced; getUpdates, answerCallbackQuery,
 getChatMember and the like go straight through.
 """
@@ -114,6 +117,26 @@ def low_priority() -> Iterator[None]:
         yield
     finally:
         _priority.reset(token)
+
+
+_stopping: ContextVar[asyncio.Event | None] = ContextVar("pacing_stopping", default=None)
+
+
+class Stopped(Exception):
+    """A send whose turn came after the bot began to stop: it did not go."""
+
+
+@contextlib.contextmanager
+def until(stopping: asyncio.Event) -> Iterator[None]:
+    """Sends in this block, and in tasks started in it, whose turn comes once `stopping` is set
+    do not go: they raise Stopped, so a fan-out stops starting sends at once, while those
+    already on their way come back as usual.
+    """
+    token = _stopping.set(stopping)
+    try:
+        yield
+    finally:
+        _stopping.reset(token)
 
 
 @dataclass(eq=False, slots=True)
@@ -246,6 +269,9 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
     ) -> Result:
         """Send a granted request; its connection counts as taken until it returns."""
         try:
+            stopping = _stopping.get()
+            if stopping is not None and stopping.is_set():
+                raise Stopped("the bot is stopping")
             return await callback(*args, **kwargs)
         finally:
             self._returned(send)

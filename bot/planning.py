@@ -20,7 +20,8 @@ from bot.due import (
     reminders_due,
     summary_trigger,
 )
-from bot.durations import format_duration
+from bot.durations import format_duration, parse_duration
+from bot.settings import LONGEST_LEAD_TIME
 from bot.texts import texts_for
 from storage import digests
 from storage.digests import (
@@ -32,7 +33,7 @@ from storage.digests import (
     SUMMARY,
     NewDigest,
 )
-from storage.models import Event
+from storage.models import Digest, Event
 
 _JUST_BEFORE = timedelta(microseconds=1)
 
@@ -43,19 +44,81 @@ async def plan(session: AsyncSession, data: BotData, *, now: datetime) -> int:
     Notices go first so that, for a moved event, "it moved" is created before the reminder
     for its new time.
     """
-    created = 0
-    for event in await digests.cancelled_events(session):
-        created += await _notice(session, data, event, kind=CANCELLED, now=now)
-    for event in await digests.changed_events(session, now=now):
-        created += await _notice(session, data, event, kind=CHANGED, now=now)
+    created = len(await _notices(session, data, now=now))
     created += await _reminders(session, data, now=now)
     created += await _summary(session, data, now=now)
     return created
 
 
+async def supersede(
+    session: AsyncSession, data: BotData, stale: Digest, *, now: datetime
+) -> list[str]:
+    """Replace a reminder or notice that no longer tells the event as it is, mid-way or before
+    it began; the keys of the digests that replace it, in the order they go.
+
+    The chats it did not reach are recorded as superseded. Every chat told otherwise than the
+    event now is, those it reached included, gets the notice of the change (or of the
+    cancellation), planned as any tick would; the chats it did not reach get the reminder as it
+    would have been written now, unless the event moved: then its reminders follow the new start.
+    So no chat gets the stale words after the change, and none is told the change twice.
+    """
+    await digests.supersede(session, digest_id=stale.id, now=now)
+    created = await _notices(session, data, now=now)
+    event = next((e for e in data.knowledge.events if e.id == stale.event_id), None)
+    if (
+        stale.kind != REMINDER
+        or stale.lead is None
+        or event is None
+        or event.starts_at != stale.starts_at
+        or now >= event.starts_at
+    ):
+        return created
+    key = digests.replacement_key(stale.id, event)
+    late_since = now if stale.late else None
+    lead = parse_duration(stale.lead, longest=LONGEST_LEAD_TIME)
+    text = words.reminder(texts_for(None), data.knowledge, event, lead=lead, late_since=late_since)
+    replacement = NewDigest(
+        key=key,
+        kind=REMINDER,
+        due_at=stale.due_at,
+        text=text,
+        event_id=event.id,
+        lead=stale.lead,
+        starts_at=event.starts_at,
+        place=event.place,
+        ends_at=event.ends_at,
+        late=stale.late,
+    )
+    if not await digests.create(session, digest=replacement, now=now):
+        return created
+    channel = data.settings.digest.channel_id
+    channel_missed = channel is not None and (
+        await digests.delivery_status(session, digest_id=stale.id, chat_id=channel)
+        == digests.SUPERSEDED
+    )
+    await digests.fill(
+        session,
+        digest_id=key,
+        audience=digests.not_reached(stale.id, stale.lead),
+        channel_id=channel if channel_missed else None,
+        now=now,
+    )
+    return [*created, key]
+
+
+async def _notices(session: AsyncSession, data: BotData, *, now: datetime) -> list[str]:
+    """Notices of cancelled and changed events to those told of them otherwise; their keys."""
+    created = []
+    for event in await digests.cancelled_events(session):
+        created.append(await _notice(session, data, event, kind=CANCELLED, now=now))
+    for event in await digests.changed_events(session, now=now):
+        created.append(await _notice(session, data, event, kind=CHANGED, now=now))
+    return [key for key in created if key is not None]
+
+
 async def _notice(
     session: AsyncSession, data: BotData, event: Event, *, kind: str, now: datetime
-) -> int:
+) -> str | None:
     t = texts_for(None)
     if kind == CANCELLED:
         key = digests.cancelled_key(event.id)
@@ -77,9 +140,9 @@ async def _notice(
         ends_at=event.ends_at,
     )
     if not await digests.create(session, digest=notice, now=now):
-        return 0
+        return None
     await _fill(session, data, key, audience, now=now)
-    return 1
+    return key
 
 
 async def _reminders(session: AsyncSession, data: BotData, *, now: datetime) -> int:

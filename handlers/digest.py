@@ -32,7 +32,12 @@ log = logging.getLogger(__name__)
 
 
 async def digest_tick(data: BotData, bot: Courier) -> Tally:
-    """One pass: create what is due by the clock, with its ledger, then send what is pending."""
+    """One pass: create what is due by the clock, with its ledger, then send what is pending.
+
+    Nothing once the bot is stopping: what is due then is planned and sent at the next start.
+    """
+    if data.stopping.is_set():
+        return Tally(stopped=True)
     # Chats noted since the last save first: one that came back with /start is a recipient.
     await sightings.save(data)
     await refresh(data)
@@ -62,7 +67,7 @@ class Ticker:
             return
         async with self.lock:
             self.again = True
-            while self.again:
+            while self.again and not context.bot_data.stopping.is_set():
                 self.again = False
                 await digest_tick(context.bot_data, context.bot)
 

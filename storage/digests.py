@@ -45,6 +45,9 @@ BROADCAST = "broadcast"
 OPEN, DONE, SKIPPED = "open", "done", "skipped"
 # Delivery statuses (and SKIPPED).
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+# A digest that went stale while it went out, and its deliveries that had not gone: what
+# replaced it is in the ledger under other keys (see bot/planning.py, supersede).
+SUPERSEDED = "superseded"
 BATCH = 500
 # Who a digest goes to: a query of chat ids, run inside SQLite by ``fill``.
 Audience = Select[int]
@@ -68,6 +71,12 @@ async def notices_of(session: AsyncSession, event_id: str) -> int:
     """How many "changed" notices the event has had."""
     found = select(func.count()).where(Digest.kind == CHANGED, Digest.event_id == event_id)
     return await session.scalar(found) or 0
+
+
+def replacement_key(stale_id: str, event: Event) -> str:
+    """The reminder that takes a stale one's place, telling of the event as it is now."""
+    told = f"{event.place}|{event.ends_at.isoformat() if event.ends_at else ''}"
+    return f"{stale_id}:now:{hashlib.sha256(told.encode()).hexdigest()[:12]}"
 
 
 def cancelled_key(event_id: str) -> str:
@@ -170,6 +179,14 @@ def summary_audience() -> Audience:
 def broadcast_audience() -> Audience:
     """Active chats that want anything from us: a chat that turned off both kinds hears nothing."""
     return _subscribed(or_(Subscription.events.is_(true()), Subscription.news.is_(true())))
+
+
+def not_reached(digest_id: str, lead: str) -> Audience:
+    """Chats a superseded reminder did not reach that still want reminders at this lead."""
+    superseded = select(Delivery.chat_id).where(
+        Delivery.digest_id == digest_id, Delivery.status == SUPERSEDED
+    )
+    return reminder_audience(lead).where(Subscription.chat_id.in_(superseded))
 
 
 async def audience_size(session: AsyncSession, audience: Audience) -> int:
@@ -426,6 +443,16 @@ async def skip_pending(
         .where(Delivery.digest_id == digest_id, Delivery.status == PENDING)
         .values(status=SKIPPED, error=reason, updated_at=now)
     )
+
+
+async def supersede(session: AsyncSession, *, digest_id: str, now: datetime) -> None:
+    """The digest went stale mid-way: the deliveries not made are superseded, and so is it."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.digest_id == digest_id, Delivery.status == PENDING)
+        .values(status=SUPERSEDED, updated_at=now)
+    )
+    await session.execute(update(Digest).where(Digest.id == digest_id).values(status=SUPERSEDED))
 
 
 async def finish(session: AsyncSession, *, digest_id: str) -> bool:

@@ -227,7 +227,8 @@ class Digest(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Created more than two ticks after it was due, e.g. after the bot was down.
     late: Mapped[bool] = mapped_column(default=False)
-    # "open" while deliveries are pending, then "done"; "skipped" if it was never to be sent.
+    # "open" while deliveries are pending, then "done"; "skipped" if it was never to be sent;
+    # "superseded" if it went stale while it went out.
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     # The HTML every recipient gets; empty for a skipped digest.
     text: Mapped[str] = mapped_column(Text)
@@ -247,7 +248,7 @@ class Delivery(Base):
     digest_id: Mapped[str] = mapped_column(ForeignKey("digests.id"), primary_key=True)
     # No foreign key: the digest channel need not be a chat the bot has heard from.
     chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    # "pending", "sent", "failed" or "skipped".
+    # "pending", "sent", "failed", "skipped" or "superseded" (see storage/digests.py).
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -1,7 +1,9 @@
 """The crash drills: a real ``coopbot run`` killed with SIGKILL in the middle of a fan-out, then
 started again on the same database, misses no subscriber and repeats at most the sends that
 were in flight when it died: a reminder's fan-out, and an admin's /broadcast, whose progress
-message goes on being edited after the restart.
+message goes on being edited after the restart. And the stop drills: SIGTERM while the emulator
+holds every send on its way: no send starts after the signal, the process exits 0, and the next
+start sends the rest, each subscriber getting the message exactly once.
 
 The bot decides what is due from the wall clock, so the reminder's event is placed relative to
 now: the 1-day reminder became due a few minutes ago. The pace is set so that a fan-out takes a
@@ -188,6 +190,118 @@ async def test_kill_mid_fanout_and_restart_miss_nobody_and_repeat_only_sends_in_
     assert second.returncode == 0, log.read_text("utf-8")
     assert_each_once(received(emulator, TITLE), before_kill)
     assert ledger(tmp_path / "data" / "coopbot.db", "reminder", "drill") == {"sent": SUBSCRIBERS}
+
+
+def delivered(emulator: BotApiEmulator, marker: str) -> Counter[int]:
+    """How many messages containing `marker` each subscriber holds: what was carried out,
+    where `received` counts what was asked."""
+    return Counter(
+        chat_id
+        for chat_id in subscribers()
+        for message in emulator.history(chat_id)
+        if marker in message.text
+    )
+
+
+async def test_sigterm_mid_fanout_stops_starting_sends_and_a_restart_sends_each_rest_once(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM while Telegram holds the sends on their way: no send starts after the signal, the
+    held ones are given up after the grace (left pending), the process exits 0, and the next
+    start sends every chat not yet reached: each subscriber has the reminder exactly once."""
+    log = tmp_path / "coopbot.log"
+    async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+        settings_path = config(tmp_path, emulator.base_url)
+        await prepare(settings_path, emulator, drill_event())
+
+        first = await start_bot(settings_path, log)
+        try:
+            await wait_until_reached(emulator, TITLE, SUBSCRIBERS // 3)
+            emulator.hold("sendMessage")
+            signalled = len(emulator.calls)
+            first.send_signal(signal.SIGTERM)
+            # A failure bound only: before, the process sent on to the last subscriber.
+            await asyncio.wait_for(first.wait(), TIMEOUT)
+        finally:
+            if first.returncode is None:
+                await kill(first)
+        assert first.returncode == 0, log.read_text("utf-8")
+        after_signal = [
+            call
+            for call in emulator.calls[signalled:]
+            if call.method == "sendMessage" and TITLE in str(call.params.get("text", ""))
+        ]
+        assert len(after_signal) <= in_flight(Limits(per_second=PER_SECOND))
+        await emulator.wait_for_held("sendMessage", 0, timeout=TIMEOUT)
+        emulator.release("sendMessage")
+        before_restart = delivered(emulator, TITLE)
+        assert len(before_restart) < SUBSCRIBERS, "the fan-out ended before the signal"
+
+        restarted = len(emulator.calls)
+        missing = subscribers() - set(before_restart)
+        second = await start_bot(settings_path, log)
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                while not missing <= set(received_since(emulator, TITLE, restarted)):
+                    await emulator.wait_for_call(
+                        "sendMessage", after=len(emulator.calls), timeout=TIMEOUT
+                    )
+        finally:
+            await stop(second)
+    assert second.returncode == 0, log.read_text("utf-8")
+    assert delivered(emulator, TITLE) == Counter(dict.fromkeys(subscribers(), 1))
+    assert ledger(tmp_path / "data" / "coopbot.db", "reminder", "drill") == {"sent": SUBSCRIBERS}
+
+
+async def test_sigterm_mid_broadcast_stops_and_a_restart_finishes_it_each_chat_once(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "coopbot.log"
+    async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+        settings_path = config(tmp_path, emulator.base_url, admins=[ADMIN])
+        await prepare(settings_path, emulator)
+        admin = emulator.private_chat(emulator.user(ADMIN, "Curator"), timeout=TIMEOUT)
+
+        first = await start_bot(settings_path, log)
+        try:
+            await admin.send(f"/broadcast {ANNOUNCEMENT}")
+            draft = await admin.next_message()
+            await admin.press(draft, f"📣 Send to all subscribers ({SUBSCRIBERS})")
+            await wait_until_reached(emulator, ANNOUNCEMENT, SUBSCRIBERS // 3)
+            emulator.hold("sendMessage")
+            signalled = len(emulator.calls)
+            first.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(first.wait(), TIMEOUT)
+        finally:
+            if first.returncode is None:
+                await kill(first)
+        assert first.returncode == 0, log.read_text("utf-8")
+        assert len(received_since(emulator, ANNOUNCEMENT, signalled)) <= in_flight(
+            Limits(per_second=PER_SECOND)
+        )
+        await emulator.wait_for_held("sendMessage", 0, timeout=TIMEOUT)
+        emulator.release("sendMessage")
+        assert len(delivered(emulator, ANNOUNCEMENT)) < SUBSCRIBERS
+
+        second = await start_bot(settings_path, log)
+        try:
+            finished = await until_finished(admin)
+        finally:
+            await stop(second)
+    assert second.returncode == 0, log.read_text("utf-8")
+    assert finished.text == (
+        f"✅ Broadcast finished\nSent {SUBSCRIBERS} of {SUBSCRIBERS} · failed 0 · blocked 0"
+    )
+    assert delivered(emulator, ANNOUNCEMENT) == Counter(dict.fromkeys(subscribers(), 1))
+
+
+def received_since(emulator: BotApiEmulator, marker: str, start: int) -> set[int]:
+    """The chats sent a message containing `marker` from call number `start` on."""
+    return {
+        int(str(call.params["chat_id"]))
+        for call in emulator.calls[start:]
+        if call.method == "sendMessage" and marker in str(call.params.get("text", ""))
+    }
 
 
 async def until_finished(admin: ChatSession) -> SentMessage:

@@ -384,6 +384,21 @@ async def test_a_blocked_chat_refuses_every_send_until_unblocked(
     assert emulator.stats.errors[403] == 2
 
 
+async def test_held_sends_arrive_but_are_answered_only_once_released(
+    emulator: BotApiEmulator, bot: Bot
+) -> None:
+    user = emulator.user(7, "Dana")
+    emulator.hold("sendMessage")
+    sending = asyncio.create_task(bot.send_message(user.id, "held"))
+    call = await emulator.wait_for_call("sendMessage")
+    assert call.params["text"] == "held"
+    assert emulator.history(user.id) == []
+    assert await bot.get_me(), "other methods are answered meanwhile"
+    emulator.release("sendMessage")
+    await sending
+    assert [message.text for message in emulator.history(user.id)] == ["held"]
+
+
 async def test_an_injected_flood_wait_raises_retry_after(
     emulator: BotApiEmulator, bot: Bot
 ) -> None:

@@ -358,6 +358,33 @@ class BotApiEmulator:
         """End a stall before its time: the calls that waited are answered."""
         self._server.resume()
 
+    def hold(self, method: str) -> None:
+        """Keep calls of `method` (e.g. "sendMessage") waiting until release(): each is in
+        `calls` as it arrives, none is answered or has any effect meanwhile."""
+        self._server.hold(method)
+
+    def release(self, method: str) -> None:
+        """Let the held calls of `method` go on, and answer later ones at once."""
+        self._server.release(method)
+
+    async def wait_for_held(
+        self,
+        method: str,
+        count: int,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 (a deadline, as in wait_for_message)
+    ) -> None:
+        """Until exactly `count` calls of `method` are held: e.g. 0 once a bot that gave up
+        its held calls has closed their connections, so releasing carries none of them out."""
+        server = self._server
+        try:
+            async with asyncio.timeout(timeout):
+                await server.waiting_changed.wait_until(lambda: server.waiting[method] == count)
+        except TimeoutError:
+            raise TimeoutError(
+                f"{server.waiting[method]} {method} calls held after {timeout}s, not {count}"
+            ) from None
+
     def block(self, chat: ChatRef) -> None:
         """Make every send to this chat fail with 403 until unblock()."""
         self._server.block(self._store.chat_state(chat).chat.id)

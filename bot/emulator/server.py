@@ -3,6 +3,7 @@ limits, and only then the method; every call is logged, and calls and errors are
 """
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -62,6 +63,11 @@ class ApiServer:
         self._blocked: set[int] = set()
         self._answering = asyncio.Event()
         self._answering.set()
+        # Methods whose calls wait, once logged, until their gate opens; how many wait now (a
+        # call whose client went away stops waiting, and is never carried out).
+        self._held: dict[str, asyncio.Event] = {}
+        self.waiting: Counter[str] = Counter()
+        self.waiting_changed = Signal()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -138,6 +144,20 @@ class ApiServer:
         """End a stall now."""
         self._answering.set()
 
+    def hold(self, method: str) -> None:
+        """Keep calls of `method` waiting, each logged as it arrives, until release()."""
+        entry = self._methods.get(method.lower())
+        if entry is None:
+            raise ValueError(f"the emulator does not implement {method}")
+        self._held.setdefault(entry[0], asyncio.Event())
+
+    def release(self, method: str) -> None:
+        """Answer the held calls of `method`, and those that come after, as usual."""
+        entry = self._methods.get(method.lower())
+        gate = self._held.pop(entry[0], None) if entry is not None else None
+        if gate is not None:
+            gate.set()
+
     async def _serve_method(self, request: web.Request) -> web.Response:
         if not self._answering.is_set():
             await self._answering.wait()
@@ -155,6 +175,14 @@ class ApiServer:
             self._log_call(Call(name, {}, error.description))
             return self._error_response(error)
         call = self._log_call(Call(name, values))
+        gate = self._held.get(name)
+        if gate is not None:
+            self.waiting[name] += 1
+            try:
+                await gate.wait()
+            finally:
+                self.waiting[name] -= 1
+                self.waiting_changed.pulse()
         try:
             params = Params(values)
             self._apply_faults(name, params)
