@@ -81,6 +81,7 @@ async def show_stats(update: Update, context: Context) -> None:
             failed=deliveries["failed"],
             late=found.late,
             skipped=deliveries["skipped"],
+            superseded=deliveries["superseded"],
             pending=deliveries["pending"],
             next=_next_digests(t, context, now),
             facts=found.facts_visible,

@@ -28,7 +28,7 @@ from bot.callbacks import CallbackData
 from bot.context import App, Context, pressed, texts
 from bot.fanout import TICK_JOB
 from bot.keyboards import button, keyboard
-from bot.replies import replace, reply
+from bot.replies import drop_buttons, replace, reply
 from bot.texts import Html, Texts, texts_for
 from storage import digests
 from storage.digests import BROADCAST, NewDigest
@@ -138,7 +138,7 @@ async def _send(
         return
     log.info("broadcast %s confirmed by admin %s", key, user.id)
     # The preview stays as the record of what went out; its buttons go.
-    await query.edit_message_reply_markup(None)
+    await drop_buttons(query)
     _start_sending(context)
 
 

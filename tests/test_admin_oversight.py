@@ -183,6 +183,7 @@ async def test_stats_counts_subscribers_deliveries_content_and_refusals(
         session.add(Delivery(digest_id="d-old", chat_id=1001, status="sent", updated_at=now))
         session.add(Delivery(digest_id="d-new", chat_id=1001, status="sent", updated_at=now))
         session.add(Delivery(digest_id="d-new", chat_id=1002, status="failed", updated_at=now))
+        session.add(Delivery(digest_id="d-old", chat_id=1002, status="superseded", updated_at=now))
         stale = now - timedelta(days=8)
         session.add(Delivery(digest_id="d-new", chat_id=1003, status="skipped", updated_at=stale))
         session.add(Refusal(at=stale, user_id=778, chat_id=778, command="/stats", count=5))
@@ -194,7 +195,7 @@ async def test_stats_counts_subscribers_deliveries_content_and_refusals(
     answer = await _admin(running).send("/stats")
     text = answer.text
     assert "Subscribers: 2 active, 1 blocked" in text
-    assert "2 sent, 1 failed, 1 late, 0 skipped" in text
+    assert "2 sent, 1 failed, 2 late, 0 skipped, 1 superseded by a correction" in text
     # 09:00 on Monday in Almaty: the default summary crontab.
     assert "Summary: Monday 30 November, 09:00 (Asia/Almaty)" in text
     assert "Reminder 7d before “Winter school”: Tuesday 24 November" not in text, "in the past"

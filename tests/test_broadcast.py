@@ -292,3 +292,18 @@ async def test_progress_waits_two_seconds_of_the_clock_between_edits(running: Ru
     await progress.sent(1)
     [edit] = running.emulator.calls_to("editMessageText")
     assert "remaining 1" in str(edit.params["text"])
+
+
+async def test_a_preview_telegram_will_not_edit_still_sends_with_no_error(
+    running: Running,
+) -> None:
+    await subscribe(running, 1001)
+    draft = await preview(running)
+    admin = running.chat(ADMIN, first_name="Curator")
+    running.emulator.fail(
+        "editMessageReplyMarkup", ApiError.bad_request("message can't be edited")
+    )
+    await admin.press(draft, "📣 Send to all subscribers (1)")
+    await until(running, finished)
+    assert received(running, 1001) == [SENT_TEXT]
+    assert not [m for m in received(running, ADMIN) if "Something went wrong" in m]
