@@ -11,7 +11,8 @@ line and confirmed like the others.
 
 Each batch is kept in the inbox before it is confirmed (the next fetch's offset confirms it), so
 fetching can go on past a chat whose backlog waits on its pace, and an update in hand at a stop
-or a crash runs at the next start.
+or a crash runs at the next start. A stop confirms what was fetched, as the next fetch would
+have, so that an update answered just before it is not given again.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 # A long poll's answer may take its whole timeout; this much more is the network's (the
 # getUpdates connection's read timeout is the poll's timeout plus this).
 READ_SLACK = 5.0
+# How long a stop waits for Telegram to take the last confirmation.
+CONFIRM_TIMEOUT = 1.0
 
 
 class Unrecoverable(Exception):
@@ -138,6 +141,8 @@ class Poller:
         self._poll_timeout = poll_timeout
         self._backoff = backoff
         self._sessions = app.bot_data.sessions
+        # Every update below this id is in the inbox or handled: the offset to confirm at a stop.
+        self._kept_below: int | None = None
 
     async def run(self) -> None:
         """Fetch until cancelled; Unrecoverable when retrying cannot help."""
@@ -156,6 +161,21 @@ class Poller:
             async with self._sessions.begin() as session:
                 await inbox.forget(session, done)
             self._intake.forgotten(done)
+
+    async def confirm(self) -> None:
+        """At a stop, tell Telegram that what was fetched is in hand, as the next fetch would
+        have: an update answered since the last fetch is then not given (and answered) again
+        at the next start. Bounded, so that a Bot API gone quiet cannot hold the stop."""
+        if self._kept_below is None:
+            return
+        data = {"offset": self._kept_below, "timeout": 0, "limit": 1}
+        try:
+            async with asyncio.timeout(CONFIRM_TIMEOUT):
+                await self._app.bot._post("getUpdates", data)
+        except TelegramError as error:
+            log.info("could not confirm the last updates at the stop (%s)", _reason(error))
+        except TimeoutError:
+            log.info("could not confirm the last updates at the stop (no answer in time)")
 
     async def _forget_as_handled(self) -> None:
         """Drop inbox rows as soon as their updates are handled, many in one write when busy:
@@ -180,6 +200,7 @@ class Poller:
             offset = max(ids) + 1
             updates = [(item, update) for item in batch if (update := self._read(item))]
             await self._keep({u.update_id: json.dumps(item) for item, u in updates})
+            self._kept_below = offset
             for _, update in updates:
                 self._intake.take(update)
 
@@ -199,7 +220,8 @@ class Poller:
                 await inbox.forget(session, unreadable)
         if rows:
             log.info("%d update(s) kept at the last stop are being handled now", len(rows))
-        return rows[-1].update_id + 1 if rows else None
+        self._kept_below = rows[-1].update_id + 1 if rows else None
+        return self._kept_below
 
     async def _fetch(self, offset: int | None) -> Sequence[dict[str, Any]]:
         """One long poll, as raw JSON: each update is read on its own."""

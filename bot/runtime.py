@@ -90,6 +90,7 @@ async def polling(
                 await asyncio.gather(fetching, return_exceptions=True)
                 await intake.stop(STOP_GRACE)
                 await poller.forget_handled()
+                await poller.confirm()
                 await app.stop()
             failure = None if fetching.cancelled() else fetching.exception()
             if failure is not None:

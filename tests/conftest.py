@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,8 @@ from bot.clock import ManualClock
 from bot.context import App
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage, User
 from bot.logs import redact_records
-from bot.runtime import open_database, polling, sync
+from bot.polling import Backoff
+from bot.runtime import PATIENT, open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
 from storage.db import create_engine, migrate
 
@@ -132,11 +134,26 @@ async def running(
     clock: ManualClock,
 ) -> AsyncIterator[Running]:
     """Emulator and bot, on a fresh database with content/ loaded, polling until the test ends."""
+    async with started(emulator, settings, sessions, clock) as running:
+        yield running
+
+
+@asynccontextmanager
+async def started(
+    emulator: BotApiEmulator,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+    *,
+    backoff: Backoff = PATIENT,
+) -> AsyncIterator[Running]:
+    """The bot polling the emulator until the block ends: one start of the process, so that a
+    test can stop it and start it again on the same database."""
     settings = dataclasses.replace(
         settings, base_url=emulator.base_url, base_file_url=emulator.base_file_url
     )
     app = build_app(settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
-    async with polling(app, poll_timeout=POLL_TIMEOUT):
+    async with polling(app, poll_timeout=POLL_TIMEOUT, backoff=backoff):
         yield Running(emulator, app, clock, sessions, settings)
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +17,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import build_app
 from bot.clock import ManualClock
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage
-from bot.runtime import polling
 from bot.settings import DEFAULT_CONTENT, Settings
 from storage import curation
 from storage.models import Base, Chat, Fact, Refusal, Subscription
-from tests.conftest import POLL_TIMEOUT, UNPACED, Running, answers_before
+from tests.conftest import UNPACED, Running, answers_before, started
 
 ADMIN, EDITOR, CURATOR, STRANGER = 4242, 4343, 4444, 777
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
@@ -67,22 +63,6 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(
         settings, admin_ids=frozenset({ADMIN, EDITOR, CURATOR}), limits=UNPACED
     )
-
-
-@asynccontextmanager
-async def started(
-    emulator: BotApiEmulator,
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    clock: ManualClock,
-) -> AsyncIterator[Running]:
-    """The bot polling the emulator, as the `running` fixture starts it: a start of the process."""
-    settings = dataclasses.replace(
-        settings, base_url=emulator.base_url, base_file_url=emulator.base_file_url
-    )
-    app = build_app(settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
-    async with polling(app, poll_timeout=POLL_TIMEOUT):
-        yield Running(emulator, app, clock, sessions, settings)
 
 
 async def show_every_admin_button(running: Running) -> tuple[list[Shown], int]:
