@@ -8,6 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 MASK = "<token>"
+# Libraries that say at INFO what only debugging needs: APScheduler logs two lines each time a
+# job runs, and the job that writes the chats the bot met runs every second (170,000 lines a day).
+CHATTY = ("apscheduler",)
 
 
 def redact_records(token: str) -> Callable[[], None]:
@@ -51,5 +54,13 @@ def masker(token: str) -> Callable[[str], str]:
 
 def configure(level: str, token: str | None) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    quiet_chatty_libraries(level)
     if token:
         redact_records(token)
+
+
+def quiet_chatty_libraries(level: str) -> None:
+    """Only warnings from CHATTY libraries, unless the operator asked for DEBUG."""
+    chatty_level = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(chatty_level)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).parent.parent
 CHECKS = {
@@ -22,3 +24,20 @@ def test_code_passes(name: str) -> None:
         CHECKS[name], cwd=ROOT, capture_output=True, text=True, check=False, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Data, not code: a newer release is only ever more right.
+UNBOUNDED = {"tzdata"}
+
+
+def test_every_dependency_has_a_ceiling_a_release_cannot_break() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    requirements = [Requirement(text) for text in wanted]
+    open_ended = [
+        str(requirement)
+        for requirement in requirements
+        if requirement.name not in UNBOUNDED
+        and not any(spec.operator in ("<", "<=", "==", "~=") for spec in requirement.specifier)
+    ]
+    assert open_ended == []
