@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.commands import PUBLIC_COMMANDS
@@ -16,14 +17,18 @@ async def explain_unknown_command(update: Update, context: Context) -> None:
     """Name the command we do not know and suggest the closest other one we do.
 
     A command addressed to another bot (``/cmd@otherbot``) is that bot's business: in a group
-    every bot sees it. The command typed is never its own suggestion: a known one that reached
-    this far was refused by its handler's filter, and "did you mean" it would be nonsense.
+    every bot sees it, and there an unknown command sent without a name is most likely
+    another bot's too, so only one addressed to this bot is answered. The command typed is
+    never its own suggestion: a known one that reached this far was refused by its handler's
+    filter, and "did you mean" it would be nonsense.
     """
     message = update.effective_message
     if message is None or message.text is None:
         return
     name, _, addressee = message.text.split()[0].lstrip("/").partition("@")
     if addressee and addressee.lower() != context.bot.username.lower():
+        return
+    if not addressee and message.chat.type != ChatType.PRIVATE:
         return
     t = texts(update)
     typed = name.lower()

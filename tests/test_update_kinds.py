@@ -7,7 +7,7 @@ import time
 
 from bot.emulator.values import JsonDict
 from storage.models import Subscription
-from tests.conftest import Running, until_handled
+from tests.conftest import Running, answers_before, until_handled
 
 
 def _message(chat: JsonDict, text: str, extra: JsonDict | None = None) -> JsonDict:
@@ -51,6 +51,25 @@ async def test_a_command_for_another_bot_is_left_to_it(running: Running) -> None
     reply = await chat.send("/help@coop_test_bot")
     assert "What I can do" in reply.text
     assert len(running.emulator.history(group.id)) == 1
+
+
+async def test_in_a_group_an_unknown_command_is_answered_only_when_addressed_to_the_bot(
+    running: Running,
+) -> None:
+    user = running.user()
+    group = running.emulator.group(-100556, "Physics club")
+    chat = running.emulator.group_chat(group, user)
+    # Likely another bot's, sent without its name: every bot in the group sees it.
+    chat.say("/weather")
+    chat.say("/weather@coop_test_bot")
+    # A chat's updates are answered in order: all the bot said to both comes before /help's.
+    seen = await answers_before(chat, "/help", lambda text: "What I can do" in text)
+    unknown = [m.text for m in seen[:-1]]
+    assert len(unknown) == 1, "the unaddressed one was answered too"
+    assert "I don't know the command /weather" in unknown[0]
+    # In a private chat every command is meant for the bot.
+    private = await running.chat().send("/weather")
+    assert "I don't know the command /weather" in private.text
 
 
 async def test_a_known_command_in_another_spelling_works_and_never_suggests_itself(
