@@ -102,11 +102,16 @@ async def subscribe(update: Update, context: Context) -> None:
         await reply(update, t("subscription.admins_only"))
         return
     async with context.bot_data.sessions.begin() as session:
-        subscription, new = await subscriptions.subscribe(
+        subscription, found = await subscriptions.subscribe(
             session, _sighting(update, context), thread_id=topic_of(update)
         )
     text, markup = _settings_view(context, t, subscription)
-    heading = t("subscribe.done") if new else t("subscribe.already")
+    if found == subscriptions.NEW:
+        heading = t("subscribe.done")
+    elif found == subscriptions.BACK:
+        heading = t("subscribe.back")
+    else:
+        heading = t("subscribe.already")
     await reply(update, join([heading, text], "\n\n"), markup)
 
 
@@ -118,7 +123,9 @@ async def unsubscribe(update: Update, context: Context) -> None:
         await reply(update, t("subscription.admins_only"))
         return
     async with context.bot_data.sessions.begin() as session:
-        removed = await subscriptions.unsubscribe(session, chat.id)
+        removed = await subscriptions.unsubscribe(
+            session, chat.id, now=context.bot_data.clock.now()
+        )
     await reply(update, t("unsubscribe.done") if removed else t("unsubscribe.not_subscribed"))
 
 
@@ -147,7 +154,7 @@ async def change_setting(update: Update, context: Context) -> None:
     configured = context.bot_data.settings.digest.lead_times
     async with context.bot_data.sessions.begin() as session:
         if setting == STOP:
-            await subscriptions.unsubscribe(session, chat.id)
+            await subscriptions.unsubscribe(session, chat.id, now=context.bot_data.clock.now())
             subscription = None
         else:
             subscription = await subscriptions.get(session, chat.id)

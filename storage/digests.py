@@ -159,7 +159,7 @@ def _subscribed(topic: ColumnElement[bool]) -> Select[int]:
     return (
         select(Subscription.chat_id)
         .join(Chat, Chat.id == Subscription.chat_id)
-        .where(Chat.active.is_(true()), topic)
+        .where(Chat.active.is_(true()), Subscription.active.is_(true()), topic)
     )
 
 

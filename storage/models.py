@@ -179,7 +179,7 @@ class Revision(Base):
 
 
 class Subscription(Base):
-    """What a chat wants to receive; no row means no digests."""
+    """What a chat wants to receive; no row, or one not active, means no digests."""
 
     __tablename__ = "subscriptions"
 
@@ -193,6 +193,8 @@ class Subscription(Base):
     # The forum topic of the chat that digests go to (where /subscribe was sent); NULL for the
     # chat itself, or a forum's General topic.
     thread_id: Mapped[int | None]
+    # False once the chat unsubscribed: its settings wait here for a /subscribe.
+    active: Mapped[bool] = mapped_column(default=True)
     # Set by the code that changes them, from the bot's clock (no onupdate: an UPDATE that
     # happens to repeat the stored time would otherwise get the machine's).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

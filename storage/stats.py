@@ -55,6 +55,7 @@ async def collect(session: AsyncSession, *, since: datetime) -> Stats:
         session,
         select(Chat.active, func.count())
         .join(Subscription, Subscription.chat_id == Chat.id)
+        .where(Subscription.active.is_(True))
         .group_by(Chat.active),
     )
     recent = Delivery.updated_at >= since

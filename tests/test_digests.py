@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from telegram.ext import CallbackContext
 
@@ -25,6 +25,7 @@ from bot.knowledge import refresh
 from bot.planning import plan
 from bot.settings import Limits, Settings
 from handlers.digest import Ticker, digest_tick
+from storage import subscriptions
 from storage.models import Chat, Delivery, Digest, Event, Facility, Fact, Person, Subscription
 from tests.conftest import DEFAULT_NOW, UNPACED, Running
 
@@ -692,7 +693,7 @@ async def test_an_edit_landing_mid_fanout_stops_the_stale_reminder_and_sends_the
     # Between the first sends and their marks: an admin moves it, and one chat unsubscribes.
     await change_event(running, place="Astana")
     async with running.sessions.begin() as session:
-        await session.execute(delete(Subscription).where(Subscription.chat_id == quitter))
+        await subscriptions.unsubscribe(session, quitter, now=running.clock.now())
     running.emulator.release("sendMessage")
     tally = await ticking
 

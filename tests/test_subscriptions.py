@@ -63,11 +63,29 @@ async def test_unsubscribe_stops_digests_and_settings_say_so(running: Running) -
     shown = await chat.send("/subscribe")
     gone = await chat.press(shown, "🔕 Unsubscribe")
     assert gone.text.startswith("🔕 Unsubscribed.")
-    assert await subscription(running, 1001) is None
+    kept = await subscription(running, 1001)
+    assert kept is not None
+    assert not kept.active
     assert "gets no digests" in (await chat.send("/settings")).text
     assert "was not subscribed" in (await chat.send("/unsubscribe")).text
     await chat.send("/subscribe")
     assert (await chat.send("/unsubscribe")).text.startswith("🔕 Unsubscribed.")
+
+
+async def test_subscribing_again_keeps_the_settings_chosen_before(running: Running) -> None:
+    chat = running.chat()
+    shown = await chat.send("/subscribe")
+    shown = await chat.press(shown, "✅ 7d")
+    await chat.press(shown, "✅ Summary")
+    await chat.send("/unsubscribe")
+    assert "gets no digests" in (await chat.send("/settings")).text
+    again = await chat.send("/subscribe")
+    assert again.text.startswith("🔔 Subscribed again, with the settings this chat had before.")
+    assert "Summary of what is new and coming: off" in again.text
+    assert "1 day and 1 hour before" in again.text
+    saved = await subscription(running, 1001)
+    assert saved is not None
+    assert (saved.active, saved.news, saved.lead_times) == (True, False, "1d,1h")
 
 
 async def test_deep_link_subscribes(running: Running) -> None:
