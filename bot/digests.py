@@ -112,6 +112,12 @@ def moment(t: Texts, at: datetime, zone: ZoneInfo) -> str:
     return str(format_datetime(at, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=locale))
 
 
+def reminders_on(events: bool, lead_times: str | None, configured: Sequence[timedelta]) -> bool:
+    """Whether a subscription gets reminders: asked for, at one lead time or more. With every
+    lead time turned off it gets none, and every screen must say so."""
+    return events and bool(wanted_leads(lead_times, configured))
+
+
 def wanted_leads(lead_times: str | None, configured: Sequence[timedelta]) -> list[timedelta]:
     """A subscription's lead times among those configured (NULL: all), longest first."""
     if lead_times is None:

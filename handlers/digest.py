@@ -90,11 +90,13 @@ async def show_digest(update: Update, context: Context) -> None:
 
 
 def _next_reminder(context: Context, t: Texts, subscription: Subscription | None) -> Html:
-    if subscription is not None and not subscription.events:
-        return t("digest.preview_reminders_off")
     data = context.bot_data
     now = data.clock.now()
     configured = data.settings.digest.lead_times
+    if subscription is not None and not words.reminders_on(
+        subscription.events, subscription.lead_times, configured
+    ):
+        return t("digest.preview_reminders_off")
     wanted = words.wanted_leads(subscription.lead_times if subscription else None, configured)
     found = []
     for event in data.knowledge.upcoming(now):

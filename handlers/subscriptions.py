@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.callbacks import SubscriptionSetting
 from bot.context import App, Context, pressed, texts
 from bot.deeplinks import deep_link
-from bot.digests import wanted_leads
+from bot.digests import reminders_on, wanted_leads
 from bot.durations import format_duration
 from bot.keyboards import button, keyboard
 from bot.rendering import babel_locale, span
@@ -38,8 +38,9 @@ def _settings_view(
     settings = context.bot_data.settings
     configured = settings.digest.lead_times
     leads = wanted_leads(subscription.lead_times, configured)
+    reminding = reminders_on(subscription.events, subscription.lead_times, configured)
     locale = babel_locale(t.language)
-    if subscription.events and leads:
+    if reminding:
         spelled = format_list([span(lead, language=t.language) for lead in leads], locale=locale)
         events = t("settings.events_on", leads=spelled)
     else:
@@ -54,9 +55,7 @@ def _settings_view(
     mark = {True: ON, False: OFF}
     rows = [
         [
-            button(
-                t("button.events", mark=mark[subscription.events]), SubscriptionSetting("events")
-            ),
+            button(t("button.events", mark=mark[reminding]), SubscriptionSetting("events")),
             button(t("button.news", mark=mark[subscription.news]), SubscriptionSetting("news")),
         ],
         [
@@ -172,7 +171,13 @@ async def change_setting(update: Update, context: Context) -> None:
 
 def _apply(subscription: Subscription, setting: str, configured: tuple[timedelta, ...]) -> None:
     if setting == "events":
-        subscription.events = not subscription.events
+        # As the button shows it: on with no lead time left is off, and on again means all.
+        if reminders_on(subscription.events, subscription.lead_times, configured):
+            subscription.events = False
+        else:
+            subscription.events = True
+            if not wanted_leads(subscription.lead_times, configured):
+                subscription.lead_times = None
     elif setting == "news":
         subscription.news = not subscription.news
     else:

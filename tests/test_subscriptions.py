@@ -88,6 +88,20 @@ async def test_subscribing_again_keeps_the_settings_chosen_before(running: Runni
     assert (saved.active, saved.news, saved.lead_times) == (True, False, "1d,1h")
 
 
+async def test_with_every_lead_time_off_reminders_read_off_everywhere(running: Running) -> None:
+    chat = running.chat()
+    shown = await chat.send("/subscribe")
+    for lead in ("7d", "1d", "1h"):
+        shown = await chat.press(shown, f"✅ {lead}")
+    assert "Event reminders: off" in shown.text
+    assert "▫️ Event reminders" in shown.button_labels, "the button says what the text says"
+    assert "Event reminders are off here" in (await chat.send("/digest")).text
+    # Turning reminders on again brings every lead time back.
+    shown = await chat.press(shown, "▫️ Event reminders")
+    assert "Event reminders: on, 7 days, 1 day and 1 hour before each event" in shown.text
+    assert "✅ Event reminders" in shown.button_labels
+
+
 async def test_deep_link_subscribes(running: Running) -> None:
     reply = await running.chat().send("/start subscribe")
     assert reply.text.startswith("🔔 Subscribed.")
