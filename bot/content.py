@@ -76,7 +76,10 @@ KINDS = (
             ID,
             Field("title"),
             Field("publisher"),
-            Field("published", type=date),
+            # The date the page itself gives, and the day it was read for us: either may be
+            # unknown, and a reader is never shown the second as if it were the first.
+            Field("published", type=date, required=False),
+            Field("cited", type=date, required=False),
             Field("url", required=False, limit=LONG),
             Field("file", required=False, limit=MEDIUM),
         ),

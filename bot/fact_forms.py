@@ -103,8 +103,9 @@ def source(known: Knowledge, typed: str, *, today: date, taken: Collection[str])
     """An existing source id, or an http(s) URL: a known one is reused, a new one described.
 
     A new source is named after what the URL says and nothing more: its title is the address
-    without the scheme, its publisher the host, its date the day it was cited (the admin can
-    correct them in content/ later); ``taken`` are the source ids already in use.
+    without the scheme, its publisher the host; its own date is unknown, so only the day it
+    was cited is kept (the admin can correct all three in content/ later); ``taken`` are the
+    source ids already in use.
     """
     wanted = clean(typed)
     if not wanted:
@@ -132,7 +133,8 @@ def source(known: Knowledge, typed: str, *, today: date, taken: Collection[str])
             id=unique_id(slug(title, fallback="source"), taken),
             title=title,
             publisher=host[: SOURCE_FIELDS["publisher"].limit],
-            published=today,
+            published=None,
+            cited=today,
             url=wanted,
             file=None,
         ),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Literal
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_timedelta
@@ -19,6 +20,13 @@ from storage.search import MATCH_END, MATCH_START, Hit
 # Babel locales for our languages: British English writes dates as the source does ("2 October").
 BABEL_LOCALES = {"en": "en_GB"}
 KIND_ICONS = {"fact": "📌", "person": "👤", "facility": "🏛", "event": "📅"}
+
+
+class Cited(Protocol):
+    """Any curated item: it names the source it comes from."""
+
+    @property
+    def source_id(self) -> str: ...
 
 
 def babel_locale(language: str) -> str:
@@ -95,15 +103,60 @@ def span(delta: timedelta, *, language: str = "en") -> str:
 
 
 def source_line(t: Texts, sources: Sequence[Source], *, language: str = "en") -> Html:
-    """Where the items on screen come from; a source with a URL is a link."""
-    lines = []
-    for source in sources:
-        published = format_date(source.published, "d MMMM y", locale=babel_locale(language))
-        title = escape(source.title)
-        if source.url:
-            title = Html(f'<a href="{escape(source.url)}">{title}</a>')
-        lines.append(t("source.line", title=title, publisher=source.publisher, date=published))
-    return join(lines)
+    """Where the items on screen come from; a source with a URL is a link.
+
+    With several sources, each line is numbered as the items' marks (``Citations``) are.
+    """
+    if not sources:
+        return Html("")
+    if len(sources) == 1:
+        return t("source.line", entry=_source(t, sources[0], language=language))
+    entries = [
+        t("source.numbered", number=number, entry=_source(t, source, language=language))
+        for number, source in enumerate(sources, start=1)
+    ]
+    return t("source.list", entries=join(entries))
+
+
+def _source(t: Texts, source: Source, *, language: str) -> Html:
+    title = escape(source.title)
+    if source.url:
+        title = Html(f'<a href="{escape(source.url)}">{title}</a>')
+    # A page's own date reads as its date; the day we read a page never does.
+    if source.published:
+        date = t("source.published", date=_day(source.published, language))
+    elif source.cited:
+        date = t("source.cited", date=_day(source.cited, language))
+    else:
+        date = Html("")
+    return t("source.entry", title=title, publisher=source.publisher, date=date)
+
+
+def _day(day: date, language: str) -> str:
+    return format_date(day, "d MMMM y", locale=babel_locale(language))
+
+
+@dataclass(frozen=True)
+class Citations:
+    """The sources of the items on screen, so that each item can name its own.
+
+    With one source the footer says it for all; with several, each item carries the number
+    of its source's line in the footer.
+    """
+
+    sources: Sequence[Source]
+
+    def after(self, shown: Html, item: Cited) -> Html:
+        """The item as shown, with " [2]" after it if its source is the second of several."""
+        if len(self.sources) < 2:
+            return shown
+        for number, source in enumerate(self.sources, start=1):
+            if source.id == item.source_id:
+                return Html(f"{shown} [{number}]")
+        return shown
+
+    def footer(self, t: Texts) -> Html:
+        return source_line(t, self.sources, language=t.language)
 
 
 def paging(t: Texts, *, number: int, count: int) -> Html:

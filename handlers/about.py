@@ -23,9 +23,9 @@ async def show_about(update: Update, context: Context) -> None:
     if not items:
         await reply(update, t("about.empty"))
         return
-    body = join([rendering.fact(t, item) for item in items], "\n\n")
-    footer = rendering.source_line(t, known.sources_of(items), language=t.language)
-    await reply(update, t("about.body", facts=body, sources=footer))
+    cite = rendering.Citations(known.sources_of(items))
+    body = join([cite.after(rendering.fact(t, item), item) for item in items], "\n\n")
+    await reply(update, t("about.body", facts=body, sources=cite.footer(t)))
 
 
 async def show_delegation(update: Update, context: Context) -> None:
@@ -37,13 +37,16 @@ async def show_delegation(update: Update, context: Context) -> None:
     if not everyone:
         await reply(update, t("delegation.empty"))
         return
+    cite = rendering.Citations(known.sources_of(everyone))
     groups = [
-        t(f"delegation.side.{side}", people=join([rendering.person(t, p) for p in group]))
+        t(
+            f"delegation.side.{side}",
+            people=join([cite.after(rendering.person(t, p), p) for p in group]),
+        )
         for side, group in sides.items()
         if group
     ]
-    footer = rendering.source_line(t, known.sources_of(everyone), language=t.language)
-    await reply(update, t("delegation.body", groups=join(groups, "\n\n"), sources=footer))
+    await reply(update, t("delegation.body", groups=join(groups, "\n\n"), sources=cite.footer(t)))
 
 
 def register(app: App) -> None:

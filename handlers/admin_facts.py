@@ -169,7 +169,7 @@ def _new_source_note(t: Texts, choice: SourceChoice) -> Html:
         id=source.id,
         title=source.title,
         publisher=source.publisher,
-        date=source.published.isoformat(),
+        cited=source.cited.isoformat() if source.cited else "",
     )
 
 
@@ -439,9 +439,8 @@ async def _add_source(
     if choice is None or not choice.new:
         return
     source = choice.source
-    values = {
-        name: getattr(source, name) for name in ("id", "title", "publisher", "published", "url")
-    }
+    names = ("id", "title", "publisher", "published", "cited", "url")
+    values = {name: getattr(source, name) for name in names}
     await curation.add(session, "source", values, admin_id=admin_id, now=now)
 
 

@@ -24,12 +24,17 @@ def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
     known, now = context.bot_data.knowledge, context.bot_data.clock.now()
     found = known.past(now) if which == PAST else known.upcoming(now)
     page = page_of(found, number=number, size=PAGE_SIZE)
+    cite = rendering.Citations(known.sources_of(page.items))
     values = {
         "events": join(
-            [rendering.event_line(t, event, language=t.language) for event in page.items], "\n\n"
+            [
+                cite.after(rendering.event_line(t, event, language=t.language), event)
+                for event in page.items
+            ],
+            "\n\n",
         ),
         "paging": rendering.paging(t, number=page.number, count=page.count),
-        "sources": rendering.source_line(t, known.sources_of(page.items), language=t.language),
+        "sources": cite.footer(t),
     }
     if which == PAST:
         text = t("events.past", **values) if found else t("events.past_empty")

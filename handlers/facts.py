@@ -50,12 +50,16 @@ def _page_view(
         return _topics_view(known, t)
     page = page_of(known.facts_in(chosen.id if chosen else None), number=number, size=PAGE_SIZE)
     key = chosen.id if chosen else ALL_TOPICS
+    cite = rendering.Citations(known.sources_of(page.items))
     text = t(
         "facts.page",
         topic=chosen.title if chosen else t("facts.all_title"),
         paging=rendering.paging(t, number=page.number, count=page.count),
-        facts=join([rendering.fact(t, item, show_id=show_ids) for item in page.items], "\n\n"),
-        sources=rendering.source_line(t, known.sources_of(page.items), language=t.language),
+        facts=join(
+            [cite.after(rendering.fact(t, item, show_id=show_ids), item) for item in page.items],
+            "\n\n",
+        ),
+        sources=cite.footer(t),
     )
     rows = [
         pager(t, number=page.number, count=page.count, to=lambda n: FactsPage(key, n)),

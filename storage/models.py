@@ -63,7 +63,9 @@ class Source(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     publisher: Mapped[str] = mapped_column(Text)
-    published: Mapped[date]
+    # The page's own date, when it gives one; else the day it was cited, when that is known.
+    published: Mapped[date | None]
+    cited: Mapped[date | None]
     url: Mapped[str | None] = mapped_column(Text)
     file: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(String(16), default="content")
