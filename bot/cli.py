@@ -13,10 +13,11 @@ from pathlib import Path
 
 from bot import logs
 from bot.app import build_app
-from bot.content import ContentError, load_content
+from bot.content import KINDS, ContentError, load_content
 from bot.polling import Interrupted, Unrecoverable
 from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
 from bot.settings import Settings, SettingsError, load_settings
+from bot.texts import DEFAULT_LANGUAGE, texts_for
 
 log = logging.getLogger("coopbot")
 
@@ -81,9 +82,9 @@ def _with_content(settings: Settings, folder: Path) -> Settings:
 
 def _check_content(settings: Settings, args: argparse.Namespace) -> int:
     records = load_content(settings.content_dir)
+    t = texts_for(DEFAULT_LANGUAGE)
     counts = ", ".join(
-        f"{len(getattr(records, kind))} {kind}"
-        for kind in ("sources", "topics", "facts", "people", "facilities", "events")
+        t(f"count.{kind.table}", count=len(getattr(records, kind.table))) for kind in KINDS
     )
     print(f"content in {settings.content_dir} is valid: {counts}")
     return 0

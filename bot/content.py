@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.texts import DEFAULT_LANGUAGE, texts_for
 from storage.sync import ContentRecords, Record
 
 # Ids travel inside inline buttons, whose data Telegram caps at 64 bytes: 40 leaves room.
@@ -41,7 +42,8 @@ class ContentError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         lines = "\n".join(f"- {problem}" for problem in problems)
-        super().__init__(f"{len(problems)} problem(s) in content:\n{lines}")
+        counted = texts_for(DEFAULT_LANGUAGE)("count.problems", count=len(problems))
+        super().__init__(f"{counted} in content:\n{lines}")
 
 
 @dataclass(frozen=True)

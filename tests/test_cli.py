@@ -60,7 +60,7 @@ def count(database: Path, table: str) -> int:
 def test_content_check_accepts_the_curated_content(tmp_path: Path) -> None:
     result = coopbot("content", "check", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "is valid: 1 sources, 7 topics" in result.stdout
+    assert "is valid: 1 source, 7 topics, " in result.stdout
 
 
 def test_content_check_names_file_item_and_field(tmp_path: Path) -> None:

@@ -133,6 +133,9 @@ async def test_facts_offers_topics_and_pages_through_one(running: Running) -> No
     topics = await chat.send("/facts")
     assert "Facts by topic" in topics.text
     assert "/facts directions" in topics.text
+    # Counts read as words do, one fact or several.
+    assert "Distributed computing</b> — 1 fact —" in topics.html
+    assert "Directions of cooperation</b> — 5 facts —" in topics.html
     assert "All facts" in topics.button_labels
 
     label = next(label for label in topics.button_labels if label.startswith("Directions"))

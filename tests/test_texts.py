@@ -9,6 +9,7 @@ import pytest
 
 from bot.admins import ADMIN_COMMANDS
 from bot.commands import PUBLIC_COMMANDS
+from bot.content import KINDS
 from bot.texts import catalog, texts_for
 
 ROOT = Path(__file__).parent.parent
@@ -25,6 +26,7 @@ def used_ids() -> set[str]:
     for name in ADMIN_COMMANDS:
         ids.update({f"admin_command.{name}", f"admin_help.{name}"})
     ids.update({"delegation.side.kazakhstan", "delegation.side.jinr"})
+    ids.update(f"count.{kind.table}" for kind in KINDS)
     return ids
 
 
@@ -56,3 +58,25 @@ def test_command_descriptions_fit_telegrams_limit() -> None:
 def test_a_missing_id_is_a_loud_error() -> None:
     with pytest.raises(KeyError, match="no message"):
         texts_for("en")("no.such.message")
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"), [(0, "0 people"), (1, "1 person"), (2, "2 people"), (21, "21 people")]
+)
+def test_a_count_takes_the_plural_form_of_its_number(count: int, expected: str) -> None:
+    assert texts_for("en")("count.people", count=count) == expected
+
+
+def test_no_message_hedges_a_plural_with_s_in_brackets() -> None:
+    """ "1 sources" and "7 problem(s)" are what a count without plural forms looks like."""
+    hedged = [
+        key
+        for key, message in catalog("en").items()
+        if any("(s)" in form for form in message.forms)
+    ]
+    assert not hedged
+
+
+def test_a_plural_message_without_a_count_is_a_loud_error() -> None:
+    with pytest.raises(TypeError, match="count"):
+        texts_for("en")("count.facts")
