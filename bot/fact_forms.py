@@ -18,7 +18,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from bot.content import ID_PATTERN, KINDS, Field
-from bot.texts import Html, Texts
+from bot.texts import Html, Texts, shorten
 from storage.knowledge import Knowledge
 from storage.models import Source, Topic
 
@@ -59,7 +59,7 @@ def clean(value: str, *, multiline: bool = False) -> str:
 def echo(value: str) -> str:
     """A wrong value as an error repeats it: short enough to read."""
     value = clean(value)
-    return value if len(value) <= ECHO else value[: ECHO - 1] + "…"
+    return shorten(value, ECHO)
 
 
 def check(name: str, value: str) -> str:
@@ -127,7 +127,7 @@ def source(known: Knowledge, typed: str, *, today: date, taken: Collection[str])
     host = parts.hostname.removeprefix("www.")
     title = (host + parts.path).rstrip("/")
     limit = SOURCE_FIELDS["title"].limit
-    title = title if len(title) <= limit else title[: limit - 1] + "…"
+    title = shorten(title, limit)
     return SourceChoice(
         Source(
             id=unique_id(slug(title, fallback="source"), taken),

@@ -7,13 +7,18 @@ from collections.abc import Callable, Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import CallbackData
-from bot.texts import Texts
+from bot.texts import Texts, shorten
 
 Row = list[InlineKeyboardButton]
 
 
+# Telegram cuts a long label in the middle of a word, or drops its end on a narrow phone.
+LABEL_LIMIT = 48
+
+
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data.data)
+    """A button whose label, if long, is cut at a word with "…"."""
+    return InlineKeyboardButton(shorten(text, LABEL_LIMIT), callback_data=data.data)
 
 
 def pager(t: Texts, *, number: int, count: int, to: Callable[[int], CallbackData]) -> Row:

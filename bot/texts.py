@@ -32,6 +32,20 @@ def escape(value: object) -> Html:
     return Html(html.escape(str(value), quote=True))
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters; else cut at the last whole word, with "…".
+
+    A single word longer than the limit (an address, say) is cut where the limit falls.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
 def join(parts: list[Html], separator: str = "\n") -> Html:
     return Html(separator.join(parts))
 

@@ -301,7 +301,7 @@ async def take_text(update: Update, context: Context) -> int | None:
         return None
     sources = list(context.bot_data.knowledge.sources.values())[:SOURCE_BUTTONS]
     token = _draft(context).token
-    rows = [[button(source.title[:60], PickSource(token, source.id))] for source in sources]
+    rows = [[button(source.title, PickSource(token, source.id))] for source in sources]
     await reply(update, t("admin_facts.ask_source"), keyboard(rows))
     return SOURCE
 

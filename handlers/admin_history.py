@@ -24,7 +24,7 @@ from bot.context import App, Context, pressed, texts
 from bot.keyboards import button, keyboard
 from bot.knowledge import refresh
 from bot.replies import replace, reply
-from bot.texts import Html, Texts, join
+from bot.texts import Html, Texts, join, shorten
 from storage import audit, curation
 from storage.models import Change
 
@@ -224,7 +224,7 @@ def _shown(context: Context, value: object) -> str:
     if moment is not None:
         return _when(context, moment)
     text = " ".join(str(value).split())
-    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
+    return shorten(text, SHOWN_CHARACTERS)
 
 
 def _moment(value: object) -> datetime | None:

@@ -16,7 +16,6 @@ from bot.texts import Html, Texts
 
 PAGE_SIZE = 5
 # Long names are shortened on buttons only; the card shows them whole.
-BUTTON_TEXT_LIMIT = 48
 
 
 def _list_page(
@@ -25,17 +24,11 @@ def _list_page(
     page = page_of(context.bot_data.knowledge.facilities, number=number, size=PAGE_SIZE)
     if not page.items:
         return t("facilities.empty"), None
-    rows = [
-        [button(_shorten(item.name), FacilityCard(item.id, page.number))] for item in page.items
-    ]
+    rows = [[button(item.name, FacilityCard(item.id, page.number))] for item in page.items]
     rows.append(pager(t, number=page.number, count=page.count, to=FacilitiesPage))
     paging = rendering.paging(t, number=page.number, count=page.count)
     text = t("facilities.page", paging=paging, total=page.total)
     return text, keyboard(rows)
-
-
-def _shorten(name: str) -> str:
-    return name if len(name) <= BUTTON_TEXT_LIMIT else name[: BUTTON_TEXT_LIMIT - 1] + "…"
 
 
 async def show_facilities(update: Update, context: Context) -> None:

@@ -10,7 +10,7 @@ from bot.callbacks import SearchPage
 from bot.context import App, Context, pressed, texts
 from bot.keyboards import keyboard, pager
 from bot.replies import replace, reply
-from bot.texts import Html, Texts, join
+from bot.texts import Html, Texts, join, shorten
 from storage import search
 
 PAGE_SIZE = 5
@@ -23,10 +23,7 @@ View = tuple[Html, InlineKeyboardMarkup | None]
 def _shown(asked: str) -> str:
     """The query as the answer repeats it: whitespace collapsed, cut short if long (a message
     may be 4,096 characters, and the answer is about the results, not the question)."""
-    asked = " ".join(asked.split())
-    if len(asked) <= SHOWN_QUERY_LENGTH:
-        return asked
-    return asked[: SHOWN_QUERY_LENGTH - 1].rstrip() + "…"
+    return shorten(" ".join(asked.split()), SHOWN_QUERY_LENGTH)
 
 
 async def _results_view(

