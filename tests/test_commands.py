@@ -85,7 +85,10 @@ async def test_delegation_lists_both_sides_in_the_sources_order(running: Running
     assert positions == sorted(positions)
     assert reply.text.index("From Kazakhstan") < reply.text.index(kazakh[0])
     assert reply.text.index(kazakh[-1]) < reply.text.index("From JINR") < positions[6]
-    assert "Sayabek Sakhiyev — a Plenipotentiary Representative" in reply.text
+    # Roles read as titles, each saying of what.
+    assert "Sayabek Sakhiyev — Plenipotentiary Representative of the Government" in reply.text
+    assert "Abay Serikkanov — Vice-President of NAS RK" in reply.text
+    assert " — a " not in reply.text
     assert "Source: JINR, 4 October 2023" in reply.text
 
 
