@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import NoReturn
 from zoneinfo import ZoneInfo, available_timezones
@@ -90,3 +90,23 @@ def close_zones(name: str) -> tuple[str, ...]:
 @cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+def examples(now: datetime, zone: ZoneInfo) -> dict[str, str]:
+    """Example moments for usage and error texts, always ahead of ``now``.
+
+    A fixed date in a help text turns into a refusal the day it passes; these are a Monday five
+    or six weeks ahead (a school that runs to Friday), in the form admins write them.
+    """
+    local = now.astimezone(zone)
+    monday = (local + timedelta(weeks=5, days=7 - local.weekday())).date()
+    friday = monday + timedelta(days=4)
+    return {
+        "example_minute": f"{monday:%Y-%m-%d} 10:00",
+        "example_end": f"{friday:%Y-%m-%d} 18:00",
+        "example_day": f"{monday:%Y-%m-%d}",
+        "example_end_day": f"{friday:%Y-%m-%d}",
+        "example_month": f"{monday:%Y-%m}",
+        "example_zone": zone.key,
+        "example_id": f"school-{monday:%Y-%m}",
+    }

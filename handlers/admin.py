@@ -16,6 +16,7 @@ from telegram.ext import CommandHandler
 from bot.admins import ADMIN_COMMANDS, admin_menu, admin_only
 from bot.commands import menu
 from bot.context import App, Context, texts
+from bot.moments import examples
 from bot.replies import reply
 from bot.texts import join, texts_for
 
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 
 async def admin_help(update: Update, context: Context) -> None:
     """The public help, then every admin command with its one-line form."""
-    t = texts(update)
-    lines = join([t(f"admin_help.{name}") for name in ADMIN_COMMANDS], "\n\n")
+    t, data = texts(update), context.bot_data
+    ahead = examples(data.clock.now(), data.settings.zone)
+    lines = join([t(f"admin_help.{name}", **ahead) for name in ADMIN_COMMANDS], "\n\n")
     await reply(update, join([t("help.body"), t("admin.help", commands=lines)], "\n\n"))
 
 

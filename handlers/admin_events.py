@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,15 @@ from bot.content import ID_PATTERN, KINDS, Field
 from bot.context import App, BotData, Context, pressed, texts
 from bot.keyboards import button, keyboard
 from bot.knowledge import refresh
-from bot.moments import SKIPPED, UNKNOWN_ZONE, Moment, MomentError, parse, written
+from bot.moments import (
+    SKIPPED,
+    UNKNOWN_ZONE,
+    Moment,
+    MomentError,
+    examples,
+    parse,
+    written,
+)
 from bot.replies import replace, reply
 from bot.texts import Html, Texts, escape, join
 from storage import curation
@@ -80,7 +88,7 @@ async def add_event(update: Update, context: Context) -> None:
     t, data = texts(update), context.bot_data
     parts = [part.strip() for part in _payload(update).split("|")]
     if len(parts) not in (6, 7):
-        await reply(update, t("admin_events.add_form", count=len(parts)))
+        await reply(update, t("admin_events.add_form", count=len(parts), **_examples(data)))
         return
     try:
         values, start = await _new_event(t, data, parts)
@@ -260,10 +268,10 @@ async def _new_event(t: Texts, data: BotData, parts: list[str]) -> tuple[dict[st
     """The columns of a new event from the admin's parts, each checked as content/ checks it."""
     event_id, title, start_text, place, source, description = parts[:6]
     if not ID_PATTERN.fullmatch(event_id):
-        raise Invalid(t("admin_events.bad_id", id=event_id))
+        raise Invalid(t("admin_events.bad_id", id=event_id, **_examples(data)))
     if await _event(data, event_id) is not None:
         raise Invalid(t("admin_events.duplicate", id=event_id))
-    start = _moment(t, "start", start_text, data.settings.zone, now=data.clock.now())
+    start = _moment(t, data, "start", start_text, data.settings.zone)
     values = {
         "id": event_id,
         "title": _text(t, "title", title),
@@ -272,7 +280,7 @@ async def _new_event(t: Texts, data: BotData, parts: list[str]) -> tuple[dict[st
         "zone": start.zone.key,
         "precision": start.precision,
         "starts_at": start.at,
-        "ends_at": _end(t, parts[6], start) if len(parts) == 7 else None,
+        "ends_at": _end(t, data, parts[6], start) if len(parts) == 7 else None,
         "status": "scheduled",
         "source_id": _source(t, data, source),
     }
@@ -291,10 +299,10 @@ def _changes(
     elif name == "source":
         changes = {"source_id": _source(t, data, value)}
     elif name == "end":
-        ends_at = None if value == NO_END else _end(t, value, _stored_start(event))
+        ends_at = None if value == NO_END else _end(t, data, value, _stored_start(event))
         changes = {"ends_at": ends_at}
     else:
-        start = _moment(t, "start", value, ZoneInfo(event.zone), now=data.clock.now())
+        start = _moment(t, data, "start", value, ZoneInfo(event.zone))
         changes = {"zone": start.zone.key, "precision": start.precision, "starts_at": start.at}
         if event.ends_at is not None:
             if start.precision != event.precision:
@@ -303,7 +311,7 @@ def _changes(
                 )
             # The end keeps its local date and time, read in the new start's zone.
             end_text = _local(event.ends_at, event.precision, event.zone)
-            changes["ends_at"] = _end(t, end_text, start)
+            changes["ends_at"] = _end(t, data, end_text, start)
         if start.zone.key != event.zone:
             notes.append(t("admin_events.zone_given", zone=start.zone.key))
         notes += _twice_note(t, start)
@@ -331,42 +339,61 @@ def _source(t: Texts, data: BotData, source_id: str) -> str:
     return source_id
 
 
-def _moment(t: Texts, name: str, text: str, zone: ZoneInfo, *, now: datetime) -> Moment:
+def _moment(t: Texts, data: BotData, name: str, text: str, zone: ZoneInfo) -> Moment:
     """A start: readable, in a known zone, existing on the local clock, and not yet over."""
     try:
         moment = parse(text, default_zone=zone)
     except MomentError as error:
-        raise Invalid(_moment_problem(t, name, error)) from None
+        raise Invalid(_moment_problem(t, data, name, error)) from None
+    now = data.clock.now()
     if moment.is_past(now):
         current = written(now, precision="minute", zone=moment.zone.key)
-        ahead = written(now + timedelta(days=7), precision="day", zone=moment.zone.key)
-        raise Invalid(t("admin_events.past", field=name, text=text, now=current, example=ahead))
+        ahead = examples(now, moment.zone)
+        raise Invalid(t("admin_events.past", field=name, text=text, now=current, **ahead))
     return moment
 
 
-def _end(t: Texts, text: str, start: Moment) -> datetime:
+def _end(t: Texts, data: BotData, text: str, start: Moment) -> datetime:
     """An end in the start's zone and precision, not before it."""
     try:
         end = parse(text, default_zone=start.zone)
     except MomentError as error:
-        raise Invalid(_moment_problem(t, "end", error)) from None
+        raise Invalid(_moment_problem(t, data, "end", error)) from None
     if end.zone.key != start.zone.key:
         raise Invalid(t("admin_events.end_zone", zone=start.zone.key, end_zone=end.zone.key))
     if end.precision != start.precision:
-        raise Invalid(t("admin_events.end_precision", start=start.precision, end=end.precision))
+        raise Invalid(
+            t(
+                "admin_events.end_precision",
+                start=start.precision,
+                end=end.precision,
+                **examples(data.clock.now(), start.zone),
+            )
+        )
     if end.at < start.at:
         start_text = written(start.at, precision=start.precision, zone=start.zone.key)
         raise Invalid(t("admin_events.end_before_start", end=text, start=start_text))
     return end.at
 
 
-def _moment_problem(t: Texts, name: str, error: MomentError) -> Html:
+def _moment_problem(t: Texts, data: BotData, name: str, error: MomentError) -> Html:
     if error.problem == UNKNOWN_ZONE:
         close = ", ".join(error.suggestions) or "Asia/Almaty, Europe/Moscow"
-        return t("admin_events.unknown_zone", field=name, zone=error.text, close=close)
+        return t(
+            "admin_events.unknown_zone",
+            field=name,
+            zone=error.text,
+            close=close,
+            **_examples(data),
+        )
     if error.problem == SKIPPED:
         return t("admin_events.skipped", field=name, text=error.text)
-    return t("admin_events.unparsable", field=name, text=error.text)
+    return t("admin_events.unparsable", field=name, text=error.text, **_examples(data))
+
+
+def _examples(data: BotData) -> dict[str, str]:
+    """Example moments for a text, ahead of the bot's clock in the bot's zone."""
+    return examples(data.clock.now(), data.settings.zone)
 
 
 def _zone_note(t: Texts, start: Moment) -> Html:

@@ -7,6 +7,7 @@ it, as in tests/test_digests.py, with sending limits the pacing never waits for.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -236,7 +237,7 @@ def _add(
         (_add(event_id="Bad_Id"), "not a valid id"),
         (_add(event_id="nas-rk-visit-2023"), "already an event"),
         (_add("2026-11-20 10:00 Asia/Almaty"), "is in the past"),
-        (_add("2026-10"), "for example 2026-12-02 Asia/Almaty"),
+        (_add("2026-10"), "for example 2027-01-04 10:00 Asia/Almaty"),
         (_add("2026-12-05 17:00 Asia/Almati"), "Close names: Asia/Almaty"),
         (_add("next friday"), "not a date I can read"),
         (_add("2026-12-32"), "not a date I can read"),
@@ -475,3 +476,41 @@ async def test_a_cancelled_event_is_announced_and_never_reminded_again(
         "⏰ Reminder: in 7 days",
         "❌ Cancelled: this event will not take place.",
     ]
+
+
+async def test_examples_in_admin_texts_are_ahead_of_the_clock_and_name_real_events(
+    running: Running,
+) -> None:
+    """Every date an admin is shown as an example can be copied years from now; ids exist."""
+    now = datetime(2031, 6, 15, 9, 0, tzinfo=UTC)
+    running.clock.set(now)
+    admin = running.chat(ADMIN, first_name="Curator")
+    shown = [
+        await admin.send(line)
+        for line in (
+            "/help",
+            "/addevent too | few | parts",
+            f"/addevent x | T | someday | P | {SOURCE} | D",
+            f"/addevent x | T | 2031-07-01 10:00 Mars/Olympus | P | {SOURCE} | D",
+            f"/addevent x | T | 2030-01-01 10:00 | P | {SOURCE} | D",
+            f"/addevent x | T | 2031-07-01 10:00 | P | {SOURCE} | D | 2031-07-02",
+            f"/addevent Bad_Id | T | 2031-07-01 | P | {SOURCE} | D",
+            "/editevent",
+            "/cancelevent",
+        )
+    ]
+    texts = "\n".join(message.text for message in shown)
+    # What the admin wrote is echoed in quotes, and the clock's time is given: not examples.
+    examples = re.sub(r"“[^”]*”|it is now [^)]*", "", texts)
+    # Dates as admins write them, not the ones inside ids (jinr-2023-10-04-…).
+    dates = re.findall(r"(?<![\w-])\d{4}-\d{2}(?:-\d{2})?(?: \d{2}:\d{2})?(?![\w-])", examples)
+    assert len(dates) >= 10, texts
+    for date in dates:
+        assert not parse(date, default_zone=ALMATY).is_past(now), f"{date!r} is past: {texts}"
+    ids = {event["id"] for event in load_content(DEFAULT_CONTENT).events}
+    named = set(re.findall(r"/(?:editevent|cancelevent) ([a-z0-9-]+)", texts)) - {"id"}
+    assert named, texts
+    assert named <= ids, f"{named - ids} are not events"
+    *_, example = (line for line in shown[1].text.splitlines() if line.startswith("/addevent "))
+    preview = await admin.send(example)
+    assert "✅ Confirm" in preview.button_labels, preview.text
