@@ -52,7 +52,11 @@ def when(event: Event, *, language: str = "en") -> str:
         first = format_date(start.date(), "d MMMM y", locale=locale)
         return f"{first} – {format_date(end.date(), 'd MMMM y', locale=locale)}"
     moment = format_datetime(start, "d MMMM y, HH:mm", locale=locale)
-    return f"{moment} ({event.zone})"
+    if end is None or end == start:
+        return f"{moment} ({event.zone})"
+    if end.date() == start.date():
+        return f"{moment}–{format_datetime(end, 'HH:mm', locale=locale)} ({event.zone})"
+    return f"{moment} – {format_datetime(end, 'd MMMM y, HH:mm', locale=locale)} ({event.zone})"
 
 
 def countdown(delta: timedelta, *, precision: str, language: str = "en") -> str:

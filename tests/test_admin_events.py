@@ -170,6 +170,21 @@ async def test_an_added_event_is_previewed_as_users_see_it_then_saved(running: R
     assert "Winter school <b>on</b> physics" in listed.text
 
 
+async def test_an_end_with_a_time_of_day_is_shown_wherever_the_event_is(running: Running) -> None:
+    """Preview, /events, /next and a reminder all show when a multi-day school ends."""
+    shown = "5 December 2026, 17:00 – 9 December 2026, 18:00 (Asia/Almaty)"
+    await subscribe(running)
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send(f"{ADD} | 2026-12-09 18:00")
+    assert shown in preview.text
+    await admin.press(preview, "✅ Confirm")
+    reader = running.chat(555)
+    assert shown in (await reader.send("/events")).text
+    assert shown in (await reader.send("/next")).text
+    await tick_at(running, START - timedelta(days=7))
+    assert any(shown in message.text for message in running.emulator.history(SUBSCRIBER))
+
+
 async def test_an_event_with_an_end_and_no_zone_uses_the_bots_zone(running: Running) -> None:
     line = f"/addevent spring-days | Spring days | 2027-03 | Dubna | {SOURCE} | Talks. | 2027-04"
     admin = running.chat(ADMIN, first_name="Curator")

@@ -48,6 +48,13 @@ def test_a_time_is_shown_in_the_events_own_zone() -> None:
     assert shown == "1 December 2026, 10:00 (Asia/Almaty)"
 
 
+def test_an_end_with_a_time_is_shown_with_its_time() -> None:
+    school = event(datetime(2030, 3, 4, 10, 0), "minute", datetime(2030, 3, 8, 18, 0))
+    assert rendering.when(school) == "4 March 2030, 10:00 – 8 March 2030, 18:00 (Asia/Almaty)"
+    talk = event(datetime(2030, 3, 4, 10, 0), "minute", datetime(2030, 3, 4, 11, 30))
+    assert rendering.when(talk) == "4 March 2030, 10:00–11:30 (Asia/Almaty)"
+
+
 @pytest.mark.parametrize(
     ("delta", "precision", "expected"),
     [
