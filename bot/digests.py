@@ -11,10 +11,21 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.lists import format_list
 
 from bot.durations import format_duration
-from bot.rendering import babel_locale, countdown, event_line, source_line, span, when
+from bot.rendering import (
+    babel_locale,
+    countdown,
+    date_of,
+    event_line,
+    source_line,
+    span,
+    time_of,
+    when,
+)
 from bot.texts import Html, Texts, join
+from storage.digests import Told
 from storage.knowledge import Knowledge
 from storage.models import Event, Fact
 
@@ -48,12 +59,50 @@ def reminder(
     return join([text, t("digest.late")], "\n\n")
 
 
-def changed(t: Texts, known: Knowledge, event: Event, *, moved: bool = True) -> Html:
-    """A new date (`moved`), or the same date with a new place or end."""
+def changed(t: Texts, known: Knowledge, event: Event, *, before: Told | None) -> Html:
+    """What changed since subscribers were last told, old → new, then the event as it is."""
+    differences = _differences(t, event, before) if before is not None else []
+    fields = format_list(
+        [t(f"digest.field.{field}") for field, _, _ in differences] or [t("digest.field.date")],
+        locale=babel_locale(t.language),
+    )
+    lines = [t(f"digest.change.{field}", before=old, after=new) for field, old, new in differences]
+    if before is None or before.starts_at != event.starts_at:
+        lines.append(t("digest.changed_follow"))
     line, sources = event_line(t, event, language=t.language), _sources(t, known, event)
-    if moved:
-        return t("digest.changed", event=line, sources=sources)
-    return t("digest.changed_details", event=line, sources=sources)
+    return t("digest.changed", fields=fields, changes=join(lines), event=line, sources=sources)
+
+
+def _differences(t: Texts, event: Event, before: Told) -> list[tuple[str, str, str]]:
+    """(field, old, new) for each of date, time, place and end that is not as it was told."""
+    zone, precision, language = event.zone, event.precision, t.language
+
+    def date(at: datetime) -> str:
+        return date_of(at, precision=precision, zone=zone, language=language)
+
+    def point(at: datetime | None) -> str:
+        if at is None:
+            return str(t("digest.no_end"))
+        if precision != "minute":
+            return date(at)
+        return f"{date(at)}, {time_of(at, zone=zone, language=language)}"
+
+    found = []
+    if date(before.starts_at) != date(event.starts_at):
+        found.append(("date", date(before.starts_at), date(event.starts_at)))
+    if precision == "minute":
+        old, new = (
+            time_of(at, zone=zone, language=language) for at in (before.starts_at, event.starts_at)
+        )
+        if old != new:
+            found.append(("time", old, new))
+    if not found and before.starts_at != event.starts_at:
+        found.append(("date", point(before.starts_at), point(event.starts_at)))
+    if before.place is not None and before.place != event.place:
+        found.append(("place", before.place, event.place))
+    if before.ends_at != event.ends_at:
+        found.append(("end", point(before.ends_at), point(event.ends_at)))
+    return found
 
 
 def cancelled(t: Texts, known: Knowledge, event: Event) -> Html:

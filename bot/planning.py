@@ -126,8 +126,8 @@ async def _notice(
         audience = digests.notice_audience(event.id)
     else:
         key = digests.changed_key(event, await digests.notices_of(session, event.id))
-        moved = await digests.moved_start(session, event)
-        text = words.changed(t, data.knowledge, event, moved=moved)
+        before = await digests.last_told(session, event)
+        text = words.changed(t, data.knowledge, event, before=before)
         audience = digests.notice_audience(event.id, unless_told=event)
     notice = NewDigest(
         key=key,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,19 @@ def when(event: Event, *, language: str = "en") -> str:
     if end.date() == start.date():
         return f"{moment}–{format_datetime(end, 'HH:mm', locale=locale)} ({event.zone})"
     return f"{moment} – {format_datetime(end, 'd MMMM y, HH:mm', locale=locale)} ({event.zone})"
+
+
+def date_of(at: datetime, *, precision: str, zone: str, language: str = "en") -> str:
+    """A moment's date in its zone, no finer than known: "5 December 2026", "November 2023"."""
+    pattern = "LLLL y" if precision == "month" else "d MMMM y"
+    return format_date(
+        at.astimezone(ZoneInfo(zone)).date(), pattern, locale=babel_locale(language)
+    )
+
+
+def time_of(at: datetime, *, zone: str, language: str = "en") -> str:
+    """The local time of day of a moment in its zone: "17:00"."""
+    return format_datetime(at.astimezone(ZoneInfo(zone)), "HH:mm", locale=babel_locale(language))
 
 
 def countdown(delta: timedelta, *, precision: str, language: str = "en") -> str:

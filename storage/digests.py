@@ -306,21 +306,34 @@ async def changed_events(session: AsyncSession, *, now: datetime) -> Sequence[Ev
     return found.all()
 
 
-async def moved_start(session: AsyncSession, event: Event) -> bool:
-    """Whether the last reminder or notice sent about the event gave another start (rather
-    than only another place or end)."""
+@dataclass(frozen=True)
+class Told:
+    """An event as a reminder or notice gave it; ``place`` is None when not recorded."""
+
+    starts_at: datetime
+    place: str | None
+    ends_at: datetime | None
+
+
+async def last_told(session: AsyncSession, event: Event) -> Told | None:
+    """The event as the last reminder or notice sent about it gave it, if any was sent."""
     sent = select(Delivery.digest_id).where(Delivery.status == SENT)
-    last = await session.scalar(
-        select(Digest.starts_at)
-        .where(
-            Digest.event_id == event.id,
-            Digest.kind.in_((REMINDER, CHANGED)),
-            Digest.id.in_(sent),
+    row = (
+        await session.execute(
+            select(Digest.starts_at, Digest.place, Digest.ends_at)
+            .where(
+                Digest.event_id == event.id,
+                Digest.kind.in_((REMINDER, CHANGED)),
+                Digest.starts_at.is_not(None),
+                Digest.id.in_(sent),
+            )
+            .order_by(literal_column("digests.rowid").desc())  # written last
+            .limit(1)
         )
-        .order_by(literal_column("digests.rowid").desc())  # written last
-        .limit(1)
-    )
-    return last is not None and last != event.starts_at
+    ).first()
+    if row is None or row.starts_at is None:
+        return None
+    return Told(row.starts_at, row.place, row.ends_at)
 
 
 async def cancelled_events(session: AsyncSession) -> Sequence[Event]:

@@ -460,7 +460,9 @@ async def test_a_moved_event_brings_a_notice_and_reminders_at_the_new_time(
     preview = await admin.send("/editevent winter-school start = 2026-12-15 17:00")
     await admin.press(preview, "✅ Confirm")
     await tick_at(running, running.clock.now())
-    assert received(running)[-1].startswith("🔄 Changed: this event has a new date.")
+    assert received(running)[-1] == "🔄 Changed: date"
+    notice = running.emulator.history(SUBSCRIBER)[-1].text
+    assert "📅 Date: 5 December 2026 → 15 December 2026" in notice
     assert "15 December 2026, 17:00 (Asia/Almaty)" in running.emulator.history(SUBSCRIBER)[-1].text
 
     await tick_at(running, START - timedelta(hours=1))
@@ -473,6 +475,33 @@ async def test_a_moved_event_brings_a_notice_and_reminders_at_the_new_time(
         "⏰ Reminder: in 1 day",
         "⏰ Reminder: in 1 hour",
     ]
+
+
+async def test_a_changed_notice_says_what_changed_from_what_to_what(running: Running) -> None:
+    """Only the time moves, then the place and the end: each notice names those, old → new."""
+    await subscribe(running)
+    await added(running)
+    await tick_at(running, START - timedelta(days=7))
+    admin = running.chat(ADMIN, first_name="Curator")
+    for line in (
+        "/editevent winter-school start = 2026-12-05 19:30",
+        "/editevent winter-school place = Astana",
+        "/editevent winter-school end = 2026-12-06 13:00",
+    ):
+        await admin.press(await admin.send(line), "✅ Confirm")
+        if "place" in line:
+            continue  # the place and the end reach subscribers in one notice
+        await tick_at(running, running.clock.now())
+    time_moved, place_and_end = (
+        message.text.split("\n\n")[0] for message in running.emulator.history(SUBSCRIBER)[1:]
+    )
+    assert time_moved == (
+        "🔄 Changed: time\n🕒 Time: 17:00 → 19:30\nReminders follow the new start."
+    )
+    assert place_and_end == (
+        "🔄 Changed: place and end\n📍 Place: INP, Almaty → Astana\n"
+        "🏁 End: none given → 6 December 2026, 13:00"
+    )
 
 
 async def test_a_cancelled_event_is_announced_and_never_reminded_again(

@@ -269,7 +269,8 @@ async def test_a_moved_event_brings_a_notice_then_reminders_at_its_new_time(
     await tick(running)
     sent = texts(running, 1001)
     assert len(sent) == 3
-    assert sent[-1].startswith("🔄 Changed: this event has a new date.")
+    assert sent[-1].startswith("🔄 Changed: date\n📅 Date: 5 December 2026 → 15 December 2026\n")
+    assert "Reminders follow the new start." in sent[-1]
     assert "15 December 2026, 17:00 (Asia/Almaty)" in sent[-1]
     # Reminded of nothing yet, 1002 has nothing to correct.
     assert texts(running, 1002) == []
@@ -302,7 +303,7 @@ async def test_a_new_place_is_announced_once_and_a_new_description_is_not(
     await tick(running)
     sent = texts(running, 1001)
     assert len(sent) == 2
-    assert sent[-1].startswith("🔄 Changed: this event has a new place or end; its date stays.")
+    assert sent[-1].startswith("🔄 Changed: place\n📍 Place: Almaty → Astana\n\n")
     assert "Astana" in sent[-1]
 
     await tick_at(running, START - timedelta(days=1))
@@ -322,11 +323,11 @@ async def test_a_new_end_is_announced_and_a_move_back_is_announced_again(
     await tick(running)
     await change_event(running, ends_at=None)
     await tick(running)
-    firsts = [text.split("\n")[0] for text in texts(running, 1001)]
-    assert firsts == [
+    heads = [text.split("\n\n")[0] for text in texts(running, 1001)]
+    assert heads == [
         "⏰ Reminder: in 7 days",
-        "🔄 Changed: this event has a new place or end; its date stays.",
-        "🔄 Changed: this event has a new place or end; its date stays.",
+        "🔄 Changed: end\n🏁 End: none given → 5 December 2026, 20:00",
+        "🔄 Changed: end\n🏁 End: 5 December 2026, 20:00 → none given",
     ]
 
 
@@ -341,8 +342,14 @@ async def test_an_event_moved_back_and_forth_is_announced_each_time(running: Run
         await tick(running)
         await tick(running)
     firsts = [text.split("\n")[0] for text in texts(running, 1001)]
-    moved = "🔄 Changed: this event has a new date. Reminders follow the new one."
+    moved = "🔄 Changed: date"
     assert firsts == ["⏰ Reminder: in 7 days", moved, moved, moved]
+    dates = [text.split("\n")[1] for text in texts(running, 1001)[1:]]
+    assert dates == [
+        "📅 Date: 5 December 2026 → 7 December 2026",
+        "📅 Date: 7 December 2026 → 5 December 2026",
+        "📅 Date: 5 December 2026 → 7 December 2026",
+    ]
     assert "7 December 2026" in texts(running, 1001)[-1]
 
 
@@ -710,9 +717,9 @@ async def test_an_edit_landing_mid_fanout_stops_the_stale_reminder_and_sends_the
         if chat_id in reached:
             assert firsts == [
                 "⏰ Reminder: in 1 day",
-                "🔄 Changed: this event has a new place or end; its date stays.",
+                "🔄 Changed: place",
             ]
-            assert "Astana" in texts(running, chat_id)[1]
+            assert "📍 Place: Almaty → Astana" in texts(running, chat_id)[1]
         elif chat_id == quitter:
             assert firsts == []
         else:
