@@ -110,6 +110,12 @@ def cancelled(t: Texts, known: Knowledge, event: Event) -> Html:
     return t("digest.cancelled", event=line, sources=_sources(t, known, event))
 
 
+def restored(t: Texts, known: Knowledge, event: Event) -> Html:
+    """To those told it was cancelled: it takes place after all."""
+    line = event_line(t, event, language=t.language)
+    return t("digest.restored", event=line, sources=_sources(t, known, event))
+
+
 def _listed(t: Texts, lines: Sequence[Html]) -> Html:
     shown = list(lines[:SUMMARY_ITEMS])
     if len(lines) > SUMMARY_ITEMS:

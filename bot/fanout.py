@@ -34,7 +34,17 @@ from bot.knowledge import refresh
 from bot.progress import Progress
 from bot.settings import Limits
 from storage import digests, knowledge, subscriptions
-from storage.digests import CHANGED, FAILED, PENDING, REMINDER, SENT, Mark, Pending
+from storage.digests import (
+    CANCELLED,
+    CHANGED,
+    FAILED,
+    PENDING,
+    REMINDER,
+    RESTORED,
+    SENT,
+    Mark,
+    Pending,
+)
 from storage.models import Digest, Event
 
 log = logging.getLogger(__name__)
@@ -151,18 +161,24 @@ def _events(data: BotData) -> dict[str, Event]:
 def begun(digest: Digest, events: Mapping[str, Event], *, now: datetime) -> bool:
     """Whether the event a reminder or notice is about has begun: too late to send it."""
     event = events.get(digest.event_id or "")
-    return digest.kind in (REMINDER, CHANGED) and event is not None and now >= event.starts_at
+    kinds = (REMINDER, CHANGED, RESTORED)
+    return digest.kind in kinds and event is not None and now >= event.starts_at
 
 
 def stale(digest: Digest, events: Mapping[str, Event]) -> str | None:
     """Why a reminder or notice no longer tells of its event as it is, if it does not: the
     event is cancelled, has moved, or has a new place or end (as storage.digests.told_otherwise
-    counts them: a digest from before places were recorded, only by its start)."""
-    if digest.kind not in (REMINDER, CHANGED):
-        return None
+    counts them: a digest from before places were recorded, only by its start). A
+    "cancelled" notice is stale once the event is on again, and "on again" once it is not."""
     event = events.get(digest.event_id or "")
+    if digest.kind == CANCELLED:
+        return "the event is on again" if event is not None else None
+    if digest.kind not in (REMINDER, CHANGED, RESTORED):
+        return None
     if event is None:
         return "the event is cancelled"
+    if digest.kind == RESTORED:
+        return None
     if event.starts_at != digest.starts_at:
         return "the event has moved"
     if digest.place is not None and (event.place, event.ends_at) != (

@@ -29,6 +29,7 @@ from storage.digests import (
     CHANGED,
     OPEN,
     REMINDER,
+    RESTORED,
     SKIPPED,
     SUMMARY,
     NewDigest,
@@ -107,10 +108,12 @@ async def supersede(
 
 
 async def _notices(session: AsyncSession, data: BotData, *, now: datetime) -> list[str]:
-    """Notices of cancelled and changed events to those told of them otherwise; their keys."""
+    """Notices of cancelled, restored and changed events to those told of them otherwise."""
     created = []
     for event in await digests.cancelled_events(session):
         created.append(await _notice(session, data, event, kind=CANCELLED, now=now))
+    for event in await digests.restored_events(session, now=now):
+        created.append(await _notice(session, data, event, kind=RESTORED, now=now))
     for event in await digests.changed_events(session, now=now):
         created.append(await _notice(session, data, event, kind=CHANGED, now=now))
     return [key for key in created if key is not None]
@@ -121,9 +124,13 @@ async def _notice(
 ) -> str | None:
     t = texts_for(None)
     if kind == CANCELLED:
-        key = digests.cancelled_key(event.id)
+        key = digests.fate_key(kind, event.id, await digests.fates_of(session, event.id))
         text = words.cancelled(t, data.knowledge, event)
         audience = digests.notice_audience(event.id)
+    elif kind == RESTORED:
+        key = digests.fate_key(kind, event.id, await digests.fates_of(session, event.id))
+        text = words.restored(t, data.knowledge, event)
+        audience = digests.told_cancelled(event.id)
     else:
         key = digests.changed_key(event, await digests.notices_of(session, event.id))
         before = await digests.last_told(session, event)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
+    ScalarSelect,
     Select,
     SQLColumnExpression,
     and_,
@@ -40,6 +41,8 @@ from sqlalchemy.orm import aliased
 from storage.models import Chat, Delivery, Digest, Event, Subscription
 
 REMINDER, CHANGED, CANCELLED, SUMMARY = "reminder", "changed", "cancelled", "summary"
+# "On again": a cancelled event that is scheduled once more (a reverted cancellation).
+RESTORED = "restored"
 BROADCAST = "broadcast"
 # Digest statuses.
 OPEN, DONE, SKIPPED = "open", "done", "skipped"
@@ -52,7 +55,7 @@ BATCH = 500
 # Who a digest goes to: a query of chat ids, run inside SQLite by ``fill``.
 Audience = Select[int]
 # Notices come before the reminders planned in the same tick: "moved", then "see you there".
-_KIND_ORDER = {CANCELLED: 0, CHANGED: 1, REMINDER: 2, SUMMARY: 3}
+_KIND_ORDER = {CANCELLED: 0, RESTORED: 0, CHANGED: 1, REMINDER: 2, SUMMARY: 3}
 
 
 def reminder_key(event_id: str, lead: str, starts_at: datetime) -> str:
@@ -79,8 +82,40 @@ def replacement_key(stale_id: str, event: Event) -> str:
     return f"{stale_id}:now:{hashlib.sha256(told.encode()).hexdigest()[:12]}"
 
 
-def cancelled_key(event_id: str) -> str:
-    return f"{CANCELLED}:{event_id}"
+def fate_key(kind: str, event_id: str, earlier: int) -> str:
+    """A "cancelled" or "on again" notice, after ``earlier`` of either: an event cancelled,
+    restored and cancelled again is told each time. The first keeps its old key."""
+    return f"{kind}:{event_id}" + (f":{earlier}" if earlier else "")
+
+
+async def fates_of(session: AsyncSession, event_id: str) -> int:
+    """How many "cancelled" and "on again" notices the event has had."""
+    found = select(func.count()).where(
+        Digest.kind.in_((CANCELLED, RESTORED)), Digest.event_id == event_id
+    )
+    return await session.scalar(found) or 0
+
+
+def _latest_fate(event_id: SQLColumnExpression[str]) -> ScalarSelect[str]:
+    """The kind of the event's latest "cancelled" or "on again" notice (NULL if none)."""
+    fate = aliased(Digest, name="fate")
+    return (
+        select(fate.kind)
+        .where(fate.event_id == event_id, fate.kind.in_((CANCELLED, RESTORED)))
+        .order_by(literal_column("fate.rowid").desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def told_cancelled(event_id: str) -> Audience:
+    """Active chats subscribed to events that were told the event is cancelled."""
+    told = (
+        select(Delivery.chat_id)
+        .join(Digest, Digest.id == Delivery.digest_id)
+        .where(Digest.event_id == event_id, Digest.kind == CANCELLED, Delivery.status == SENT)
+    )
+    return _subscribed(Subscription.events.is_(true())).where(Subscription.chat_id.in_(told))
 
 
 def summary_key(fire_time: datetime) -> str:
@@ -339,10 +374,25 @@ async def last_told(session: AsyncSession, event: Event) -> Told | None:
 async def cancelled_events(session: AsyncSession) -> Sequence[Event]:
     """Cancelled events that some chat was reminded of and has not been told about."""
     was_reminded = reminded(Event.id).exists()
-    told = select(Digest.id).where(Digest.kind == CANCELLED, Digest.event_id == Event.id).exists()
+    # Not told yet, or told it was on again since.
+    told = func.coalesce(_latest_fate(Event.id), RESTORED) == CANCELLED
     found = await session.scalars(
         select(Event)
         .where(Event.status == "cancelled", was_reminded, ~told)
+        .order_by(Event.starts_at, Event.id)
+    )
+    return found.all()
+
+
+async def restored_events(session: AsyncSession, *, now: datetime) -> Sequence[Event]:
+    """Scheduled events still ahead whose latest notice said they were cancelled."""
+    found = await session.scalars(
+        select(Event)
+        .where(
+            Event.status == "scheduled",
+            Event.starts_at > now,
+            _latest_fate(Event.id) == CANCELLED,
+        )
         .order_by(Event.starts_at, Event.id)
     )
     return found.all()

@@ -522,6 +522,36 @@ async def test_a_cancelled_event_is_announced_and_never_reminded_again(
     ]
 
 
+async def test_a_reverted_cancellation_tells_those_told_it_is_on_again(running: Running) -> None:
+    """Cancel, revert, cancel again: each is told, once, to those who heard the one before."""
+    await subscribe(running)
+    await subscribe(running, 1002)
+    await added(running)
+    await tick_at(running, START - timedelta(days=7))
+    admin = running.chat(ADMIN, first_name="Curator")
+    for _ in range(2):
+        done = await admin.press(await admin.send("/cancelevent winter-school"), "✅ Confirm")
+        await tick_at(running, running.clock.now())
+        change = re.search(r"#(\d+)", done.text)
+        assert change is not None, done.text
+        await admin.press(await admin.send(f"/revert {change[1]}"), "Undo it")
+        await tick_at(running, running.clock.now())
+        await tick_at(running, running.clock.now())
+    await tick_at(running, START - timedelta(days=1))
+    on_again = "✅ On again: this event takes place after all; reminders go out as before."
+    cancelled = "❌ Cancelled: this event will not take place."
+    for chat_id in (SUBSCRIBER, 1002):
+        assert received(running, chat_id) == [
+            "⏰ Reminder: in 7 days",
+            cancelled,
+            on_again,
+            cancelled,
+            on_again,
+            "⏰ Reminder: in 1 day",
+        ]
+    assert "Winter school" in running.emulator.history(SUBSCRIBER)[2].text
+
+
 async def test_examples_in_admin_texts_are_ahead_of_the_clock_and_name_real_events(
     running: Running,
 ) -> None:

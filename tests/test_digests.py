@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from telegram.ext import CallbackContext
 
 from bot.emulator import ApiError
-from bot.fanout import TICK_JOB, Tally, in_flight
+from bot.fanout import TICK_JOB, Tally, in_flight, stale
 from bot.knowledge import refresh
 from bot.planning import plan
 from bot.settings import Limits, Settings
@@ -852,3 +852,16 @@ async def test_sends_that_do_not_come_back_are_given_up_after_the_grace_and_left
     await tick(running)
     assert all(len(texts(running, chat_id)) == 1 for chat_id in chats)
     assert set((await delivery_statuses(running)).values()) == {"sent"}
+
+
+def test_a_cancelled_notice_is_stale_once_the_event_is_on_again_and_vice_versa() -> None:
+    """So that a fan-out under way stops telling the old fate and the new notice follows."""
+    event = Event(id="e", starts_at=START, place="Almaty", ends_at=None)
+    scheduled: dict[str, Event] = {"e": event}
+    cancelled: dict[str, Event] = {}
+    notice = Digest(id="cancelled:e", kind="cancelled", event_id="e")
+    on_again = Digest(id="restored:e:1", kind="restored", event_id="e", starts_at=START)
+    assert stale(notice, cancelled) is None
+    assert stale(notice, scheduled) == "the event is on again"
+    assert stale(on_again, scheduled) is None
+    assert stale(on_again, cancelled) == "the event is cancelled"
