@@ -81,17 +81,21 @@ def reminders_due(
     created: Collection[timedelta],
     now: datetime,
     tick: timedelta,
+    known_since: datetime | None = None,
 ) -> list[Reminder]:
     """The reminders to create for an event now, longest lead first.
 
     Only the latest due moment (the smallest due lead) is worth sending: the earlier ones that
     were missed, e.g. while the bot was down, are recorded as skipped so the ledger shows them.
-    Once the event has begun, every missed one is skipped.
+    Once the event has begun, every missed one is skipped. So is one whose moment came before
+    the event was scheduled with this start (``known_since``): an event added or moved late is
+    not announced by a burst of "late" reminders, only by those still ahead.
     """
     due = [lead for lead, moment in moments.items() if moment <= now]
     if not due:
         return []
-    latest = min(due)
+    missed = {lead for lead in due if known_since is not None and moments[lead] < known_since}
+    latest = min(set(due) - missed, default=None)
     result = []
     for lead in sorted(due, reverse=True):
         if lead in created:

@@ -174,7 +174,12 @@ async def _reminders(session: AsyncSession, data: BotData, *, now: datetime) -> 
             if digests.reminder_key(event.id, format_duration(lead), event.starts_at) in keys
         }
         due = reminders_due(
-            event.starts_at, moments=moments, created=made, now=now, tick=settings.tick
+            event.starts_at,
+            moments=moments,
+            created=made,
+            now=now,
+            tick=settings.tick,
+            known_since=event.scheduled_since,
         )
         for reminder in due:
             lead = format_duration(reminder.lead)

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import DateTime, TypeDecorator, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, Change, Event, Fact, Refusal, Source
+from storage.models import Base, Change, Event, Fact, Refusal, Source, reschedule
 
 # What admins curate, by the name commands and history use.
 MODELS: Mapping[str, type[Base]] = {"fact": Fact, "event": Event, "source": Source}
 # Bookkeeping columns: not part of what an item says, so neither shown in history nor reverted.
-_BOOKKEEPING = frozenset({"created_at", "updated_at", "version"})
+_BOOKKEEPING = frozenset({"created_at", "updated_at", "version", "scheduled_since"})
 
 ADD, EDIT, DELETE, RESTORE, CANCEL, REVERT, IMPORT = (
     "add",
@@ -111,7 +111,11 @@ async def add(
     model = MODELS[kind]
     if await session.get(model, values["id"]) is not None:
         raise Duplicate(kind, values["id"])
-    extra = {"created_at": now, "updated_at": now} if hasattr(model, "created_at") else {}
+    extra: dict[str, Any] = {}
+    if hasattr(model, "created_at"):
+        extra = {"created_at": now, "updated_at": now}
+    if model is Event:
+        extra["scheduled_since"] = now
     item = model(**values, origin="admin", **extra)
     session.add(item)
     await session.flush()
@@ -243,6 +247,8 @@ async def _write(
 ) -> Change:
     """Set the values on the item, mark it an admin's, and record the change."""
     before = snapshot(item)
+    if isinstance(item, Event):
+        reschedule(item, values, now=now)
     for name, value in values.items():
         setattr(item, name, value)
     item.origin = "admin"

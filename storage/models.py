@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -143,10 +144,22 @@ class Event(Item, Base):
     ends_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    # Since when the event has been scheduled with this start: a reminder that fell due before
+    # is not "late" but skipped. NULL for rows older than migration 0013: known all along.
+    scheduled_since: Mapped[datetime | None]
     # As Fact.version.
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once
+
+
+def reschedule(event: Event, values: Mapping[str, object], *, now: datetime) -> None:
+    """Stamp ``scheduled_since`` when these values give the event a new start or schedule it
+    again; the one rule for every writer (curators' forms, /revert, content sync)."""
+    moved = "starts_at" in values and values["starts_at"] != event.starts_at
+    again = values.get("status") == "scheduled" and event.status != "scheduled"
+    if moved or again:
+        event.scheduled_since = now
 
 
 class Chat(Base):

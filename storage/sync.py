@@ -12,7 +12,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, Event, Facility, Fact, Person, Source, Topic
+from storage.models import (
+    Base,
+    Event,
+    Facility,
+    Fact,
+    Person,
+    Source,
+    Topic,
+    reschedule,
+    utcnow,
+)
 
 Record = dict[str, Any]
 
@@ -99,12 +109,16 @@ async def _sync_kind(
     for record in records:
         row = existing.get(record["id"])
         if row is None:
-            session.add(model(**record))
+            extra = {"scheduled_since": utcnow()} if model is Event else {}
+            session.add(model(**record, **extra))
             created += 1
         elif getattr(row, "origin", "content") == "admin":
             kept += 1
         else:
             changes = {k: v for k, v in record.items() if getattr(row, k) != v}
+            if isinstance(row, Event):
+                # Content carries no clock of its own: the load is when it became known.
+                reschedule(row, changes, now=utcnow())
             for name, value in changes.items():
                 setattr(row, name, value)
             if changes:

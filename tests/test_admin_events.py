@@ -21,7 +21,7 @@ from bot.emulator import SentMessage
 from bot.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
 from bot.settings import DEFAULT_CONTENT, Settings
 from handlers.digest import digest_tick
-from storage.models import Change, Chat, Event, Subscription
+from storage.models import Change, Chat, Digest, Event, Subscription
 from tests.conftest import DEFAULT_NOW, UNPACED, Running
 
 ADMIN, OTHER_ADMIN = 4242, 4343
@@ -502,6 +502,43 @@ async def test_a_changed_notice_says_what_changed_from_what_to_what(running: Run
         "🔄 Changed: place and end\n📍 Place: INP, Almaty → Astana\n"
         "🏁 End: none given → 6 December 2026, 13:00"
     )
+
+
+async def test_reminders_due_before_an_event_was_added_or_moved_are_skipped_not_sent_late(
+    running: Running,
+) -> None:
+    """Added three days ahead, then moved: no burst of "late" reminders, only those ahead."""
+    await subscribe(running)
+    admin = running.chat(ADMIN, first_name="Curator")
+    soon = ADD.replace("2026-12-05 17:00", "2026-11-28 17:00")  # 3 days ahead
+    await admin.press(await admin.send(soon), "✅ Confirm")
+    for minutes in (0, 1, 6):
+        await tick_at(running, DEFAULT_NOW + timedelta(minutes=minutes))
+    assert received(running) == [], "the 7-day reminder fell due before the event was known"
+    async with running.sessions() as session:
+        skipped = await session.scalars(
+            select(Digest.lead).where(
+                Digest.event_id == "winter-school", Digest.status == "skipped"
+            )
+        )
+        assert list(skipped) == ["7d"]
+    start = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    await tick_at(running, start - timedelta(days=1))
+    assert received(running) == ["⏰ Reminder: in 1 day"]
+    assert "Sent late" not in running.emulator.history(SUBSCRIBER)[-1].text
+
+    # Moved two hours ahead: its 1-day moment has passed; only the notice and the 1 h one go.
+    moved_to = running.clock.now() + timedelta(hours=2)
+    local = moved_to.astimezone(ALMATY).strftime("%Y-%m-%d %H:%M")
+    await admin.press(await admin.send(f"/editevent winter-school start = {local}"), "✅ Confirm")
+    for minutes in (0, 1, 6):
+        await tick_at(running, running.clock.now() + timedelta(minutes=minutes))
+    await tick_at(running, moved_to - timedelta(hours=1))
+    assert received(running) == [
+        "⏰ Reminder: in 1 day",
+        "🔄 Changed: date and time",
+        "⏰ Reminder: in 1 hour",
+    ]
 
 
 async def test_a_cancelled_event_is_announced_and_never_reminded_again(
