@@ -97,11 +97,11 @@ def _check_content(settings: Settings, args: argparse.Namespace) -> int:
 
 def _sync_content(settings: Settings, args: argparse.Namespace) -> int:
     async def go() -> None:
-        # First, so that a sync into an unexpected database is seen before it is made.
+        # First, so that a sync from or into an unexpected place is seen before it is made.
         print(f"database: {database_location(settings.storage_url)}")
+        print(f"content: {settings.content_dir}")
         async with open_database(settings) as database:
             report = await sync(settings, database.sessions)
-        print(f"content: {settings.content_dir}")
         print(report)
 
     asyncio.run(go())
