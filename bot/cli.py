@@ -16,7 +16,7 @@ from bot.app import build_app
 from bot.content import KINDS, ContentError, load_content
 from bot.polling import Interrupted, Unrecoverable
 from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, database_location, load_settings
 from bot.texts import DEFAULT_LANGUAGE, texts_for
 
 log = logging.getLogger("coopbot")
@@ -67,17 +67,22 @@ def _parser() -> argparse.ArgumentParser:
     content = commands.add_parser("content", help="check or load the curated content")
     content_commands = content.add_subparsers(required=True, metavar="ACTION")
     for name, action, text in (
-        ("check", _check_content, "validate the files in content/"),
-        ("sync", _sync_content, "load content/ into the database, idempotently"),
+        ("check", _check_content, "validate the content files"),
+        ("sync", _sync_content, "load the content files into the database, idempotently"),
     ):
         sub = content_commands.add_parser(name, parents=[common], help=text)
-        sub.add_argument("--folder", type=Path, help="the content folder (default: content/)")
+        sub.add_argument(
+            "--folder",
+            type=Path,
+            help="the content folder (default: [content] folder, else the content the bot ships)",
+        )
         sub.set_defaults(action=action)
     return parser
 
 
 def _with_content(settings: Settings, folder: Path) -> Settings:
-    return dataclasses.replace(settings, content_dir=folder)
+    """A folder typed on the command line is taken from the working directory, as a shell would."""
+    return dataclasses.replace(settings, content_dir=folder.expanduser().resolve())
 
 
 def _check_content(settings: Settings, args: argparse.Namespace) -> int:
@@ -92,6 +97,9 @@ def _check_content(settings: Settings, args: argparse.Namespace) -> int:
 
 def _sync_content(settings: Settings, args: argparse.Namespace) -> int:
     async def go() -> None:
+        # First, so that a sync from or into an unexpected place is seen before it is made.
+        print(f"database: {database_location(settings.storage_url)}")
+        print(f"content: {settings.content_dir}")
         async with open_database(settings) as database:
             report = await sync(settings, database.sessions)
         print(report)
@@ -130,6 +138,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings) -> None:
+    log.info(
+        "database: %s; content: %s", database_location(settings.storage_url), settings.content_dir
+    )
     async with open_database(settings) as database:
         report = await sync(settings, database.sessions)
         log.info("content synced: %s", str(report).replace("\n", "; "))

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TextIO, TypeAlias
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from telegram import Update
 from telegram.ext import TypeHandler
 
@@ -31,12 +30,11 @@ from bot.app import build_app
 from bot.context import App, Context
 from bot.emulator import BotApiEmulator, CallbackAnswer, SentMessage, User
 from bot.runtime import open_database, polling, sync
-from bot.settings import Secret, Settings
+from bot.settings import Secret, Settings, database_location
 from bot.telegram_html import Entity
 
 # Shaped like a real token so PTB accepts it; it never leaves the loopback emulator.
 SANDBOX_TOKEN = "1000000:SANDBOX-offline-never-sent-anywhere"
-SANDBOX_DATABASE = "sqlite+aiosqlite:///data/sandbox.db"
 SANDBOX_USER_ID = 100001
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
 # How long the bot may take over one update, and how long it must then stay quiet (messages sent
@@ -106,7 +104,7 @@ async def run_sandbox(
                 app = build_app(sandbox, database.sessions)
                 handled = _Handled(app)
                 async with polling(app):
-                    screen.banner(make_url(storage_url).database or storage_url)
+                    screen.banner(database_location(storage_url))
                     user = emulator.user(SANDBOX_USER_ID, "You", language_code="en")
                     await _Conversation(emulator, handled, user, screen).run(stream)
     finally:
@@ -116,14 +114,11 @@ async def run_sandbox(
 
 
 def sandbox_storage_url(storage_url: str) -> str:
-    """``sandbox.db`` beside the configured SQLite file; other databases get data/sandbox.db."""
-    try:
-        url = make_url(storage_url)
-    except ArgumentError:
-        return SANDBOX_DATABASE
+    """``sandbox.db`` beside the configured SQLite file (settings always name a file)."""
+    url = make_url(storage_url)
     database = url.database
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return SANDBOX_DATABASE
+        raise ValueError(f"the sandbox sits beside an SQLite file, not {storage_url!r}")
     sandbox = url.set(
         drivername="sqlite+aiosqlite", database=str(Path(database).with_name("sandbox.db"))
     )

@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,8 +19,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from bot.durations import parse_duration
 
 PUBLIC_API = "https://api.telegram.org/bot"
-DEFAULT_STORAGE_URL = "sqlite+aiosqlite:///data/coopbot.db"
-DEFAULT_CONTENT = Path(__file__).resolve().parent.parent / "content"
+# The database's name in the data folder (default_data_dir) when [storage] url is unset.
+DATABASE_FILE = "coopbot.db"
 TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{10,}")
 # Telegram's ids have at most 52 significant bits; anything larger is a typo (and would not fit
 # the database's 64-bit integers either).
@@ -36,6 +37,22 @@ MOST: dict[str, int] = {
     "per_chat_per_second": 30,
     "per_group_per_minute": 1200,
 }
+
+
+def _shipped_content() -> Path:
+    """The curated content the bot ships with, found whatever the working directory.
+
+    Installed (editable or from a wheel), content/ is the package bot.curated (pyproject.toml
+    maps one to the other), and an installed package is plain files on disk. A checkout run
+    without installing it (``PYTHONPATH=.``) has no such package, only content/ beside bot/.
+    """
+    try:
+        return Path(str(resources.files("bot.curated")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "content"
+
+
+DEFAULT_CONTENT = _shipped_content()
 
 # Every key the config file may hold, with its type; anything else is a typo to report.
 KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -100,12 +117,18 @@ class Limits:
     per_group_per_minute: int = 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
+    """Everything the bot is told; paths in it are absolute.
+
+    ``storage_url`` has no default: where the database lives by default depends on the
+    environment, which only ``load_settings`` reads.
+    """
+
+    storage_url: str
     token: Secret | None = None
     base_url: str = PUBLIC_API
     base_file_url: str = PUBLIC_API.replace("/bot", "/file/bot")
-    storage_url: str = DEFAULT_STORAGE_URL
     admin_ids: frozenset[int] = frozenset()
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Almaty"))
     content_dir: Path = DEFAULT_CONTENT
@@ -124,12 +147,18 @@ class Settings:
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read the config file (``path`` or ``$COOPBOT_CONFIG``, optional) and ``$COOPBOT_TOKEN``."""
+    """Read the config file (``path`` or ``$COOPBOT_CONFIG``, optional) and ``$COOPBOT_TOKEN``.
+
+    Relative paths in the file are taken from the file's own folder, not the working directory,
+    so the bot finds the same database and content wherever it is started from.
+    """
     env = env if env is not None else {}
     if path is None and env.get("COOPBOT_CONFIG"):
         path = Path(env["COOPBOT_CONFIG"])
     raw = _read_toml(path) if path is not None else {}
     _reject_unknown_keys(raw)
+    # Without a file nothing is relative: every default below is absolute.
+    here = path.expanduser().resolve().parent if path is not None else Path.cwd()
 
     def get(section: str, key: str, default: Any) -> Any:
         value = raw.get(section, {}).get(key, default)
@@ -154,10 +183,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         token=Secret(token) if token else None,
         base_url=base_url,
         base_file_url=get("telegram", "base_file_url", None) or _file_url(base_url),
-        storage_url=_storage_url(get("storage", "url", DEFAULT_STORAGE_URL)),
+        storage_url=_storage_url(get("storage", "url", None), here, env),
         admin_ids=_admin_ids(get("admins", "user_ids", [])),
         zone=_zone(get("time", "zone", "Asia/Almaty")),
-        content_dir=Path(get("content", "folder", str(DEFAULT_CONTENT))),
+        content_dir=_content_dir(get("content", "folder", None), here),
         log_level=_log_level(get("logging", "level", "INFO")),
         digest=_digest(get),
         limits=_limits(get),
@@ -236,9 +265,49 @@ def _limits(get: Callable[[str, str, Any], Any]) -> Limits:
     return Limits(**values)
 
 
-def _storage_url(value: str) -> str:
-    """An SQLite URL with an asyncio driver that is installed: the search index needs SQLite."""
-    example = f"e.g. {DEFAULT_STORAGE_URL!r}"
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """The folder of the database when the config names none: one place, wherever the bot starts.
+
+    ``$COOPBOT_DATA``, else ``$XDG_DATA_HOME/coopbot``, else ``~/.local/share/coopbot`` (the XDG
+    base directory rules, which also ignore a relative ``$XDG_DATA_HOME``).
+    """
+    if env.get("COOPBOT_DATA"):
+        return Path(env["COOPBOT_DATA"]).expanduser().resolve()
+    xdg = env.get("XDG_DATA_HOME", "")
+    if Path(xdg).is_absolute():
+        return Path(xdg) / "coopbot"
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home / ".local" / "share" / "coopbot"
+
+
+def database_location(url: str) -> str:
+    """Where the data is, for an operator: an SQLite file's absolute path, else the URL.
+
+    A password in the URL is hidden: this goes to logs and terminals.
+    """
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        return str(Path(database).expanduser().resolve())
+    return parsed.render_as_string(hide_password=True)
+
+
+def _content_dir(value: str | None, here: Path) -> Path:
+    if value is None:
+        return DEFAULT_CONTENT
+    return (here / Path(value).expanduser()).resolve()
+
+
+def _storage_url(value: str | None, here: Path, env: Mapping[str, str]) -> str:
+    """An SQLite URL with an asyncio driver that is installed: the search index needs SQLite.
+
+    A relative file is made absolute from ``here`` (the config file's folder): SQLite itself
+    would open it from the working directory, and start an empty database there.
+    """
+    if value is None:
+        default = default_data_dir(env) / DATABASE_FILE
+        return URL.create("sqlite+aiosqlite", database=str(default)).render_as_string()
+    example = "e.g. 'sqlite+aiosqlite:///coopbot.db', a file beside the config file"
     try:
         url: URL = make_url(value)
     except (ArgumentError, ValueError):
@@ -256,7 +325,16 @@ def _storage_url(value: str) -> str:
             f"storage.url: {shown} is not SQLite with an asyncio driver; the bot keeps its "
             f"data in SQLite through aiosqlite ({example})"
         )
-    return value
+    database = url.database
+    # The search index and the change watch open the file again on their own connections.
+    if not database or database == ":memory:" or database.startswith("file:"):
+        raise SettingsError(
+            f"storage.url: {value!r} names no database file; the bot keeps its data in an "
+            f"SQLite file, by its path ({example})"
+        )
+    absolute = (here / Path(database).expanduser()).resolve()
+    # Rendered, not formatted: a path may hold characters that a URL escapes.
+    return url.set(database=str(absolute)).render_as_string(hide_password=False)
 
 
 def _url(value: str, key: str) -> str:

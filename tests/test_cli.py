@@ -75,10 +75,41 @@ def test_content_sync_reports_then_finds_nothing_to_do(tmp_path: Path) -> None:
     settings = config(tmp_path)
     first = coopbot("content", "sync", "--config", str(settings), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
+    database = (tmp_path / "data" / "coopbot.db").resolve()
+    assert first.stdout.startswith(f"database: {database}\ncontent: {DEFAULT_CONTENT}\n")
     assert "facts: 24 created" in first.stdout
     again = coopbot("content", "sync", "--config", str(settings), cwd=tmp_path)
     assert "facts: 24 unchanged" in again.stdout
     assert "created" not in again.stdout
+
+
+def test_a_relative_database_is_beside_the_config_file_not_in_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    folder, elsewhere = tmp_path / "etc", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    settings = folder / "coopbot.toml"
+    settings.write_text('[storage]\nurl = "sqlite+aiosqlite:///data/coopbot.db"\n', "utf-8")
+    result = coopbot("content", "sync", "--config", str(settings), cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    database = (folder / "data" / "coopbot.db").resolve()
+    assert f"database: {database}\n" in result.stdout
+    assert count(database, "facts") == 24
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_without_a_config_the_database_is_in_the_data_folder(tmp_path: Path) -> None:
+    data, elsewhere = tmp_path / "state", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = coopbot("content", "sync", cwd=elsewhere, env={"COOPBOT_DATA": str(data)})
+    assert result.returncode == 0, result.stderr
+    assert f"database: {(data / 'coopbot.db').resolve()}\n" in result.stdout
+    assert count(data / "coopbot.db", "facts") == 24
+    xdg = coopbot("content", "sync", cwd=elsewhere, env={"XDG_DATA_HOME": str(data)})
+    assert xdg.returncode == 0, xdg.stderr
+    assert count(data / "coopbot" / "coopbot.db", "facts") == 24
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_run_refuses_invalid_content_and_keeps_the_last_good_data(tmp_path: Path) -> None:
@@ -122,6 +153,7 @@ async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: P
     log = stderr.decode()
     assert process.returncode == 0, log
     assert "coopbot stopped" in log
+    assert f"database: {(tmp_path / 'data' / 'coopbot.db').resolve()}; content: " in log
     assert TEST_TOKEN not in log
     database = tmp_path / "data" / "coopbot.db"
     assert count(database, "chats") == 1  # written at the latest on the way out

@@ -182,14 +182,19 @@ def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
         ("sqlite+aiosqlite:///data/coopbot.db", "sqlite+aiosqlite:///data/sandbox.db"),
         ("sqlite+aiosqlite:////srv/bot/main.db", "sqlite+aiosqlite:////srv/bot/sandbox.db"),
         ("sqlite:///bot.db", "sqlite+aiosqlite:///sandbox.db"),
-        ("sqlite+aiosqlite://", "sqlite+aiosqlite:///data/sandbox.db"),
-        ("postgresql+asyncpg://bot@db/coop", "sqlite+aiosqlite:///data/sandbox.db"),
     ],
 )
 def test_the_sandbox_database_sits_beside_the_configured_one(
     configured: str, sandbox: str
 ) -> None:
     assert sandbox_storage_url(configured) == sandbox
+
+
+@pytest.mark.parametrize("configured", ["sqlite+aiosqlite://", "postgresql+asyncpg://bot@db/coop"])
+def test_the_sandbox_needs_a_database_file_to_sit_beside(configured: str) -> None:
+    # Settings never name anything else; a file in the working directory is what the bot avoids.
+    with pytest.raises(ValueError, match="beside an SQLite file"):
+        sandbox_storage_url(configured)
 
 
 def test_entities_count_utf16_units_so_emoji_do_not_shift_styles() -> None:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PUBLIC_API, SettingsError, load_settings
+from bot.settings import (
+    DEFAULT_CONTENT,
+    PUBLIC_API,
+    SettingsError,
+    database_location,
+    default_data_dir,
+    load_settings,
+)
 from tests.conftest import TEST_TOKEN
 
 
@@ -21,10 +28,12 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_defaults_need_no_file() -> None:
-    settings = load_settings(env={})
+    settings = load_settings(env={"HOME": "/home/dana"})
     assert settings.base_url == PUBLIC_API
     assert settings.base_file_url == "https://api.telegram.org/file/bot"
-    assert settings.storage_url == "sqlite+aiosqlite:///data/coopbot.db"
+    assert settings.storage_url == "sqlite+aiosqlite:////home/dana/.local/share/coopbot/coopbot.db"
+    assert settings.content_dir == DEFAULT_CONTENT
+    assert (settings.content_dir / "facts.toml").is_file()
     assert settings.zone.key == "Asia/Almaty"
     assert settings.admin_ids == frozenset()
     assert settings.token is None
@@ -33,6 +42,58 @@ def test_defaults_need_no_file() -> None:
 def test_example_config_is_valid_and_matches_the_defaults() -> None:
     example = load_settings(Path(__file__).parent.parent / "config.example.toml", env={})
     assert example == load_settings(env={})
+
+
+@pytest.mark.parametrize(
+    ("env", "folder"),
+    [
+        ({"COOPBOT_DATA": "/srv/coopbot", "XDG_DATA_HOME": "/x", "HOME": "/h"}, "/srv/coopbot"),
+        ({"XDG_DATA_HOME": "/var/data", "HOME": "/h"}, "/var/data/coopbot"),
+        # The XDG rules ignore a relative XDG_DATA_HOME.
+        ({"XDG_DATA_HOME": "data", "HOME": "/h"}, "/h/.local/share/coopbot"),
+        ({"HOME": "/h"}, "/h/.local/share/coopbot"),
+    ],
+)
+def test_without_a_configured_database_it_lives_in_the_data_folder(
+    env: dict[str, str], folder: str
+) -> None:
+    assert default_data_dir(env) == Path(folder)
+    assert load_settings(env=env).storage_url == f"sqlite+aiosqlite:///{folder}/coopbot.db"
+
+
+def test_relative_paths_are_taken_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = write(
+        folder, '[storage]\nurl = "sqlite+aiosqlite:///data/bot.db"\n[content]\nfolder = "cur"\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(Path("../etc/coopbot.toml"), env={})
+    assert settings.storage_url == f"sqlite+aiosqlite:///{folder}/data/bot.db"
+    assert settings.content_dir == folder / "cur"
+    assert load_settings(env={"COOPBOT_CONFIG": str(path)}) == settings
+
+
+def test_absolute_paths_in_the_config_are_kept(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "..",
+        '[storage]\nurl = "sqlite+aiosqlite:////srv/bot/main.db"\n[content]\nfolder = "/srv/c"\n',
+    )
+    settings = load_settings(path, env={})
+    assert settings.storage_url == "sqlite+aiosqlite:////srv/bot/main.db"
+    assert settings.content_dir == Path("/srv/c")
+
+
+def test_the_database_is_shown_as_a_file_or_a_url_without_its_password() -> None:
+    assert database_location("sqlite+aiosqlite:////srv/bot/main.db") == "/srv/bot/main.db"
+    assert (
+        database_location("postgresql+asyncpg://bot:secret@db/coopbot")
+        == "postgresql+asyncpg://bot:***@db/coopbot"
+    )
 
 
 def test_file_values_and_environment_token_are_read(tmp_path: Path) -> None:
@@ -94,6 +155,14 @@ def test_environment_token_wins_over_the_file(tmp_path: Path) -> None:
             "storage.url: no driver for 'postgresql+asyncpg://bot:***@db/coopbot' is installed",
         ),
         ('[storage]\nurl = "nosuchdb://x"\n', "storage.url: no driver for 'nosuchdb://x'"),
+        (
+            '[storage]\nurl = "sqlite+aiosqlite://"\n',
+            "'sqlite+aiosqlite://' names no database file",
+        ),
+        (
+            '[storage]\nurl = "sqlite+aiosqlite:///:memory:"\n',
+            "storage.url: 'sqlite+aiosqlite:///:memory:' names no database file",
+        ),
     ],
 )
 def test_a_wrong_key_is_named_with_its_fix(tmp_path: Path, text: str, named: str) -> None:
