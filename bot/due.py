@@ -129,6 +129,18 @@ def next_fire(trigger: CronTrigger, *, after: datetime) -> datetime | None:
     return fire
 
 
+def summary_since(
+    trigger: CronTrigger, *, fire: datetime, last: datetime | None, seeded: datetime | None
+) -> datetime:
+    """Where the summary that fires at ``fire`` reports from: the last summary; for the first,
+    the fire time before it, but not before the record was first loaded (``seeded``: what came
+    with the bot is the record, not news)."""
+    if last is not None:
+        return last
+    previous = latest_fire(trigger, until=fire - timedelta(microseconds=1))
+    return max((at for at in (previous, seeded) if at is not None), default=fire)
+
+
 def latest_fire(
     trigger: CronTrigger, *, until: datetime, after: datetime | None = None
 ) -> datetime | None:

@@ -18,6 +18,7 @@ from bot.due import (
     latest_fire,
     reminder_moments,
     reminders_due,
+    summary_since,
     summary_trigger,
 )
 from bot.durations import format_duration, parse_duration
@@ -35,8 +36,6 @@ from storage.digests import (
     NewDigest,
 )
 from storage.models import Digest, Event
-
-_JUST_BEFORE = timedelta(microseconds=1)
 
 
 async def plan(session: AsyncSession, data: BotData, *, now: datetime) -> int:
@@ -221,7 +220,7 @@ async def _summary(session: AsyncSession, data: BotData, *, now: datetime) -> in
     fire = latest_fire(trigger, until=now, after=last)
     if fire is None:
         return 0
-    since = last or latest_fire(trigger, until=fire - _JUST_BEFORE) or fire
+    since = summary_since(trigger, fire=fire, last=last, seeded=data.knowledge.first_loaded())
     text = words.summary(
         texts_for(None), data.knowledge, since=since, until=fire, now=now, zone=settings.zone
     )

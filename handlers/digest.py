@@ -19,7 +19,13 @@ from bot import digests as words
 from bot import sightings
 from bot.context import App, BotData, Context, texts
 from bot.courier import Courier
-from bot.due import latest_fire, next_fire, next_reminder, reminder_moments, summary_trigger
+from bot.due import (
+    next_fire,
+    next_reminder,
+    reminder_moments,
+    summary_since,
+    summary_trigger,
+)
 from bot.fanout import TICK_JOB, Tally, fan_out
 from bot.knowledge import refresh
 from bot.planning import plan
@@ -123,8 +129,10 @@ def _next_summary(
     fire = next_fire(trigger, after=now)
     if fire is None:
         return t("digest.preview_no_summary_time")
-    since = last if last is not None else latest_fire(trigger, until=now)
-    text = words.summary(t, data.knowledge, since=since or now, until=now, now=now, zone=zone)
+    known = data.knowledge
+    since = summary_since(trigger, fire=fire, last=last, seeded=known.first_loaded())
+    # What is coming is what will be coming when it goes, not now.
+    text = words.summary(t, known, since=min(since, now), until=now, now=fire, zone=zone)
     at = words.moment(t, fire, zone)
     if text is None:
         return t("digest.preview_summary_empty", at=at, zone=zone.key)

@@ -47,6 +47,11 @@ class Knowledge:
     def facility(self, facility_id: str) -> Facility | None:
         return next((item for item in self.facilities if item.id == facility_id), None)
 
+    def first_loaded(self) -> datetime | None:
+        """When the oldest fact or event came in: the first content load, the seed record."""
+        loaded = [fact.created_at for fact in self.facts] + [e.created_at for e in self.events]
+        return min(loaded, default=None)
+
     def upcoming(self, now: datetime) -> Sequence[Event]:
         """Events not yet over (including those under way), soonest first."""
         return [event for event in self.events if ends(event) > now]

@@ -38,7 +38,6 @@ class Stats:
     late: int
     facts_visible: int
     facts_deleted: int
-    events_scheduled: int
     events_cancelled: int
     people: int
     facilities: int
@@ -82,7 +81,6 @@ async def collect(session: AsyncSession, *, since: datetime) -> Stats:
         late=late,
         facts_visible=await _rows(session, Fact, ~deleted),
         facts_deleted=await _rows(session, Fact, deleted),
-        events_scheduled=await _rows(session, Event, ~cancelled),
         events_cancelled=await _rows(session, Event, cancelled),
         people=await _rows(session, Person),
         facilities=await _rows(session, Facility),

@@ -7,6 +7,7 @@ and a row an admin edited or added from Telegram (origin "admin") is left as the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -90,8 +91,10 @@ class SyncReport:
 async def sync_content(session: AsyncSession, records: ContentRecords) -> SyncReport:
     """Upsert every record by id; never deletes, never touches admin rows, never commits."""
     kinds: dict[str, KindCounts] = {}
+    # One time for the whole load: the first one is the record a summary does not call new.
+    stamp = utcnow()
     for kind, model in KINDS:
-        kinds[kind] = await _sync_kind(session, model, getattr(records, kind))
+        kinds[kind] = await _sync_kind(session, model, getattr(records, kind), stamp=stamp)
         # Flushing per kind sends rows in dependency order and surfaces a broken reference here,
         # inside the caller's transaction, rather than at its commit.
         await session.flush()
@@ -99,7 +102,7 @@ async def sync_content(session: AsyncSession, records: ContentRecords) -> SyncRe
 
 
 async def _sync_kind(
-    session: AsyncSession, model: type[Base], records: tuple[Record, ...]
+    session: AsyncSession, model: type[Base], records: tuple[Record, ...], *, stamp: datetime
 ) -> KindCounts:
     ids = [record["id"] for record in records]
     key = model.__table__.c.id
@@ -109,7 +112,11 @@ async def _sync_kind(
     for record in records:
         row = existing.get(record["id"])
         if row is None:
-            extra = {"scheduled_since": utcnow()} if model is Event else {}
+            extra: dict[str, Any] = {}
+            if hasattr(model, "created_at"):
+                extra = {"created_at": stamp, "updated_at": stamp}
+            if model is Event:
+                extra["scheduled_since"] = stamp
             session.add(model(**record, **extra))
             created += 1
         elif getattr(row, "origin", "content") == "admin":
@@ -118,9 +125,11 @@ async def _sync_kind(
             changes = {k: v for k, v in record.items() if getattr(row, k) != v}
             if isinstance(row, Event):
                 # Content carries no clock of its own: the load is when it became known.
-                reschedule(row, changes, now=utcnow())
+                reschedule(row, changes, now=stamp)
             for name, value in changes.items():
                 setattr(row, name, value)
+            if changes and hasattr(row, "updated_at"):
+                row.updated_at = stamp
             if changes:
                 updated += 1
             else:

@@ -201,7 +201,7 @@ async def test_stats_counts_subscribers_deliveries_content_and_refusals(
     assert "Reminder 7d before “Winter school”: Tuesday 24 November" not in text, "in the past"
     assert "Reminder 1d before “Winter school”: Monday 30 November, 10:00" in text
     assert (
-        "Content: facts 23 (deleted 1) · events scheduled 2 (cancelled 1) · people 11 · "
+        "Content: facts 23 (deleted 1) · events upcoming 1, over 1 (cancelled 1) · people 11 · "
         "facilities 8 · sources 1 · topics 7"
     ) in text
     assert "Refused admin attempts, last 7 days: 3 (users: 1)" in text

@@ -865,3 +865,54 @@ def test_a_cancelled_notice_is_stale_once_the_event_is_on_again_and_vice_versa()
     assert stale(notice, scheduled) == "the event is on again"
     assert stale(on_again, scheduled) is None
     assert stale(on_again, cancelled) == "the event is cancelled"
+
+
+async def test_the_first_summary_does_not_present_the_seeded_record_as_new(
+    running: Running,
+) -> None:
+    """Started on a Wednesday with content/ loaded: Monday's summary has only what came after."""
+    first_start = DEFAULT_NOW - timedelta(hours=1)
+    async with running.sessions.begin() as session:
+        for model in (Fact, Event, Person, Facility):
+            await session.execute(
+                update(model).values(created_at=first_start, updated_at=first_start)
+            )
+    await refresh(running.app.bot_data)
+    await subscribe(running, 1001, news=True)
+    monday = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 09:00 in Almaty
+    await tick_at(running, monday)
+    assert texts(running, 1001) == [], "nothing was added since the bot began"
+
+    await add_fact(running, "A new beamline at DC-280", monday + timedelta(days=1))
+    await tick_at(running, monday + timedelta(days=7))
+    [summary] = texts(running, 1001)
+    assert "A new beamline at DC-280" in summary
+    assert "agreement" not in summary.lower(), summary
+
+
+async def test_the_summary_preview_lists_as_coming_only_what_is_ahead_when_it_goes(
+    aged: Running,
+) -> None:
+    """Saturday: an event that evening is over by Monday's summary, one next week is not."""
+    running = aged
+    saturday = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+    running.clock.set(saturday)
+    await add_event(
+        running,
+        starts_at=saturday + timedelta(hours=8),
+        event_id="tonight",
+        title="Seminar tonight",
+        created_at=LONG_AGO,
+    )
+    await add_event(
+        running,
+        starts_at=saturday + timedelta(days=5),
+        event_id="later",
+        title="Seminar next week",
+        created_at=LONG_AGO,
+    )
+    await add_fact(running, "A new beamline at DC-280", saturday - timedelta(hours=1))
+    shown = (await running.chat().send("/digest")).text
+    assert "Next summary, on Monday 30 November, 09:00 (Asia/Almaty)" in shown
+    assert "Seminar next week" in shown
+    assert "Seminar tonight" not in shown.split("Next summary")[1], shown
