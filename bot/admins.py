@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -24,7 +24,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Convers
 from bot.context import App, Context, texts
 from bot.replies import reply
 from bot.settings import Settings
-from bot.texts import Texts
+from bot.texts import Html, Texts
 from storage import curation
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,12 @@ Draft = TypeVar("Draft")
 
 def is_admin(settings: Settings, user: User | None) -> bool:
     return user is not None and user.id in settings.admin_ids
+
+
+def admin_named(t: Texts, names: Mapping[int, str], admin_id: int) -> Html:
+    """An admin as curators know them, "Aigerim (id 4242)"; "admin 4242" before any name."""
+    name = names.get(admin_id)
+    return t("admin.named", name=name, id=admin_id) if name else t("admin.unnamed", id=admin_id)
 
 
 def in_admin_chat(settings: Settings, update: Update) -> bool:

@@ -100,6 +100,7 @@ def build_app(
     data.sessions = sessions
     data.clock = clock or SystemClock()
     data.chats_seen = {}
+    data.admin_names = {}
     data.chats_unsaved = {}
     data.stopping = stopping
     data.recent_searches = RecentSearches()
@@ -140,6 +141,7 @@ def build_app(
 async def prepare(app: App) -> None:
     """Before the first update: read the knowledge, open the index, publish the command menu."""
     await refresh(app.bot_data, force=True)
+    await sightings.load_admin_names(app.bot_data)
     app.bot_data.search_index = await SearchIndex.open(app.bot_data.settings.storage_url)
     await publish_commands(app)
     await admin.publish_admin_menus(app)

@@ -44,6 +44,9 @@ class BotData:
     # within the hour does not cost a write per message.
     chats_seen: dict[int, datetime]
     chats_unsaved: dict[int, Sighting]
+    # Each admin's name as Telegram last gave it, for /history and conflict reports: read from
+    # the chats table at start, then taken from every update an admin sends.
+    admin_names: dict[int, str]
     # Set once the bot begins to stop: long work (a digest's fan-out) ends at its next step.
     stopping: asyncio.Event
     # The updates in hand, once polling has started.

@@ -63,45 +63,51 @@ def changed(t: Texts, known: Knowledge, event: Event, *, before: Told | None) ->
     """What changed since subscribers were last told, old → new, then the event as it is."""
     differences = _differences(t, event, before) if before is not None else []
     fields = format_list(
-        [t(f"digest.field.{field}") for field, _, _ in differences] or [t("digest.field.date")],
+        [field for field, _ in differences] or [t("digest.field.date")],
         locale=babel_locale(t.language),
     )
-    lines = [t(f"digest.change.{field}", before=old, after=new) for field, old, new in differences]
+    lines = [line for _, line in differences]
     if before is None or before.starts_at != event.starts_at:
         lines.append(t("digest.changed_follow"))
     line, sources = event_line(t, event, language=t.language), _sources(t, known, event)
     return t("digest.changed", fields=fields, changes=join(lines), event=line, sources=sources)
 
 
-def _differences(t: Texts, event: Event, before: Told) -> list[tuple[str, str, str]]:
-    """(field, old, new) for each of date, time, place and end that is not as it was told."""
+def _differences(t: Texts, event: Event, before: Told) -> list[tuple[Html, Html]]:
+    """(field, "old → new") for each of date, time, place and end not as it was told."""
     zone, precision, language = event.zone, event.precision, t.language
 
     def date(at: datetime) -> str:
         return date_of(at, precision=precision, zone=zone, language=language)
 
+    def time(at: datetime) -> str:
+        return time_of(at, zone=zone, language=language)
+
     def point(at: datetime | None) -> str:
         if at is None:
             return str(t("digest.no_end"))
-        if precision != "minute":
-            return date(at)
-        return f"{date(at)}, {time_of(at, zone=zone, language=language)}"
+        return date(at) if precision != "minute" else f"{date(at)}, {time(at)}"
 
+    old, new = before.starts_at, event.starts_at
     found = []
-    if date(before.starts_at) != date(event.starts_at):
-        found.append(("date", date(before.starts_at), date(event.starts_at)))
-    if precision == "minute":
-        old, new = (
-            time_of(at, zone=zone, language=language) for at in (before.starts_at, event.starts_at)
+    if date(old) != date(new):
+        found.append(
+            (t("digest.field.date"), t("digest.change.date", before=date(old), after=date(new)))
         )
-        if old != new:
-            found.append(("time", old, new))
-    if not found and before.starts_at != event.starts_at:
-        found.append(("date", point(before.starts_at), point(event.starts_at)))
+    if precision == "minute" and time(old) != time(new):
+        found.append(
+            (t("digest.field.time"), t("digest.change.time", before=time(old), after=time(new)))
+        )
+    if not found and old != new:
+        found.append(
+            (t("digest.field.date"), t("digest.change.date", before=point(old), after=point(new)))
+        )
     if before.place is not None and before.place != event.place:
-        found.append(("place", before.place, event.place))
+        place = t("digest.change.place", before=before.place, after=event.place)
+        found.append((t("digest.field.place"), place))
     if before.ends_at != event.ends_at:
-        found.append(("end", point(before.ends_at), point(event.ends_at)))
+        end = t("digest.change.end", before=point(before.ends_at), after=point(event.ends_at))
+        found.append((t("digest.field.end"), end))
     return found
 
 

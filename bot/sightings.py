@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import Update
+from telegram.constants import ChatType
 
 from bot.context import BotData
 from storage import chats
@@ -28,6 +29,9 @@ def note(data: BotData, update: Update) -> None:
     chat = update.effective_chat
     if chat is None:
         return
+    user = update.effective_user
+    if user is not None and user.id in data.settings.admin_ids:
+        data.admin_names[user.id] = user.full_name
     now = data.clock.now()
     # Only what the user typed: a button press carries the bot's own message.
     message = update.message
@@ -40,16 +44,22 @@ def note(data: BotData, update: Update) -> None:
     if len(data.chats_seen) >= MAX_REMEMBERED:
         data.chats_seen.clear()
     data.chats_seen[chat.id] = now
-    user = update.effective_user
     earlier = data.chats_unsaved.get(chat.id)
     data.chats_unsaved[chat.id] = Sighting(
         chat_id=chat.id,
         type=chat.type,
-        title=chat.title or chat.username or chat.first_name,
+        # A private chat is the user's: their full name, as Telegram gives it now.
+        title=user.full_name if user and chat.type == ChatType.PRIVATE else chat.effective_name,
         language=user.language_code if user else None,
         at=now,
         returning=returning or (earlier is not None and earlier.returning),
     )
+
+
+async def load_admin_names(data: BotData) -> None:
+    """The admins' names as their private chats were last seen, for a bot that starts."""
+    async with data.sessions() as session:
+        data.admin_names.update(await chats.private_names(session, data.settings.admin_ids))
 
 
 def take(data: BotData, chat_id: int) -> Sighting | None:

@@ -25,7 +25,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
-from bot.admins import Drafts, admin_only
+from bot.admins import Drafts, admin_named, admin_only
 from bot.callbacks import CallbackData
 from bot.content import ID_PATTERN, KINDS, Field
 from bot.context import App, BotData, Context, pressed, texts
@@ -235,7 +235,8 @@ async def _conflict(t: Texts, data: BotData, event_id: str, latest: curation.Sta
     if latest is None:
         return t("admin_events.conflict_sync", id=event_id, event=current)
     at = written(latest.at, precision="minute", zone=data.settings.zone.key)
-    return t("admin_events.conflict", id=event_id, admin=latest.admin_id, at=at, event=current)
+    admin = admin_named(t, data.admin_names, latest.admin_id)
+    return t("admin_events.conflict", id=event_id, admin=admin, at=at, event=current)
 
 
 async def _ask(update: Update, context: Context, draft: Draft, preview: Html) -> None:

@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot import fact_forms, rendering
-from bot.admins import admin_only
+from bot.admins import admin_named, admin_only
 from bot.callbacks import CallbackData
 from bot.context import App, Context, pressed, texts
 from bot.fact_forms import FACT_FIELDS, FormError, SourceChoice
@@ -510,7 +510,8 @@ async def _report_conflict(update: Update, context: Context, fact_id: str) -> No
         who = t("admin_facts.changed_by_sync")
     else:
         at = latest.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        who = t("admin_facts.changed_by", admin=latest.admin_id, at=at, zone=zone.key)
+        admin = admin_named(t, context.bot_data.admin_names, latest.admin_id)
+        who = t("admin_facts.changed_by", admin=admin, at=at, zone=zone.key)
     fields = _fields_view(t, fact)
     await reply(update, t("admin_facts.conflict", id=fact_id, who=who, fields=fields))
 

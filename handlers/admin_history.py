@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.admins import Drafts, admin_only
+from bot.admins import Drafts, admin_named, admin_only
 from bot.callbacks import CallbackData
 from bot.content import ID_PATTERN
 from bot.context import App, Context, pressed, texts
@@ -193,7 +193,7 @@ def _headline(t: Texts, context: Context, change: Change, *, with_item: bool) ->
     values = {
         "number": change.id,
         "action": change.action,
-        "admin": change.admin_id,
+        "admin": admin_named(t, context.bot_data.admin_names, change.admin_id),
         "at": _when(context, change.at),
     }
     if with_item:

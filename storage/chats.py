@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,18 @@ class Sighting:
     at: datetime
     # The chat sent /start: if it had left, it is back, and digests may reach it again.
     returning: bool = False
+
+
+async def private_names(session: AsyncSession, user_ids: Collection[int]) -> dict[int, str]:
+    """The names of these users' private chats with the bot, as last seen."""
+    if not user_ids:
+        return {}
+    found = await session.execute(
+        select(Chat.id, Chat.title).where(
+            Chat.id.in_(user_ids), Chat.type == "private", Chat.title.is_not(None)
+        )
+    )
+    return {user_id: title for user_id, title in found if title}
 
 
 async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None:

@@ -387,7 +387,7 @@ async def test_a_second_admins_edit_meanwhile_is_not_overwritten(running: Runnin
     second_preview = await second.send("/editevent winter-school title = Second title")
     await second.press(second_preview, "✅ Confirm")
     refused = await first.press(first_preview, "✅ Confirm")
-    assert "Not saved: admin 4343 changed winter-school at 2026-11-25 17:00 Asia/Almaty" in (
+    assert "Not saved: Other (id 4343) changed winter-school at 2026-11-25 17:00 Asia/Almaty" in (
         refused.text
     )
     assert "Second title" in refused.text

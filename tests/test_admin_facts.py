@@ -332,7 +332,7 @@ async def test_a_second_admins_edit_is_not_overwritten(running: Running) -> None
     await decide(second, second_preview, "✅ Confirm")
     refused = await decide(first, first_preview, "✅ Confirm")
     assert (
-        f"after you opened agreement-signed, admin {OTHER_ADMIN} changed it at "
+        f"after you opened agreement-signed, Curator (id {OTHER_ADMIN}) changed it at "
         "2026-11-25 17:00 (Asia/Almaty). Nothing was overwritten." in refused.text
     )
     assert "title = Second's title" in refused.text, "the current version is shown"

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot import sightings
 from bot.emulator import ChatSession
 from bot.settings import Settings
 from storage import curation
@@ -72,7 +73,7 @@ async def test_history_alone_gives_the_usage_and_the_latest_changes(running: Run
     await _edit_title(running, "Renamed")
     answer = await _admin(running).send("/history")
     assert "/history agreement-signed" in answer.text
-    assert "edit fact agreement-signed by admin 4242" in answer.text
+    assert "edit fact agreement-signed by Curator (id 4242)" in answer.text
 
 
 async def test_history_of_an_unknown_or_malformed_id_says_so(running: Running) -> None:
@@ -96,7 +97,7 @@ async def test_revert_previews_then_restores_on_confirm(running: Running) -> Non
     assert await _title(running) == "An agreement of intent"
     history = await chat.send("/history agreement-signed")
     assert f"undoes #{change}" in history.text
-    assert "revert (fact) by admin 4242" in history.text
+    assert "revert (fact) by Curator (id 4242)" in history.text
     facts = await chat.send("/facts agreement")
     assert "An agreement of intent" in facts.text, "the knowledge in memory is refreshed"
 
@@ -210,3 +211,22 @@ async def test_times_in_history_are_shown_in_the_bots_zone(running: Running) -> 
     text = (await _admin(running).send("/history agreement-signed")).text
     # The clock says 12:00 UTC: 17:00 in Almaty, the configured zone.
     assert "deleted_at: — → 2026-11-25 17:00 Asia/Almaty" in text
+
+
+async def test_admins_are_named_as_telegram_last_gave_it_with_their_id(running: Running) -> None:
+    """Named once seen (escaped), by the id alone before; the name outlives a restart."""
+    change = await _edit_title(running, "Renamed", admin_id=OTHER_ADMIN)
+    viewer = _admin(running)
+    assert f"by admin {OTHER_ADMIN}," in (await viewer.send("/history agreement-signed")).text
+
+    other = running.chat(OTHER_ADMIN, first_name="Aigerim <b>", last_name="Sarsenova")
+    await other.send("/history")
+    answer = await viewer.send("/history agreement-signed")
+    assert f"#{change} edit (fact) by Aigerim <b> Sarsenova (id {OTHER_ADMIN})," in answer.text
+    assert "Aigerim &lt;b&gt; Sarsenova" in answer.html
+
+    await sightings.save(running.app.bot_data)
+    running.app.bot_data.admin_names.clear()
+    await sightings.load_admin_names(running.app.bot_data)
+    answer = await viewer.send("/history agreement-signed")
+    assert f"by Aigerim <b> Sarsenova (id {OTHER_ADMIN})," in answer.text

@@ -33,7 +33,7 @@ from tests.conftest import Running
 ADMIN = 4242
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 # Columns that say how a row got there, not what it says.
-BOOKKEEPING = {"origin", "created_at", "updated_at", "version", "position"}
+BOOKKEEPING = {"origin", "created_at", "updated_at", "version", "position", "scheduled_since"}
 
 
 @pytest.fixture
@@ -263,7 +263,7 @@ async def test_import_shows_a_dry_run_and_applies_on_confirm(running: Running) -
     assert added.title == "A <new> fact"
     assert actions == ["import", "import"]
     history = await chat.send("/history agreement-signed")
-    assert "import (fact) by admin 4242" in history.text
+    assert "import (fact) by Curator (id 4242)" in history.text
     listed = await chat.send("/facts agreement")
     assert "Renamed by import" in listed.text, "the knowledge in memory is refreshed"
 
