@@ -1,0 +1,239 @@
+"""``coopbot sandbox``: a terminal chat with the real bot, offline.
+
+The whole bot (PTB, handlers, storage) runs unchanged against the Bot API emulator on loopback and
+on a database of its own beside the configured one, so trying it needs no token and no network,
+and never touches the data of a bot that runs for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from telegram import Update
+from telegram.ext import TypeHandler
+
+from bot.app import build_app
+from bot.context import App, Context
+from bot.emulator import BotApiEmulator, User
+from bot.runtime import open_database, polling, sync
+from bot.sandbox.screen import PROMPT, YOU, Screen
+from bot.sandbox.text import DIM
+from bot.settings import Secret, Settings
+
+# Shaped like a real token so PTB accepts it; it never leaves the loopback emulator.
+SANDBOX_TOKEN = "1000000:SANDBOX-offline-never-sent-anywhere"
+SANDBOX_DATABASE = "sqlite+aiosqlite:///data/sandbox.db"
+SANDBOX_USER_ID = 100001
+QUIT_COMMANDS = frozenset({"/quit", "/exit"})
+# How long the bot may take over one update, and how long it must then stay quiet (messages sent
+# outside the handler, e.g. by a job) before the prompt comes back: UI pacing, nothing more.
+FIRST_REPLY_WAIT = 5.0
+QUIET_WINDOW = 0.3
+# After every feature's group, so the sandbox learns when the bot is done with an update.
+LAST_GROUP = 1_000
+
+
+async def run_sandbox(
+    settings: Settings,
+    *,
+    input_stream: TextIO | None = None,
+    output: TextIO | None = None,
+    admin: bool = False,
+) -> None:
+    """Chat with the bot through the emulator until /quit, /exit, end of input or Ctrl+C.
+
+    Raises ``ContentError`` (before the chat starts) when content/ has problems.
+    """
+    stream = input_stream if input_stream is not None else sys.stdin
+    screen = Screen(output if output is not None else sys.stdout)
+    storage_url = sandbox_storage_url(settings.storage_url)
+    try:
+        async with BotApiEmulator(SANDBOX_TOKEN, bot_username="coopbot_sandbox_bot") as emulator:
+            sandbox = dataclasses.replace(
+                settings,
+                token=Secret(SANDBOX_TOKEN),
+                base_url=emulator.base_url,
+                base_file_url=emulator.base_file_url,
+                storage_url=storage_url,
+                # --admin: you are a curator, to try the admin commands on the sandbox's data.
+                admin_ids=settings.admin_ids | {SANDBOX_USER_ID} if admin else settings.admin_ids,
+            )
+            async with open_database(sandbox) as database:
+                await sync(sandbox, database.sessions)
+                app = build_app(sandbox, database.sessions)
+                handled = _Handled(app)
+                async with polling(app):
+                    screen.banner(make_url(storage_url).database or storage_url)
+                    user = emulator.user(SANDBOX_USER_ID, "You", language_code="en")
+                    await _Conversation(emulator, handled, user, screen).run(stream)
+    finally:
+        if screen.started:
+            screen.end_line()
+            screen.write(screen.paint("Sandbox closed.", DIM) + "\n")
+
+
+def sandbox_storage_url(storage_url: str) -> str:
+    """``sandbox.db`` beside the configured SQLite file; other databases get data/sandbox.db."""
+    try:
+        url = make_url(storage_url)
+    except ArgumentError:
+        return SANDBOX_DATABASE
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return SANDBOX_DATABASE
+    sandbox = url.set(
+        drivername="sqlite+aiosqlite", database=str(Path(database).with_name("sandbox.db"))
+    )
+    return sandbox.render_as_string(hide_password=False)
+
+
+class _Conversation:
+    """The sandbox user's side of the chat: read a line, act on it, show what the bot says."""
+
+    def __init__(
+        self, emulator: BotApiEmulator, handled: _Handled, user: User, screen: Screen
+    ) -> None:
+        self.emulator = emulator
+        self.handled = handled
+        self.user = user
+        self.screen = screen
+
+    async def run(self, stream: TextIO) -> None:
+        echo = not _isatty(stream)
+        while True:
+            self.screen.write(self.screen.paint(PROMPT, YOU))
+            line = await _read_line(stream)
+            if not line:
+                return
+            self.screen.typed(line if line.endswith("\n") else f"{line}\n", echo=echo)
+            text = line.strip()
+            if not text:
+                continue
+            if text.lower() in QUIT_COMMANDS:
+                return
+            if text.isascii() and text.isdigit():
+                await self.press(int(text))
+            else:
+                update_id = self.emulator.send_message(self.user.id, self.user, text)
+                await self.show_replies(update_id)
+
+    async def press(self, number: int) -> None:
+        """Press button `number` of the newest bot message that has buttons."""
+        message = next(
+            (m for m in reversed(self.emulator.messages(self.user.id)) if m.buttons), None
+        )
+        if message is None:
+            self.screen.note(
+                "No message has buttons yet. (To search for a number: /search 2023)", last=True
+            )
+            return
+        buttons = [button for row in message.buttons for button in row]
+        if not 1 <= number <= len(buttons):
+            choices = "just [1]" if len(buttons) == 1 else f"[1] to [{len(buttons)}]"
+            self.screen.note(
+                f"There is no button {number}; the newest buttons are {choices}.", last=True
+            )
+            return
+        button = buttons[number - 1]
+        if button.callback_data is None:
+            self.screen.note(
+                f"“{button.text}” is a link: open {button.url} in a browser.", last=True
+            )
+            return
+        self.screen.note(f"(pressed “{button.text}”)")
+        update_id = self.emulator.press_button(message, button.callback_data, self.user)
+        await self.show_replies(update_id, press=True)
+
+    async def show_replies(self, update_id: int, *, press: bool = False) -> None:
+        """Print what the bot did with one update, and anything else it says soon after."""
+        finished = await self.handled.wait(update_id, timeout=FIRST_REPLY_WAIT)
+        answer = self.emulator.callback_answer(update_id) if press else None
+        if answer is not None:
+            self.screen.show_answer(answer)
+        heard = bool(answer and answer.text)
+        # Whatever the handler sent is already logged; the window only catches stragglers.
+        while True:
+            try:
+                sent = await self.emulator.wait_for_message(self.user.id, timeout=QUIET_WINDOW)
+            except TimeoutError:
+                break
+            self.screen.show(sent)
+            heard = True
+        if press and finished and answer is None:
+            self.screen.note(
+                "(the bot left the press unanswered: the button would spin)", last=True
+            )
+        elif not heard:
+            silence = "no reply" if finished else f"nothing within {FIRST_REPLY_WAIT:g} s"
+            self.screen.note(f"({silence})", last=True)
+
+
+class _Handled:
+    """Which updates the bot has finished with: a handler in the last group sees each one."""
+
+    def __init__(self, app: App) -> None:
+        self._ids: set[int] = set()
+        self._changed = asyncio.Condition()
+        app.add_handler(TypeHandler(Update, self._record), group=LAST_GROUP)
+
+    async def _record(self, update: Update, context: Context) -> None:
+        async with self._changed:
+            self._ids.add(update.update_id)
+            self._changed.notify_all()
+
+    async def wait(self, update_id: int, *, timeout: float) -> bool:  # noqa: ASYNC109 (a deadline)
+        """Whether the bot finished with the update within `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: update_id in self._ids)
+        except TimeoutError:
+            return False
+        self._ids.discard(update_id)
+        return True
+
+
+async def _read_line(stream: TextIO) -> str:
+    """The next line, or "" at the end of input, read without blocking the event loop.
+
+    A daemon thread rather than ``asyncio.to_thread``: asyncio.run joins its default executor on
+    the way out, so Ctrl+C at the prompt would hang until Enter; a daemon thread is left behind.
+    """
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+
+    def read() -> None:
+        result: str | Exception
+        try:
+            result = stream.readline()
+        except Exception as error:  # handed to the awaiting task, which re-raises it
+            result = error
+        # RuntimeError: the loop closed while this thread waited (Ctrl+C), so nobody is waiting.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, line, result)
+
+    threading.Thread(target=read, name="sandbox-input", daemon=True).start()
+    return await line
+
+
+def _settle(future: asyncio.Future[str], result: str | Exception) -> None:
+    if future.done():
+        return
+    if isinstance(result, Exception):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # a closed stream
+        return False

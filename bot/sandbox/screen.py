@@ -1,0 +1,129 @@
+"""The sandbox's side of the terminal: its banner and notes, and the bot's messages with
+their buttons numbered, in colour only for a real terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+from typing import TextIO
+
+from bot.emulator import CallbackAnswer, SentMessage
+from bot.sandbox.text import DIM, layout, paint, split_lines
+
+PROMPT = "you › "
+LABEL = "bot › "
+INDENT = " " * len(LABEL)
+
+# SGR codes of the sandbox's own bits of chrome.
+_BOT = frozenset({"1", "32"})
+YOU = frozenset({"1", "34"})
+_NUMBER = frozenset({"1", "36"})
+_TITLE = frozenset({"1"})
+
+
+class Screen:
+    """The terminal side: colour only for a real terminal, wrapping to its width."""
+
+    def __init__(self, output: TextIO) -> None:
+        self.output = output
+        self.color = output.isatty() and not os.environ.get("NO_COLOR")
+        self.started = False
+        self._at_line_start = True
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        self.output.write(text)
+        self.output.flush()
+        self._at_line_start = text.endswith("\n")
+
+    def end_line(self) -> None:
+        """Finish a line left open (the prompt at Ctrl+D, or ^C) before printing more."""
+        if not self._at_line_start:
+            self.write("\n")
+
+    def typed(self, line: str, *, echo: bool) -> None:
+        """The user pressed Enter; echo the line when no terminal did (piped input)."""
+        if echo:
+            self.write(line)
+        self._at_line_start = True
+
+    def paint(self, text: str, codes: frozenset[str]) -> str:
+        return paint([(char, codes) for char in text], color=self.color)
+
+    @property
+    def width(self) -> int | None:
+        """Columns to wrap at, for a terminal; pipes and files get lines as they are."""
+        if not self.color:
+            return None
+        try:
+            return max(os.get_terminal_size(self.output.fileno()).columns, 40)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return 80
+
+    def banner(self, database: str) -> None:
+        self.started = True
+        self.write(
+            "\n".join(
+                [
+                    self.paint("coopbot sandbox", _TITLE)
+                    + " — chat with the real bot in this terminal.",
+                    "Offline: the bot talks to a Bot API emulator on this machine,",
+                    f"with no token and no internet; its data is in {database}.",
+                    "",
+                    "  Type a message or a /command and press Enter (/help lists them).",
+                    "  Buttons are numbered [1], [2], …: type a number to press one.",
+                    "  /quit, /exit or Ctrl+D leaves.",
+                    "",
+                    "",
+                ]
+            )
+        )
+
+    def note(self, text: str, *, last: bool = False) -> None:
+        """The sandbox speaking, not the bot; `last` when nothing follows before the prompt."""
+        self.write(INDENT + self.paint(text, DIM) + ("\n\n" if last else "\n"))
+
+    def show(self, message: SentMessage) -> None:
+        lines = split_lines(message.text, message.entities)
+        if message.edits:
+            quoted, cells = lines[0]
+            lines[0] = (quoted, [(char, DIM) for char in "(edited) "] + cells)
+        width = self.width
+        body = layout(
+            lines, color=self.color, width=None if width is None else width - len(INDENT)
+        )
+        if message.document is not None:
+            size = len(message.document.content)
+            body.append(self.paint(f"📎 {message.document.filename} ({size} bytes)", DIM))
+        body.extend(self._keyboard(message))
+        head = self.paint(LABEL, _BOT)
+        self.write(
+            "".join(
+                f"{head if i == 0 else INDENT if line else ''}{line}\n"
+                for i, line in enumerate(body)
+            )
+            + "\n"
+        )
+
+    def show_answer(self, answer: CallbackAnswer) -> None:
+        """A button's toast or alert, which Telegram shows over the chat."""
+        if not answer.text:
+            return
+        kind = "(alert) " if answer.show_alert else "(notice) "
+        self.write(f"{self.paint(LABEL, _BOT)}{self.paint(kind, DIM)}{answer.text}\n\n")
+
+    def _keyboard(self, message: SentMessage) -> list[str]:
+        numbers = itertools.count(1)
+        rows = []
+        for row in message.buttons:
+            labels = []
+            for button in row:
+                label = f"{self.paint(f'[{next(numbers)}]', _NUMBER)} {button.text}"
+                if button.url is not None:
+                    label += self.paint(f" ({button.url})", DIM)
+                labels.append(label)
+            rows.append("  ".join(labels))
+        return rows
