@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import sqlite3
@@ -10,10 +11,12 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.clock import Clock, ManualClock
 from bot.content import ContentError
 from bot.sandbox import render_text, run_sandbox, sandbox_storage_url
 from bot.settings import Settings
@@ -56,13 +59,17 @@ async def sandbox_session(settings: Settings, typed: str, *, admin: bool = False
 
 
 @asynccontextmanager
-async def piped_sandbox(settings: Settings) -> AsyncIterator[tuple[io.TextIOWrapper, Transcript]]:
+async def piped_sandbox(
+    settings: Settings, *, clock: Clock | None = None
+) -> AsyncIterator[tuple[io.TextIOWrapper, Transcript]]:
     """The sandbox reading a real pipe, which the test writes to as a user types."""
     read_end, write_end = os.pipe()
     typing = os.fdopen(write_end, "w", encoding="utf-8", buffering=1)
     screen = Transcript()
     with os.fdopen(read_end, encoding="utf-8") as reading:
-        session = asyncio.create_task(run_sandbox(settings, input_stream=reading, output=screen))
+        session = asyncio.create_task(
+            run_sandbox(settings, input_stream=reading, output=screen, clock=clock)
+        )
         try:
             yield typing, screen
         finally:
@@ -141,6 +148,26 @@ async def test_a_buttons_alert_is_shown(configured: Settings, tmp_path: Path) ->
     assert pressed.startswith("1\n      (pressed “Factory of superconducting magnets”)\n")
     assert "\nbot › (alert) " in pressed
     assert "(the bot said nothing" not in pressed
+
+
+async def test_a_reminder_that_falls_due_at_the_prompt_shows_without_typing(
+    configured: Settings,
+) -> None:
+    # Twelve days before the NAS RK visit (2 October 2023, Dubna); the digest tick comes round
+    # often, so the reminder goes out soon after the clock reaches it.
+    clock = ManualClock(datetime(2023, 9, 20, 12, 0, tzinfo=UTC))
+    ticking = dataclasses.replace(
+        configured, digest=dataclasses.replace(configured.digest, tick=timedelta(seconds=0.05))
+    )
+    async with piped_sandbox(ticking, clock=clock) as (typing, screen):
+        typing.write("/subscribe\n")
+        await screen.wait_for("Unsubscribe\n\nyou › ")
+        since = len(screen.getvalue())
+        clock.set(datetime(2023, 10, 1, 12, 0, tzinfo=UTC))  # the day before
+        reminded = await screen.wait_for("\n\nyou › ", since=since)
+    # The open prompt is ended, the reminder shown, and the prompt offered again.
+    assert reminded.startswith("\nbot › ")
+    assert "Visit of the NAS RK delegation to JINR" in reminded
 
 
 async def test_invalid_content_stops_the_sandbox_before_the_chat(

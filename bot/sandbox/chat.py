@@ -21,10 +21,11 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from bot.app import build_app
+from bot.clock import Clock
 from bot.context import App, Context
 from bot.emulator import BotApiEmulator, User
 from bot.runtime import open_database, polling, sync
-from bot.sandbox.screen import PROMPT, YOU, Screen
+from bot.sandbox.screen import Screen
 from bot.sandbox.text import DIM
 from bot.settings import Secret, Settings
 
@@ -47,10 +48,12 @@ async def run_sandbox(
     input_stream: TextIO | None = None,
     output: TextIO | None = None,
     admin: bool = False,
+    clock: Clock | None = None,
 ) -> None:
     """Chat with the bot through the emulator until /quit, /exit, end of input or Ctrl+C.
 
-    Raises ``ContentError`` (before the chat starts) when content/ has problems.
+    `clock` is the bot's sense of now (tests set it to make a reminder fall due). Raises
+    ``ContentError`` (before the chat starts) when content/ has problems.
     """
     stream = input_stream if input_stream is not None else sys.stdin
     screen = Screen(output if output is not None else sys.stdout)
@@ -68,7 +71,7 @@ async def run_sandbox(
             )
             async with open_database(sandbox) as database:
                 await sync(sandbox, database.sessions)
-                app = build_app(sandbox, database.sessions)
+                app = build_app(sandbox, database.sessions, clock=clock)
                 handled = _Handled(app)
                 async with polling(app):
                     screen.banner(make_url(storage_url).database or storage_url)
@@ -96,7 +99,8 @@ def sandbox_storage_url(storage_url: str) -> str:
 
 
 class _Conversation:
-    """The sandbox user's side of the chat: read a line, act on it, show what the bot says."""
+    """The sandbox user's side of the chat: read a line and act on it, while everything the bot
+    says here is shown as it comes, the user typing or not."""
 
     def __init__(
         self, emulator: BotApiEmulator, handled: _Handled, user: User, screen: Screen
@@ -105,11 +109,30 @@ class _Conversation:
         self.handled = handled
         self.user = user
         self.screen = screen
+        self.shown = 0
+        self._arrived = asyncio.Event()
 
     async def run(self, stream: TextIO) -> None:
+        """Until /quit, /exit or the end of input."""
+        watching = asyncio.create_task(self._watch(), name="sandbox: the bot's messages")
+        try:
+            await self._talk(stream)
+        finally:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
+
+    async def _watch(self) -> None:
+        """Show each message the bot sends or edits here: replies, and what a job sends."""
+        while True:
+            message = await self.emulator.wait_for_message(self.user.id, timeout=None)
+            self.screen.show(message)
+            self.shown += 1
+            self._arrived.set()
+
+    async def _talk(self, stream: TextIO) -> None:
         echo = not _isatty(stream)
         while True:
-            self.screen.write(self.screen.paint(PROMPT, YOU))
+            self.screen.prompt()
             line = await _read_line(stream)
             if not line:
                 return
@@ -153,20 +176,14 @@ class _Conversation:
         await self.show_replies(update_id, press=True)
 
     async def show_replies(self, update_id: int, *, press: bool = False) -> None:
-        """Print what the bot did with one update, and anything else it says soon after."""
+        """Wait until the bot is done with one update and quiet, then say what it left unsaid."""
+        shown = self.shown
         finished = await self.handled.wait(update_id, timeout=FIRST_REPLY_WAIT)
         answer = self.emulator.callback_answer(update_id) if press else None
         if answer is not None:
             self.screen.show_answer(answer)
-        heard = bool(answer and answer.text)
-        # Whatever the handler sent is already logged; the window only catches stragglers.
-        while True:
-            try:
-                sent = await self.emulator.wait_for_message(self.user.id, timeout=QUIET_WINDOW)
-            except TimeoutError:
-                break
-            self.screen.show(sent)
-            heard = True
+        await self._quiet()
+        heard = self.shown > shown or bool(answer and answer.text)
         if press and finished and answer is None:
             self.screen.note(
                 "(the bot left the press unanswered: the button would spin)", last=True
@@ -174,6 +191,17 @@ class _Conversation:
         elif not heard:
             silence = "no reply" if finished else f"nothing within {FIRST_REPLY_WAIT:g} s"
             self.screen.note(f"({silence})", last=True)
+
+    async def _quiet(self) -> None:
+        """Until the bot has said nothing for QUIET_WINDOW: what a job sends just after a reply
+        comes before the prompt rather than under it."""
+        while True:
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout(QUIET_WINDOW):
+                    await self._arrived.wait()
+            except TimeoutError:
+                return
 
 
 class _Handled:

@@ -31,6 +31,9 @@ class Screen:
         self.color = output.isatty() and not os.environ.get("NO_COLOR")
         self.started = False
         self._at_line_start = True
+        # The prompt is out and the user has not pressed Enter: a message arriving meanwhile
+        # goes below it, and the prompt is offered again under the message.
+        self._prompting = False
 
     def write(self, text: str) -> None:
         if not text:
@@ -44,8 +47,14 @@ class Screen:
         if not self._at_line_start:
             self.write("\n")
 
+    def prompt(self) -> None:
+        """Ask for the next line."""
+        self.write(self.paint(PROMPT, YOU))
+        self._prompting = True
+
     def typed(self, line: str, *, echo: bool) -> None:
         """The user pressed Enter; echo the line when no terminal did (piped input)."""
+        self._prompting = False
         if echo:
             self.write(line)
         self._at_line_start = True
@@ -87,6 +96,7 @@ class Screen:
         self.write(INDENT + self.paint(text, DIM) + ("\n\n" if last else "\n"))
 
     def show(self, message: SentMessage) -> None:
+        """A message the bot sent or edited, whenever it comes: at the prompt too."""
         lines = split_lines(message.text, message.entities)
         if message.edits:
             quoted, cells = lines[0]
@@ -100,6 +110,7 @@ class Screen:
             body.append(self.paint(f"📎 {message.document.filename} ({size} bytes)", DIM))
         body.extend(self._keyboard(message))
         head = self.paint(LABEL, _BOT)
+        self.end_line()
         self.write(
             "".join(
                 f"{head if i == 0 else INDENT if line else ''}{line}\n"
@@ -107,6 +118,8 @@ class Screen:
             )
             + "\n"
         )
+        if self._prompting:
+            self.write(self.paint(PROMPT, YOU))
 
     def show_answer(self, answer: CallbackAnswer) -> None:
         """A button's toast or alert, which Telegram shows over the chat."""
