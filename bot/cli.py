@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--admin", action="store_true", help="be a curator: try the admin commands too"
     )
+    sandbox.add_argument(
+        "--reset", action="store_true", help="start afresh: delete the sandbox's database first"
+    )
     sandbox.set_defaults(action=_sandbox)
 
     content = commands.add_parser("content", help="check or load the curated content")
@@ -147,7 +150,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.sandbox import run_sandbox
 
     logs.configure("WARNING", None)
-    asyncio.run(run_sandbox(settings, admin=args.admin))
+    asyncio.run(run_sandbox(settings, admin=args.admin, reset=args.reset))
     return 0
 
 

@@ -51,10 +51,14 @@ def configured(tmp_path: Path) -> Settings:
     return Settings(storage_url=f"sqlite+aiosqlite:///{tmp_path}/data/coopbot.db")
 
 
-async def sandbox_session(settings: Settings, typed: str, *, admin: bool = False) -> str:
+async def sandbox_session(
+    settings: Settings, typed: str, *, admin: bool = False, reset: bool = False
+) -> str:
     """Everything printed while the sandbox reads `typed` to its end."""
     output = io.StringIO()
-    await run_sandbox(settings, input_stream=io.StringIO(typed), output=output, admin=admin)
+    await run_sandbox(
+        settings, input_stream=io.StringIO(typed), output=output, admin=admin, reset=reset
+    )
     return output.getvalue()
 
 
@@ -123,6 +127,33 @@ async def test_end_of_input_ends_the_session_and_keeps_real_data_apart(
     assert not (tmp_path / "data" / "coopbot.db").exists()
 
 
+async def test_reset_starts_afresh_where_otherwise_the_data_is_kept(
+    configured: Settings,
+) -> None:
+    await sandbox_session(configured, "/subscribe\n")
+    kept = await sandbox_session(configured, "/stats\n", admin=True)
+    fresh = await sandbox_session(configured, "/stats\n", admin=True, reset=True)
+    assert "1 active, 0 blocked" in kept
+    assert "deleted and made anew" not in kept
+    assert "0 active, 0 blocked" in fresh
+    assert "--reset: the sandbox's database was deleted and made anew.\n" in fresh
+
+
+def test_coopbot_sandbox_reset_deletes_the_sandbox_database(tmp_path: Path) -> None:
+    sandbox_db = tmp_path / "data" / "sandbox.db"
+    sandbox_db.parent.mkdir()
+    # What another branch's migrations could leave behind.
+    with closing(sqlite3.connect(sandbox_db)) as database, database:
+        database.execute("CREATE TABLE left_over (x)")
+    done = coopbot_sandbox(tmp_path, "--reset", typed="/quit\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "--reset: the sandbox's database was deleted and made anew." in done.stdout
+    with closing(sqlite3.connect(sandbox_db)) as database:
+        tables = {name for (name,) in database.execute("SELECT name FROM sqlite_master")}
+    assert "left_over" not in tables
+    assert "facts" in tables
+
+
 async def test_the_prompt_waits_for_typing_while_the_bot_keeps_answering(
     configured: Settings,
 ) -> None:
@@ -180,14 +211,15 @@ async def test_invalid_content_stops_the_sandbox_before_the_chat(
     assert output.getvalue() == ""
 
 
-def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
+def coopbot_sandbox(tmp_path: Path, *args: str, typed: str) -> subprocess.CompletedProcess[str]:
+    """`coopbot sandbox` run in tmp_path, configured as a fresh checkout, reading `typed`."""
     config = tmp_path / "coopbot.toml"
     config.write_text(f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"\n')
     environment = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     environment.pop("COOPBOT_CONFIG", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sandbox", "--config", str(config)],
-        input="/next\n/quit\n",
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sandbox", "--config", str(config), *args],
+        input=typed,
         cwd=tmp_path,
         env=environment,
         capture_output=True,
@@ -196,6 +228,10 @@ def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
+    done = coopbot_sandbox(tmp_path, typed="/next\n/quit\n")
     assert (done.returncode, done.stderr) == (0, "")
     assert "offline" in done.stdout.lower()
     assert "you › /next\nbot › " in done.stdout

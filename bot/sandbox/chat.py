@@ -25,6 +25,7 @@ from bot.clock import Clock
 from bot.context import App, Context
 from bot.emulator import BotApiEmulator, User
 from bot.runtime import open_database, polling, sync
+from bot.sandbox.files import database_path, remove_database
 from bot.sandbox.screen import Screen
 from bot.sandbox.text import DIM
 from bot.settings import Secret, Settings
@@ -48,16 +49,21 @@ async def run_sandbox(
     input_stream: TextIO | None = None,
     output: TextIO | None = None,
     admin: bool = False,
+    reset: bool = False,
     clock: Clock | None = None,
 ) -> None:
     """Chat with the bot through the emulator until /quit, /exit, end of input or Ctrl+C.
 
-    `clock` is the bot's sense of now (tests set it to make a reminder fall due). Raises
+    `reset` deletes the sandbox's database first, so it starts as on a fresh checkout. `clock`
+    is the bot's sense of now (tests set it to make a reminder fall due). Raises
     ``ContentError`` (before the chat starts) when content/ has problems.
     """
     stream = input_stream if input_stream is not None else sys.stdin
     screen = Screen(output if output is not None else sys.stdout)
     storage_url = sandbox_storage_url(settings.storage_url)
+    database_file = database_path(storage_url)
+    if reset:
+        remove_database(database_file)
     try:
         async with BotApiEmulator(SANDBOX_TOKEN, bot_username="coopbot_sandbox_bot") as emulator:
             sandbox = dataclasses.replace(
@@ -74,7 +80,7 @@ async def run_sandbox(
                 app = build_app(sandbox, database.sessions, clock=clock)
                 handled = _Handled(app)
                 async with polling(app):
-                    screen.banner(make_url(storage_url).database or storage_url)
+                    screen.banner(database_file, reset=reset)
                     user = emulator.user(SANDBOX_USER_ID, "You", language_code="en")
                     await _Conversation(emulator, handled, user, screen).run(stream)
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+from pathlib import Path
 from typing import TextIO
 
 from bot.emulator import CallbackAnswer, SentMessage
@@ -72,8 +73,10 @@ class Screen:
         except (OSError, ValueError, io.UnsupportedOperation):
             return 80
 
-    def banner(self, database: str) -> None:
+    def banner(self, database: Path, *, reset: bool) -> None:
+        """What the sandbox is, where its data lives, and how to use it."""
         self.started = True
+        fresh = ["--reset: the sandbox's database was deleted and made anew."] if reset else []
         self.write(
             "\n".join(
                 [
@@ -81,6 +84,7 @@ class Screen:
                     + " — chat with the real bot in this terminal.",
                     "Offline: the bot talks to a Bot API emulator on this machine,",
                     f"with no token and no internet; its data is in {database}.",
+                    *fresh,
                     "",
                     "  Type a message or a /command and press Enter (/help lists them).",
                     "  Buttons are numbered [1], [2], …: type a number to press one.",
