@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,9 @@ import pytest
 
 from bot.clock import Clock, ManualClock
 from bot.content import ContentError
+from bot.emulator.values import Document
 from bot.sandbox import render_text, run_sandbox, sandbox_storage_url
+from bot.sandbox.files import Downloads
 from bot.settings import Settings
 from bot.telegram_html import Entity, parse
 
@@ -52,12 +55,18 @@ def configured(tmp_path: Path) -> Settings:
 
 
 async def sandbox_session(
-    settings: Settings, typed: str, *, admin: bool = False, reset: bool = False
+    settings: Settings,
+    typed: str,
+    *,
+    admin: bool = False,
+    reset: bool = False,
+    files: Path | None = None,
 ) -> str:
     """Everything printed while the sandbox reads `typed` to its end."""
     output = io.StringIO()
+    stream = io.StringIO(typed)
     await run_sandbox(
-        settings, input_stream=io.StringIO(typed), output=output, admin=admin, reset=reset
+        settings, input_stream=stream, output=output, admin=admin, reset=reset, files=files
     )
     return output.getvalue()
 
@@ -139,6 +148,13 @@ async def test_reset_starts_afresh_where_otherwise_the_data_is_kept(
     assert "--reset: the sandbox's database was deleted and made anew.\n" in fresh
 
 
+def test_coopbot_sandbox_saves_files_where_files_says(tmp_path: Path) -> None:
+    done = coopbot_sandbox(tmp_path, "--admin", "--files", "exports", typed="/export\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    (saved,) = (tmp_path / "exports").iterdir()
+    assert f"saved as exports/{saved.name}\n" in done.stdout
+
+
 def test_coopbot_sandbox_reset_deletes_the_sandbox_database(tmp_path: Path) -> None:
     sandbox_db = tmp_path / "data" / "sandbox.db"
     sandbox_db.parent.mkdir()
@@ -152,6 +168,44 @@ def test_coopbot_sandbox_reset_deletes_the_sandbox_database(tmp_path: Path) -> N
         tables = {name for (name,) in database.execute("SELECT name FROM sqlite_master")}
     assert "left_over" not in tables
     assert "facts" in tables
+
+
+async def test_a_file_the_bot_sends_is_saved_beside_the_sandbox_database(
+    configured: Settings, tmp_path: Path
+) -> None:
+    shown = await sandbox_session(configured, "/export\n/export\n", admin=True)
+    folder = tmp_path / "data" / "sandbox-files"
+    assert f"Files the bot sends are saved in {folder}.\n" in shown
+    saved = sorted(folder.iterdir())
+    assert [path.suffix for path in saved] == [".zip", ".zip"]  # the second beside the first
+    for path in saved:
+        assert f"bytes), saved as {path}\n" in shown
+        with zipfile.ZipFile(path) as archive:
+            assert "facts.toml" in archive.namelist()
+
+
+async def test_files_go_to_the_folder_given(configured: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "my exports"
+    shown = await sandbox_session(configured, "/export\n", admin=True, files=folder)
+    (saved,) = folder.iterdir()
+    assert f"({saved.stat().st_size} bytes), saved as {saved}\n" in shown
+    assert not (tmp_path / "data" / "sandbox-files").exists()
+
+
+def test_a_sent_file_is_saved_inside_the_folder_whatever_its_name(tmp_path: Path) -> None:
+    downloads = Downloads(tmp_path / "files")
+    names = ["../up.txt", "..\\back.txt", "..", "report.txt", "report.txt"]
+    saved = [
+        downloads.save(Document(f"DOC{i}", f"U{i}", name, b"x")) for i, name in enumerate(names)
+    ]
+    assert [path.relative_to(tmp_path / "files").as_posix() for path in saved] == [
+        "up.txt",
+        "back.txt",
+        "DOC2",
+        "report.txt",
+        "report-2.txt",
+    ]
+    assert downloads.save(Document("DOC3", "U3", "report.txt", b"x")) == saved[3]  # sent again
 
 
 async def test_the_prompt_waits_for_typing_while_the_bot_keeps_answering(

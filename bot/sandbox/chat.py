@@ -23,9 +23,9 @@ from telegram.ext import TypeHandler
 from bot.app import build_app
 from bot.clock import Clock
 from bot.context import App, Context
-from bot.emulator import BotApiEmulator, User
+from bot.emulator import BotApiEmulator, SentMessage, User
 from bot.runtime import open_database, polling, sync
-from bot.sandbox.files import database_path, remove_database
+from bot.sandbox.files import Downloads, database_path, default_files_folder, remove_database
 from bot.sandbox.screen import Screen
 from bot.sandbox.text import DIM
 from bot.settings import Secret, Settings
@@ -50,11 +50,13 @@ async def run_sandbox(
     output: TextIO | None = None,
     admin: bool = False,
     reset: bool = False,
+    files: Path | None = None,
     clock: Clock | None = None,
 ) -> None:
     """Chat with the bot through the emulator until /quit, /exit, end of input or Ctrl+C.
 
-    `reset` deletes the sandbox's database first, so it starts as on a fresh checkout. `clock`
+    `reset` deletes the sandbox's database first, so it starts as on a fresh checkout. The
+    files the bot sends are saved in `files` (by default data/sandbox-files). `clock`
     is the bot's sense of now (tests set it to make a reminder fall due). Raises
     ``ContentError`` (before the chat starts) when content/ has problems.
     """
@@ -64,6 +66,7 @@ async def run_sandbox(
     database_file = database_path(storage_url)
     if reset:
         remove_database(database_file)
+    downloads = Downloads(files if files is not None else default_files_folder(database_file))
     try:
         async with BotApiEmulator(SANDBOX_TOKEN, bot_username="coopbot_sandbox_bot") as emulator:
             sandbox = dataclasses.replace(
@@ -80,9 +83,9 @@ async def run_sandbox(
                 app = build_app(sandbox, database.sessions, clock=clock)
                 handled = _Handled(app)
                 async with polling(app):
-                    screen.banner(database_file, reset=reset)
+                    screen.banner(database_file, reset=reset, files=downloads.folder)
                     user = emulator.user(SANDBOX_USER_ID, "You", language_code="en")
-                    await _Conversation(emulator, handled, user, screen).run(stream)
+                    await _Conversation(emulator, handled, user, screen, downloads).run(stream)
     finally:
         if screen.started:
             screen.end_line()
@@ -109,12 +112,18 @@ class _Conversation:
     says here is shown as it comes, the user typing or not."""
 
     def __init__(
-        self, emulator: BotApiEmulator, handled: _Handled, user: User, screen: Screen
+        self,
+        emulator: BotApiEmulator,
+        handled: _Handled,
+        user: User,
+        screen: Screen,
+        downloads: Downloads,
     ) -> None:
         self.emulator = emulator
         self.handled = handled
         self.user = user
         self.screen = screen
+        self.downloads = downloads
         self.shown = 0
         self._arrived = asyncio.Event()
 
@@ -131,9 +140,19 @@ class _Conversation:
         """Show each message the bot sends or edits here: replies, and what a job sends."""
         while True:
             message = await self.emulator.wait_for_message(self.user.id, timeout=None)
-            self.screen.show(message)
+            self.screen.show(message, saved=self._save(message))
             self.shown += 1
             self._arrived.set()
+
+    def _save(self, message: SentMessage) -> Path | OSError | None:
+        """Where the message's file is saved, or why it could not be; None for no file."""
+        document = message.document
+        if document is None or not document.content:
+            return None
+        try:
+            return self.downloads.save(document)
+        except OSError as error:
+            return error
 
     async def _talk(self, stream: TextIO) -> None:
         echo = not _isatty(stream)

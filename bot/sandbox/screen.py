@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.emulator import CallbackAnswer, SentMessage
+from bot.emulator.values import Document
 from bot.sandbox.text import DIM, layout, paint, split_lines
 
 PROMPT = "you › "
@@ -73,7 +74,7 @@ class Screen:
         except (OSError, ValueError, io.UnsupportedOperation):
             return 80
 
-    def banner(self, database: Path, *, reset: bool) -> None:
+    def banner(self, database: Path, *, reset: bool, files: Path) -> None:
         """What the sandbox is, where its data lives, and how to use it."""
         self.started = True
         fresh = ["--reset: the sandbox's database was deleted and made anew."] if reset else []
@@ -88,6 +89,7 @@ class Screen:
                     "",
                     "  Type a message or a /command and press Enter (/help lists them).",
                     "  Buttons are numbered [1], [2], …: type a number to press one.",
+                    f"  Files the bot sends are saved in {files}.",
                     "  /quit, /exit or Ctrl+D leaves.",
                     "",
                     "",
@@ -99,8 +101,9 @@ class Screen:
         """The sandbox speaking, not the bot; `last` when nothing follows before the prompt."""
         self.write(INDENT + self.paint(text, DIM) + ("\n\n" if last else "\n"))
 
-    def show(self, message: SentMessage) -> None:
-        """A message the bot sent or edited, whenever it comes: at the prompt too."""
+    def show(self, message: SentMessage, *, saved: Path | OSError | None = None) -> None:
+        """A message the bot sent or edited, whenever it comes: at the prompt too; `saved` is
+        where its file was saved, or why it could not be."""
         lines = split_lines(message.text, message.entities)
         if message.edits:
             quoted, cells = lines[0]
@@ -110,8 +113,7 @@ class Screen:
             lines, color=self.color, width=None if width is None else width - len(INDENT)
         )
         if message.document is not None:
-            size = len(message.document.content)
-            body.append(self.paint(f"📎 {message.document.filename} ({size} bytes)", DIM))
+            body.append(self.paint(_attachment(message.document, saved), DIM))
         body.extend(self._keyboard(message))
         head = self.paint(LABEL, _BOT)
         self.end_line()
@@ -144,3 +146,13 @@ class Screen:
                 labels.append(label)
             rows.append("  ".join(labels))
         return rows
+
+
+def _attachment(document: Document, saved: Path | OSError | None) -> str:
+    line = f"📎 {document.filename}"
+    if not document.content:
+        return f"{line} (sent as a link: nothing to save)"
+    line += f" ({len(document.content)} bytes)"
+    if isinstance(saved, OSError):
+        return f"{line}, not saved: {saved.strerror or saved}"
+    return line if saved is None else f"{line}, saved as {saved}"
