@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import io
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from bot.content import ContentError
 from bot.emulator.values import Document
 from bot.sandbox import render_text, run_sandbox, sandbox_storage_url
 from bot.sandbox.files import Downloads
-from bot.settings import Settings
+from bot.settings import DEFAULT_CONTENT, Settings
 from bot.telegram_html import Entity, parse
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -175,7 +176,7 @@ async def test_a_file_the_bot_sends_is_saved_beside_the_sandbox_database(
 ) -> None:
     shown = await sandbox_session(configured, "/export\n/export\n", admin=True)
     folder = tmp_path / "data" / "sandbox-files"
-    assert f"Files the bot sends are saved in {folder}.\n" in shown
+    assert f"Files the bot sends are saved in {folder};\n" in shown
     saved = sorted(folder.iterdir())
     assert [path.suffix for path in saved] == [".zip", ".zip"]  # the second beside the first
     for path in saved:
@@ -190,6 +191,39 @@ async def test_files_go_to_the_folder_given(configured: Settings, tmp_path: Path
     (saved,) = folder.iterdir()
     assert f"({saved.stat().st_size} bytes), saved as {saved}\n" in shown
     assert not (tmp_path / "data" / "sandbox-files").exists()
+
+
+async def test_import_sends_a_local_file_as_a_curator_uploads_one(
+    configured: Settings, tmp_path: Path
+) -> None:
+    upload = tmp_path / "my content" / "facts.toml"
+    upload.parent.mkdir()
+    shutil.copy(DEFAULT_CONTENT / "facts.toml", upload)
+    shown = await sandbox_session(configured, f"/import '{upload}'\n", admin=True)
+    size = upload.stat().st_size
+    assert f"      (sent facts.toml, {size} bytes, captioned /import)\nbot › " in shown
+    assert "Nothing to import: the file changes nothing." in shown
+
+
+async def test_import_of_a_path_that_is_not_there_says_so_and_sends_nothing(
+    configured: Settings, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere.zip"
+    shown = await sandbox_session(
+        configured, f"/import {missing}\n/import {tmp_path}\n", admin=True
+    )
+    assert f"you › /import {missing}\n      There is no file at {missing}.\n\n" in shown
+    assert f"\n      {tmp_path} is a folder: /import sends one file, e.g. a zip" in shown
+    assert "bot › " not in shown
+
+
+async def test_import_alone_gets_the_bots_usage_and_the_sandboxs_way(
+    configured: Settings,
+) -> None:
+    shown = await sandbox_session(configured, "/import\n", admin=True)
+    answer = shown.split("you › /import\n")[1]
+    assert answer.startswith("bot › Send a content file as a document")
+    assert "\n\n      In the sandbox, /import PATH sends a file from this machine.\n\n" in answer
 
 
 def test_a_sent_file_is_saved_inside_the_folder_whatever_its_name(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import sys
 import threading
 from pathlib import Path
@@ -25,7 +26,13 @@ from bot.clock import Clock
 from bot.context import App, Context
 from bot.emulator import BotApiEmulator, SentMessage, User
 from bot.runtime import open_database, polling, sync
-from bot.sandbox.files import Downloads, database_path, default_files_folder, remove_database
+from bot.sandbox.files import (
+    Downloads,
+    database_path,
+    default_files_folder,
+    remove_database,
+    typed_path,
+)
 from bot.sandbox.screen import Screen
 from bot.sandbox.text import DIM
 from bot.settings import Secret, Settings
@@ -35,6 +42,9 @@ SANDBOX_TOKEN = "1000000:SANDBOX-offline-never-sent-anywhere"
 SANDBOX_DATABASE = "sqlite+aiosqlite:///data/sandbox.db"
 SANDBOX_USER_ID = 100001
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
+# The sandbox's stand-in for attaching a file in Telegram: a path on this machine.
+_IMPORT = re.compile(r"/import(?:@\w+)?\s+(?P<path>.+)", re.IGNORECASE)
+IMPORT_HINT = "In the sandbox, /import PATH sends a file from this machine."
 # How long the bot may take over one update, and how long it must then stay quiet (messages sent
 # outside the handler, e.g. by a job) before the prompt comes back: UI pacing, nothing more.
 FIRST_REPLY_WAIT = 5.0
@@ -140,7 +150,7 @@ class _Conversation:
         """Show each message the bot sends or edits here: replies, and what a job sends."""
         while True:
             message = await self.emulator.wait_for_message(self.user.id, timeout=None)
-            self.screen.show(message, saved=self._save(message))
+            self.screen.show(message, saved=await asyncio.to_thread(self._save, message))
             self.shown += 1
             self._arrived.set()
 
@@ -167,11 +177,41 @@ class _Conversation:
                 continue
             if text.lower() in QUIT_COMMANDS:
                 return
-            if text.isascii() and text.isdigit():
-                await self.press(int(text))
-            else:
-                update_id = self.emulator.send_message(self.user.id, self.user, text)
-                await self.show_replies(update_id)
+            await self._act(text)
+
+    async def _act(self, text: str) -> None:
+        """A number presses a button, /import PATH sends a file, the rest goes to the bot."""
+        upload = _IMPORT.fullmatch(text)
+        if text.isascii() and text.isdigit():
+            await self.press(int(text))
+        elif upload is not None:
+            await self.upload(typed_path(upload["path"]))
+        else:
+            update_id = self.emulator.send_message(self.user.id, self.user, text)
+            await self.show_replies(update_id)
+            if text.split("@")[0].lower() == "/import":
+                self.screen.note(IMPORT_HINT, last=True)
+
+    async def upload(self, path: Path) -> None:
+        """Send a file from this machine captioned /import, as a curator uploads content."""
+        try:
+            content = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            self.screen.note(f"There is no file at {path}.", last=True)
+            return
+        except IsADirectoryError:
+            self.screen.note(
+                f"{path} is a folder: /import sends one file, e.g. a zip from /export.", last=True
+            )
+            return
+        except OSError as error:
+            self.screen.note(f"{path} cannot be read: {error.strerror or error}.", last=True)
+            return
+        self.screen.note(f"(sent {path.name}, {len(content)} bytes, captioned /import)")
+        update_id = self.emulator.send_document(
+            self.user.id, self.user, path.name, content, caption="/import"
+        )
+        await self.show_replies(update_id)
 
     async def press(self, number: int) -> None:
         """Press button `number` of the newest bot message that has buttons."""

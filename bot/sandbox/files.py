@@ -4,6 +4,7 @@ the files the bot sends are saved.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -29,6 +30,16 @@ def remove_database(path: Path) -> None:
     """Delete the database and SQLite's files beside it, so that the next open starts afresh."""
     for name in (path.name, *(path.name + suffix for suffix in _COMPANIONS)):
         path.with_name(name).unlink(missing_ok=True)
+
+
+def typed_path(typed: str) -> Path:
+    """A path as typed after /import: quoted or backslash-escaped as a shell takes it (a file
+    dropped on a terminal comes so), or else as it stands; ~ is the home folder."""
+    try:
+        words = shlex.split(typed)
+    except ValueError:  # an unclosed quote: the name itself has one
+        words = []
+    return Path(words[0] if len(words) == 1 else typed).expanduser()
 
 
 def default_files_folder(database: Path) -> Path:
