@@ -109,22 +109,44 @@ async def test_delegation_lists_both_sides(configured: Settings) -> None:
     assert "\x1b[" not in shown  # no colour codes when the output is not a terminal
 
 
-async def test_typed_numbers_press_the_newest_buttons(configured: Settings) -> None:
-    shown = await sandbox_session(configured, "/facilities\n6\n1\n/quit\n")
+async def test_every_button_shown_has_a_number_of_its_own(configured: Settings) -> None:
+    shown = await sandbox_session(configured, "/facilities\n6\n7\n/quit\n")
     first_page, next_page, card = shown.split("you › ")[1:4]
     assert "      [1] Factory of superconducting magnets\n" in first_page
     assert "      [6] Next ›\n" in first_page
+    # Paging edits the message: it is shown again, its buttons numbered on from the last.
     assert next_page.startswith("6\n      (pressed “Next ›”)\nbot › (edited) ")
-    assert "      [1] Superheavy Element Factory\n" in next_page
-    assert "      [4] ‹ Previous\n" in next_page
+    assert "      [7] Superheavy Element Factory\n" in next_page
+    assert "      [10] ‹ Previous\n" in next_page
     assert "bot › (edited) 🏛 Superheavy Element Factory" in card
-    assert "[1] ‹ Back to the list" in card
+    assert "[11] ‹ Back to the list" in card
+
+
+async def test_a_button_of_an_earlier_message_can_be_pressed(configured: Settings) -> None:
+    shown = await sandbox_session(configured, "/facilities\n/subscribe\n3\n")
+    subscribed, pressed = shown.split("you › ")[2:4]
+    assert "      [7] ✅ Event reminders  [8] ✅ Summary\n" in subscribed
+    assert pressed.startswith(
+        "3\n      (pressed “MPD detector of the NICA Megascience Project”)\n"
+    )
+    assert "bot › (edited) 🏛 MPD detector of the NICA Megascience Project" in pressed
+
+
+async def test_a_button_the_bot_has_since_edited_away_is_not_pressed(
+    configured: Settings,
+) -> None:
+    shown = await sandbox_session(configured, "/facilities\n6\n1\n")
+    pressed = shown.split("you › ")[3]
+    assert pressed == (
+        "1\n      “Factory of superconducting magnets” is gone: the bot changed that message"
+        " since.\n\n"
+    )
 
 
 async def test_a_number_without_such_a_button_says_which_exist(configured: Settings) -> None:
     shown = await sandbox_session(configured, "4\n/facilities\n9\n/exit\n")
     assert "you › 4\n      No message has buttons yet." in shown
-    assert "you › 9\n      There is no button 9; the newest buttons are [1] to [6].\n" in shown
+    assert "you › 9\n      There is no button [9]: the buttons shown are [1] to [6].\n" in shown
 
 
 async def test_end_of_input_ends_the_session_and_keeps_real_data_apart(
@@ -250,7 +272,7 @@ async def test_the_prompt_waits_for_typing_while_the_bot_keeps_answering(
         await screen.wait_for("[6] Next ›\n\nyou › ")
         since = len(screen.getvalue())
         typing.write("6\n")
-        await screen.wait_for("[1] Superheavy Element Factory", since=since)
+        await screen.wait_for("[7] Superheavy Element Factory", since=since)
     assert screen.getvalue().endswith("Sandbox closed.\n")
 
 

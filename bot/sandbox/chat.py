@@ -214,31 +214,43 @@ class _Conversation:
         await self.show_replies(update_id)
 
     async def press(self, number: int) -> None:
-        """Press button `number` of the newest bot message that has buttons."""
-        message = next(
-            (m for m in reversed(self.emulator.messages(self.user.id)) if m.buttons), None
-        )
-        if message is None:
-            self.screen.note(
-                "No message has buttons yet. (To search for a number: /search 2023)", last=True
-            )
+        """Press the button shown as [number], on whichever message it is."""
+        shown = self.screen.buttons.find(number)
+        if shown is None:
+            self.screen.note(self._no_button(number), last=True)
             return
-        buttons = [button for row in message.buttons for button in row]
-        if not 1 <= number <= len(buttons):
-            choices = "just [1]" if len(buttons) == 1 else f"[1] to [{len(buttons)}]"
-            self.screen.note(
-                f"There is no button {number}; the newest buttons are {choices}.", last=True
-            )
-            return
-        button = buttons[number - 1]
+        message, button = shown
         if button.callback_data is None:
             self.screen.note(
                 f"“{button.text}” is a link: open {button.url} in a browser.", last=True
             )
             return
+        current = self._current(message)
+        if current is None or button not in (b for row in current.buttons for b in row):
+            since = "deleted that message" if current is None else "changed that message since"
+            self.screen.note(f"“{button.text}” is gone: the bot {since}.", last=True)
+            return
         self.screen.note(f"(pressed “{button.text}”)")
-        update_id = self.emulator.press_button(message, button.callback_data, self.user)
+        update_id = self.emulator.press_button(current, button.callback_data, self.user)
         await self.show_replies(update_id, press=True)
+
+    def _no_button(self, number: int) -> str:
+        count = self.screen.buttons.count
+        if not count:
+            return "No message has buttons yet. (To search for a number: /search 2023)"
+        shown = "just [1]" if count == 1 else f"[1] to [{count}]"
+        return f"There is no button [{number}]: the buttons shown are {shown}."
+
+    def _current(self, message: SentMessage) -> SentMessage | None:
+        """The message as it stands now; None once the bot has deleted it."""
+        return next(
+            (
+                m
+                for m in self.emulator.messages(self.user.id)
+                if m.message_id == message.message_id
+            ),
+            None,
+        )
 
     async def show_replies(self, update_id: int, *, press: bool = False) -> None:
         """Wait until the bot is done with one update and quiet, then say what it left unsaid."""

@@ -5,12 +5,11 @@ their buttons numbered, in colour only for a real terminal.
 from __future__ import annotations
 
 import io
-import itertools
 import os
 from pathlib import Path
 from typing import TextIO
 
-from bot.emulator import CallbackAnswer, SentMessage
+from bot.emulator import Button, CallbackAnswer, SentMessage
 from bot.emulator.values import Document
 from bot.sandbox.text import DIM, layout, paint, split_lines
 
@@ -36,6 +35,7 @@ class Screen:
         # The prompt is out and the user has not pressed Enter: a message arriving meanwhile
         # goes below it, and the prompt is offered again under the message.
         self._prompting = False
+        self.buttons = ButtonNumbers()
 
     def write(self, text: str) -> None:
         if not text:
@@ -88,7 +88,8 @@ class Screen:
                     *fresh,
                     "",
                     "  Type a message or a /command and press Enter (/help lists them).",
-                    "  Buttons are numbered [1], [2], …: type a number to press one.",
+                    "  Every button shown has a number, [1], [2], …: type it to press the button,",
+                    "  on the newest message or an earlier one.",
                     f"  Files the bot sends are saved in {files};",
                     "  /import PATH sends a file from this machine, as a curator uploads one.",
                     "  /quit, /exit or Ctrl+D leaves.",
@@ -136,17 +137,40 @@ class Screen:
         self.write(f"{self.paint(LABEL, _BOT)}{self.paint(kind, DIM)}{answer.text}\n\n")
 
     def _keyboard(self, message: SentMessage) -> list[str]:
-        numbers = itertools.count(1)
         rows = []
         for row in message.buttons:
             labels = []
             for button in row:
-                label = f"{self.paint(f'[{next(numbers)}]', _NUMBER)} {button.text}"
+                number = self.buttons.number(message, button)
+                label = f"{self.paint(f'[{number}]', _NUMBER)} {button.text}"
                 if button.url is not None:
                     label += self.paint(f" ({button.url})", DIM)
                 labels.append(label)
             rows.append("  ".join(labels))
         return rows
+
+
+class ButtonNumbers:
+    """A number of its own for every button shown, so that a button of any message on the
+    screen can be pressed, not only the newest message's: an edited message is shown again
+    with new numbers for its buttons."""
+
+    def __init__(self) -> None:
+        self._shown: list[tuple[SentMessage, Button]] = []
+
+    def number(self, message: SentMessage, button: Button) -> int:
+        """The next number, for this button as this message shows it."""
+        self._shown.append((message, button))
+        return len(self._shown)
+
+    def find(self, number: int) -> tuple[SentMessage, Button] | None:
+        """The message (as it was shown) and button that `number` was given to."""
+        return self._shown[number - 1] if 1 <= number <= len(self._shown) else None
+
+    @property
+    def count(self) -> int:
+        """How many buttons have been shown: they are [1] to [count]."""
+        return len(self._shown)
 
 
 def _attachment(document: Document, saved: Path | OSError | None) -> str:
