@@ -43,7 +43,7 @@ SANDBOX_DATABASE = "sqlite+aiosqlite:///data/sandbox.db"
 SANDBOX_USER_ID = 100001
 QUIT_COMMANDS = frozenset({"/quit", "/exit"})
 # The sandbox's stand-in for attaching a file in Telegram: a path on this machine.
-_IMPORT = re.compile(r"/import(?:@\w+)?\s+(?P<path>.+)", re.IGNORECASE)
+_IMPORT = re.compile(r"/import(?:@\w+)?(?:\s+(?P<path>.+))?", re.IGNORECASE)
 IMPORT_HINT = "In the sandbox, /import PATH sends a file from this machine."
 # How long the bot may take over one update, and how long it must then stay quiet (messages sent
 # outside the handler, e.g. by a job) before the prompt comes back: UI pacing, nothing more.
@@ -181,15 +181,15 @@ class _Conversation:
 
     async def _act(self, text: str) -> None:
         """A number presses a button, /import PATH sends a file, the rest goes to the bot."""
-        upload = _IMPORT.fullmatch(text)
+        command = _IMPORT.fullmatch(text)
         if text.isascii() and text.isdigit():
             await self.press(int(text))
-        elif upload is not None:
-            await self.upload(typed_path(upload["path"]))
+        elif command is not None and command["path"]:
+            await self.upload(typed_path(command["path"]))
         else:
             update_id = self.emulator.send_message(self.user.id, self.user, text)
             await self.show_replies(update_id)
-            if text.split("@")[0].lower() == "/import":
+            if command is not None:  # /import alone: the bot explains a caption to attach
                 self.screen.note(IMPORT_HINT, last=True)
 
     async def upload(self, path: Path) -> None:
@@ -243,14 +243,8 @@ class _Conversation:
 
     def _current(self, message: SentMessage) -> SentMessage | None:
         """The message as it stands now; None once the bot has deleted it."""
-        return next(
-            (
-                m
-                for m in self.emulator.messages(self.user.id)
-                if m.message_id == message.message_id
-            ),
-            None,
-        )
+        now = {m.message_id: m for m in self.emulator.messages(self.user.id)}
+        return now.get(message.message_id)
 
     async def show_replies(self, update_id: int, *, press: bool = False) -> None:
         """Wait until the bot is done with one update and quiet, then say what it left unsaid."""
