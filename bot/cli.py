@@ -62,6 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--admin", action="store_true", help="be a curator: try the admin commands too"
     )
+    sandbox.add_argument(
+        "--reset", action="store_true", help="start afresh: delete the sandbox's database first"
+    )
+    sandbox.add_argument(
+        "--files",
+        type=Path,
+        metavar="FOLDER",
+        help="where to save the files the bot sends (default: sandbox-files/ beside sandbox.db)",
+    )
     sandbox.set_defaults(action=_sandbox)
 
     content = commands.add_parser("content", help="check or load the curated content")
@@ -158,7 +167,7 @@ def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.sandbox import run_sandbox
 
     logs.configure("WARNING", None)
-    asyncio.run(run_sandbox(settings, admin=args.admin))
+    asyncio.run(run_sandbox(settings, admin=args.admin, reset=args.reset, files=args.files))
     return 0
 
 

@@ -9,6 +9,7 @@ import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -46,14 +47,20 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         await engine.dispose()
 
 
-async def sync(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> SyncReport:
+async def sync(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+) -> SyncReport:
     """Check content/ and load it in one transaction; invalid content changes nothing.
 
-    Raises ``ContentError`` listing every problem, before anything is written.
+    ``now`` is the bot's clock, if not the machine's (the sandbox's can be set). Raises
+    ``ContentError`` listing every problem, before anything is written.
     """
     records = load_content(settings.content_dir)
     async with sessions.begin() as session:
-        report = await sync_content(session, records)
+        report = await sync_content(session, records, now=now)
         if report.changed:
             await search.optimize(session)
     return report

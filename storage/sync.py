@@ -88,11 +88,16 @@ class SyncReport:
         return "\n".join(f"{kind}: {counts}" for kind, counts in self.kinds.items())
 
 
-async def sync_content(session: AsyncSession, records: ContentRecords) -> SyncReport:
-    """Upsert every record by id; never deletes, never touches admin rows, never commits."""
+async def sync_content(
+    session: AsyncSession, records: ContentRecords, *, now: datetime | None = None
+) -> SyncReport:
+    """Upsert every record by id; never deletes, never touches admin rows, never commits.
+
+    ``now`` (the machine's clock by default) stamps the rows it creates or changes.
+    """
     kinds: dict[str, KindCounts] = {}
     # One time for the whole load: the first one is the record a summary does not call new.
-    stamp = utcnow()
+    stamp = now if now is not None else utcnow()
     for kind, model in KINDS:
         kinds[kind] = await _sync_kind(session, model, getattr(records, kind), stamp=stamp)
         # Flushing per kind sends rows in dependency order and surfaces a broken reference here,

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.clock import Clock, ManualClock
 from bot.content import ContentError
+from bot.emulator.values import Document
 from bot.sandbox import render_text, run_sandbox, sandbox_storage_url
-from bot.settings import Settings
+from bot.sandbox.files import Downloads
+from bot.settings import DEFAULT_CONTENT, Settings
 from bot.telegram_html import Entity, parse
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -48,21 +55,35 @@ def configured(tmp_path: Path) -> Settings:
     return Settings(storage_url=f"sqlite+aiosqlite:///{tmp_path}/data/coopbot.db")
 
 
-async def sandbox_session(settings: Settings, typed: str, *, admin: bool = False) -> str:
+async def sandbox_session(
+    settings: Settings,
+    typed: str,
+    *,
+    admin: bool = False,
+    reset: bool = False,
+    files: Path | None = None,
+) -> str:
     """Everything printed while the sandbox reads `typed` to its end."""
     output = io.StringIO()
-    await run_sandbox(settings, input_stream=io.StringIO(typed), output=output, admin=admin)
+    stream = io.StringIO(typed)
+    await run_sandbox(
+        settings, input_stream=stream, output=output, admin=admin, reset=reset, files=files
+    )
     return output.getvalue()
 
 
 @asynccontextmanager
-async def piped_sandbox(settings: Settings) -> AsyncIterator[tuple[io.TextIOWrapper, Transcript]]:
+async def piped_sandbox(
+    settings: Settings, *, clock: Clock | None = None
+) -> AsyncIterator[tuple[io.TextIOWrapper, Transcript]]:
     """The sandbox reading a real pipe, which the test writes to as a user types."""
     read_end, write_end = os.pipe()
     typing = os.fdopen(write_end, "w", encoding="utf-8", buffering=1)
     screen = Transcript()
     with os.fdopen(read_end, encoding="utf-8") as reading:
-        session = asyncio.create_task(run_sandbox(settings, input_stream=reading, output=screen))
+        session = asyncio.create_task(
+            run_sandbox(settings, input_stream=reading, output=screen, clock=clock)
+        )
         try:
             yield typing, screen
         finally:
@@ -88,22 +109,44 @@ async def test_delegation_lists_both_sides(configured: Settings) -> None:
     assert "\x1b[" not in shown  # no colour codes when the output is not a terminal
 
 
-async def test_typed_numbers_press_the_newest_buttons(configured: Settings) -> None:
-    shown = await sandbox_session(configured, "/facilities\n6\n1\n/quit\n")
+async def test_every_button_shown_has_a_number_of_its_own(configured: Settings) -> None:
+    shown = await sandbox_session(configured, "/facilities\n6\n7\n/quit\n")
     first_page, next_page, card = shown.split("you › ")[1:4]
     assert "      [1] Factory of superconducting magnets\n" in first_page
     assert "      [6] Next ›\n" in first_page
+    # Paging edits the message: it is shown again, its buttons numbered on from the last.
     assert next_page.startswith("6\n      (pressed “Next ›”)\nbot › (edited) ")
-    assert "      [1] Superheavy Element Factory\n" in next_page
-    assert "      [4] ‹ Previous\n" in next_page
+    assert "      [7] Superheavy Element Factory\n" in next_page
+    assert "      [10] ‹ Previous\n" in next_page
     assert "bot › (edited) 🏛 Superheavy Element Factory" in card
-    assert "[1] ‹ Back to the list" in card
+    assert "[11] ‹ Back to the list" in card
+
+
+async def test_a_button_of_an_earlier_message_can_be_pressed(configured: Settings) -> None:
+    shown = await sandbox_session(configured, "/facilities\n/subscribe\n3\n")
+    subscribed, pressed = shown.split("you › ")[2:4]
+    assert "      [7] ✅ Event reminders  [8] ✅ Summary\n" in subscribed
+    assert pressed.startswith(
+        "3\n      (pressed “MPD detector of the NICA Megascience Project”)\n"
+    )
+    assert "bot › (edited) 🏛 MPD detector of the NICA Megascience Project" in pressed
+
+
+async def test_a_button_the_bot_has_since_edited_away_is_not_pressed(
+    configured: Settings,
+) -> None:
+    shown = await sandbox_session(configured, "/facilities\n6\n1\n")
+    pressed = shown.split("you › ")[3]
+    assert pressed == (
+        "1\n      “Factory of superconducting magnets” is gone: the bot changed that message"
+        " since.\n\n"
+    )
 
 
 async def test_a_number_without_such_a_button_says_which_exist(configured: Settings) -> None:
     shown = await sandbox_session(configured, "4\n/facilities\n9\n/exit\n")
     assert "you › 4\n      No message has buttons yet." in shown
-    assert "you › 9\n      There is no button 9; the newest buttons are [1] to [6].\n" in shown
+    assert "you › 9\n      There is no button [9]: the buttons shown are [1] to [6].\n" in shown
 
 
 async def test_end_of_input_ends_the_session_and_keeps_real_data_apart(
@@ -116,6 +159,111 @@ async def test_end_of_input_ends_the_session_and_keeps_real_data_apart(
     assert not (tmp_path / "data" / "coopbot.db").exists()
 
 
+async def test_reset_starts_afresh_where_otherwise_the_data_is_kept(
+    configured: Settings,
+) -> None:
+    await sandbox_session(configured, "/subscribe\n")
+    kept = await sandbox_session(configured, "/stats\n", admin=True)
+    fresh = await sandbox_session(configured, "/stats\n", admin=True, reset=True)
+    assert "1 active, 0 blocked" in kept
+    assert "deleted and made anew" not in kept
+    assert "0 active, 0 blocked" in fresh
+    assert "--reset: the sandbox's database was deleted and made anew.\n" in fresh
+
+
+def test_coopbot_sandbox_saves_files_where_files_says(tmp_path: Path) -> None:
+    done = coopbot_sandbox(tmp_path, "--admin", "--files", "exports", typed="/export\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    (saved,) = (tmp_path / "exports").iterdir()
+    assert f"saved as exports/{saved.name}\n" in done.stdout
+
+
+def test_coopbot_sandbox_reset_deletes_the_sandbox_database(tmp_path: Path) -> None:
+    sandbox_db = tmp_path / "data" / "sandbox.db"
+    sandbox_db.parent.mkdir()
+    # What another branch's migrations could leave behind.
+    with closing(sqlite3.connect(sandbox_db)) as database, database:
+        database.execute("CREATE TABLE left_over (x)")
+    done = coopbot_sandbox(tmp_path, "--reset", typed="/quit\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "--reset: the sandbox's database was deleted and made anew." in done.stdout
+    with closing(sqlite3.connect(sandbox_db)) as database:
+        tables = {name for (name,) in database.execute("SELECT name FROM sqlite_master")}
+    assert "left_over" not in tables
+    assert "facts" in tables
+
+
+async def test_a_file_the_bot_sends_is_saved_beside_the_sandbox_database(
+    configured: Settings, tmp_path: Path
+) -> None:
+    shown = await sandbox_session(configured, "/export\n/export\n", admin=True)
+    folder = tmp_path / "data" / "sandbox-files"
+    assert f"Files the bot sends are saved in {folder};\n" in shown
+    saved = sorted(folder.iterdir())
+    assert [path.suffix for path in saved] == [".zip", ".zip"]  # the second beside the first
+    for path in saved:
+        assert f"bytes), saved as {path}\n" in shown
+        with zipfile.ZipFile(path) as archive:
+            assert "facts.toml" in archive.namelist()
+
+
+async def test_files_go_to_the_folder_given(configured: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "my exports"
+    shown = await sandbox_session(configured, "/export\n", admin=True, files=folder)
+    (saved,) = folder.iterdir()
+    assert f"({saved.stat().st_size} bytes), saved as {saved}\n" in shown
+    assert not (tmp_path / "data" / "sandbox-files").exists()
+
+
+async def test_import_sends_a_local_file_as_a_curator_uploads_one(
+    configured: Settings, tmp_path: Path
+) -> None:
+    upload = tmp_path / "my content" / "facts.toml"
+    upload.parent.mkdir()
+    shutil.copy(DEFAULT_CONTENT / "facts.toml", upload)
+    shown = await sandbox_session(configured, f"/import '{upload}'\n", admin=True)
+    size = upload.stat().st_size
+    assert f"      (sent facts.toml, {size} bytes, captioned /import)\nbot › " in shown
+    assert "Nothing to import: the file changes nothing." in shown
+
+
+async def test_import_of_a_path_that_is_not_there_says_so_and_sends_nothing(
+    configured: Settings, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere.zip"
+    shown = await sandbox_session(
+        configured, f"/import {missing}\n/import {tmp_path}\n", admin=True
+    )
+    assert f"you › /import {missing}\n      There is no file at {missing}.\n\n" in shown
+    assert f"\n      {tmp_path} is a folder: /import sends one file, e.g. a zip" in shown
+    assert "bot › " not in shown
+
+
+async def test_import_alone_gets_the_bots_usage_and_the_sandboxs_way(
+    configured: Settings,
+) -> None:
+    shown = await sandbox_session(configured, "/import\n", admin=True)
+    answer = shown.split("you › /import\n")[1]
+    assert answer.startswith("bot › Send a content file as a document")
+    assert "\n\n      In the sandbox, /import PATH sends a file from this machine.\n\n" in answer
+
+
+def test_a_sent_file_is_saved_inside_the_folder_whatever_its_name(tmp_path: Path) -> None:
+    downloads = Downloads(tmp_path / "files")
+    names = ["../up.txt", "..\\back.txt", "..", "report.txt", "report.txt"]
+    saved = [
+        downloads.save(Document(f"DOC{i}", f"U{i}", name, b"x")) for i, name in enumerate(names)
+    ]
+    assert [path.relative_to(tmp_path / "files").as_posix() for path in saved] == [
+        "up.txt",
+        "back.txt",
+        "DOC2",
+        "report.txt",
+        "report-2.txt",
+    ]
+    assert downloads.save(Document("DOC3", "U3", "report.txt", b"x")) == saved[3]  # sent again
+
+
 async def test_the_prompt_waits_for_typing_while_the_bot_keeps_answering(
     configured: Settings,
 ) -> None:
@@ -124,7 +272,7 @@ async def test_the_prompt_waits_for_typing_while_the_bot_keeps_answering(
         await screen.wait_for("[6] Next ›\n\nyou › ")
         since = len(screen.getvalue())
         typing.write("6\n")
-        await screen.wait_for("[1] Superheavy Element Factory", since=since)
+        await screen.wait_for("[7] Superheavy Element Factory", since=since)
     assert screen.getvalue().endswith("Sandbox closed.\n")
 
 
@@ -143,6 +291,26 @@ async def test_a_buttons_alert_is_shown(configured: Settings, tmp_path: Path) ->
     assert "(the bot said nothing" not in pressed
 
 
+async def test_a_reminder_that_falls_due_at_the_prompt_shows_without_typing(
+    configured: Settings,
+) -> None:
+    # Twelve days before the NAS RK visit (2 October 2023, Dubna); the digest tick comes round
+    # often, so the reminder goes out soon after the clock reaches it.
+    clock = ManualClock(datetime(2023, 9, 20, 12, 0, tzinfo=UTC))
+    ticking = dataclasses.replace(
+        configured, digest=dataclasses.replace(configured.digest, tick=timedelta(seconds=0.05))
+    )
+    async with piped_sandbox(ticking, clock=clock) as (typing, screen):
+        typing.write("/subscribe\n")
+        await screen.wait_for("Unsubscribe\n\nyou › ")
+        since = len(screen.getvalue())
+        clock.set(datetime(2023, 10, 1, 12, 0, tzinfo=UTC))  # the day before
+        reminded = await screen.wait_for("\n\nyou › ", since=since)
+    # The open prompt is ended, the reminder shown, and the prompt offered again.
+    assert reminded.startswith("\nbot › ")
+    assert "Visit of the NAS RK delegation to JINR" in reminded
+
+
 async def test_invalid_content_stops_the_sandbox_before_the_chat(
     configured: Settings, tmp_path: Path
 ) -> None:
@@ -153,14 +321,15 @@ async def test_invalid_content_stops_the_sandbox_before_the_chat(
     assert output.getvalue() == ""
 
 
-def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
+def coopbot_sandbox(tmp_path: Path, *args: str, typed: str) -> subprocess.CompletedProcess[str]:
+    """`coopbot sandbox` run in tmp_path, configured as a fresh checkout, reading `typed`."""
     config = tmp_path / "coopbot.toml"
     config.write_text(f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"\n')
     environment = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     environment.pop("COOPBOT_CONFIG", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sandbox", "--config", str(config)],
-        input="/next\n/quit\n",
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sandbox", "--config", str(config), *args],
+        input=typed,
         cwd=tmp_path,
         env=environment,
         capture_output=True,
@@ -169,6 +338,10 @@ def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
+    done = coopbot_sandbox(tmp_path, typed="/next\n/quit\n")
     assert (done.returncode, done.stderr) == (0, "")
     assert "offline" in done.stdout.lower()
     assert "you › /next\nbot › " in done.stdout

@@ -255,9 +255,10 @@ class BotApiEmulator:
         self,
         chat: ChatRef,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float | None = 5.0,  # noqa: ASYNC109
     ) -> SentMessage:
-        """The next bot message (new or edited) after the chat's read cursor, which moves on."""
+        """The next bot message (new or edited) after the chat's read cursor, which moves on;
+        `timeout` None waits as long as it takes (the sandbox, whose user may idle for hours)."""
         state = self._store.chat_state(chat)
         while True:
             try:
@@ -393,7 +394,7 @@ class BotApiEmulator:
         """Let sends to this chat through again."""
         self._server.unblock(self._store.chat_state(chat).chat.id)
 
-    def _silence_report(self, chat_id: int, timeout: float) -> str:
+    def _silence_report(self, chat_id: int, timeout: float | None) -> str:
         recent = "; ".join(
             f"{call.method}{' -> ' + call.error if call.error else ''}" for call in self.calls[-6:]
         )
