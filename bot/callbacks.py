@@ -100,6 +100,18 @@ class SearchPage(CallbackData):
 
 
 @dataclass(frozen=True)
+class SearchHit(CallbackData):
+    """One search result opened: its kind's letter (storage.knowledge.KIND_LETTERS) and id,
+    and the results page to go back to."""
+
+    prefix: ClassVar[str] = "sh"
+    kind: str
+    item_id: str
+    number: int
+    key: str
+
+
+@dataclass(frozen=True)
 class SubscriptionSetting(CallbackData):
     """A tap in the subscription settings: "events", "news", "stop", or a lead such as "1d"."""
 

@@ -96,9 +96,27 @@ KINDS = (
     Kind(
         "people",
         "person",
-        (ID, Field("name"), Field("side"), Field("role", limit=MEDIUM), SOURCE),
+        (
+            ID,
+            Field("name"),
+            Field("side"),
+            Field("role", limit=MEDIUM),
+            # Other spellings people search by, "; "-separated: "Sakhiev; Сахиев".
+            Field("aliases", required=False, limit=MEDIUM),
+            SOURCE,
+        ),
     ),
-    Kind("facilities", "facility", (ID, Field("name"), Field("description", limit=LONG), SOURCE)),
+    Kind(
+        "facilities",
+        "facility",
+        (
+            ID,
+            Field("name"),
+            Field("description", limit=LONG),
+            Field("aliases", required=False, limit=MEDIUM),
+            SOURCE,
+        ),
+    ),
     Kind(
         "events",
         "event",

@@ -206,6 +206,17 @@ def event_line(t: Texts, item: Event, *, language: str = "en") -> Html:
     )
 
 
+def card(t: Texts, item: Fact | Person | Facility | Event) -> Html:
+    """An item shown on its own, as its list shows it (a search result opened)."""
+    if isinstance(item, Fact):
+        return fact(t, item)
+    if isinstance(item, Person):
+        return person(t, item)
+    if isinstance(item, Facility):
+        return facility_card(t, item)
+    return event_line(t, item, language=t.language)
+
+
 def hit(t: Texts, item: Hit) -> Html:
     """A search result with the matched words in bold; the snippet is escaped before marking."""
     snippet = escape(item.snippet).replace(MATCH_START, "<b>").replace(MATCH_END, "</b>")

@@ -6,12 +6,13 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import rendering
-from bot.callbacks import SearchPage
+from bot.callbacks import SearchHit, SearchPage
 from bot.context import App, Context, pressed, texts
-from bot.keyboards import keyboard, pager
+from bot.keyboards import button, keyboard, pager
 from bot.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
 from storage import search
+from storage.knowledge import KIND_LETTERS, Item
 
 PAGE_SIZE = 5
 # The query is repeated in the answer up to this many characters: enough to recognise it.
@@ -30,7 +31,8 @@ async def _results_view(
     context: Context, t: Texts, words: str, number: int, *, asked: str | None = None
 ) -> View:
     """A page of results for `words`, the normalised query (storage.search.words, joined);
-    `asked` is what the user typed, which the answer repeats, escaped, if nothing is found."""
+    `asked` is what the user typed, which the answer repeats, escaped, if nothing is found.
+    Each hit names its source and has a button that opens it."""
     index = context.bot_data.search_index
     results = await index.search(words, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
     if results.total and not results.hits:
@@ -39,18 +41,56 @@ async def _results_view(
         results = await index.search(words, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
     if not results.hits:
         return t("search.nothing", query=_shown(asked or words)), None
+    known = context.bot_data.knowledge
+    found = [(hit, known.item(hit.kind, hit.item_id)) for hit in results.hits]
+    citations = rendering.Citations(known.sources_of([item for _, item in found if item]))
+    lines = [
+        citations.after(rendering.hit(t, hit), item) if item else rendering.hit(t, hit)
+        for hit, item in found
+    ]
     pages = -(-results.total // PAGE_SIZE)
-    hits = join([rendering.hit(t, hit) for hit in results.hits], "\n\n")
-    text = t(
-        "search.results",
-        query=_shown(words),
-        total=results.total,
-        paging=rendering.paging(t, number=number, count=pages),
-        hits=hits,
-    )
+    values = {
+        "query": _shown(words),
+        "total": results.total,
+        "paging": rendering.paging(t, number=number, count=pages),
+        "hits": join(lines, "\n\n"),
+        "sources": citations.footer(t),
+    }
+    text = t("search.respelled", **values) if results.respelled else t("search.results", **values)
     key = context.bot_data.recent_searches.remember(words)
+    opens = [
+        [button(f"{rendering.KIND_ICONS[hit.kind]} {hit.title}", _opening(hit, number, key))]
+        for hit, item in found
+        if item is not None
+    ]
     row = pager(t, number=number, count=pages, to=lambda n: SearchPage(n, key))
-    return text, keyboard([row])
+    return text, keyboard([*opens, row])
+
+
+def _opening(hit: search.Hit, number: int, key: str) -> SearchHit:
+    letter = next(letter for letter, kind in KIND_LETTERS.items() if kind == hit.kind)
+    return SearchHit(letter, hit.item_id, number, key)
+
+
+async def open_hit(update: Update, context: Context) -> None:
+    """A result opened: the item whole, with its source, and a way back to the results."""
+    query, data = pressed(update)
+    t = texts(update)
+    wanted = SearchHit.parse(data)
+    known = context.bot_data.knowledge
+    item = known.item(KIND_LETTERS.get(wanted.kind, ""), wanted.item_id)
+    if item is None:
+        await query.answer(t("search.hit_gone"), show_alert=True)
+        return
+    await query.answer()
+    card = join([rendering.card(t, item), _sources(t, context, item)], "\n\n")
+    back = [button(t("search.back"), SearchPage(wanted.number, wanted.key))]
+    await replace(query, card, keyboard([back]))
+
+
+def _sources(t: Texts, context: Context, item: Item) -> Html:
+    sources = context.bot_data.knowledge.sources_of([item])
+    return rendering.source_line(t, sources, language=t.language)
 
 
 async def _answer_search(update: Update, context: Context, text: str) -> None:
@@ -97,6 +137,7 @@ def register(app: App) -> None:
         [
             CommandHandler("search", search_command),
             CallbackQueryHandler(turn_search_page, pattern=SearchPage.pattern()),
+            CallbackQueryHandler(open_hit, pattern=SearchHit.pattern()),
             MessageHandler(
                 filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, search_plain_text
             ),

@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.events import ends
 from storage.models import KNOWLEDGE, Event, Facility, Fact, Person, Revision, Source, Topic
+
+# The kinds of item search finds, by the one letter a button carries for each.
+KIND_LETTERS = {"f": "fact", "p": "person", "c": "facility", "e": "event"}
+
+Item = Fact | Person | Facility | Event
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,20 @@ class Knowledge:
 
     def facility(self, facility_id: str) -> Facility | None:
         return next((item for item in self.facilities if item.id == facility_id), None)
+
+    def item(self, kind: str, item_id: str) -> Item | None:
+        """A fact, person, facility or event by kind and id, if it is (still) shown."""
+        return self._by_kind_and_id.get((kind, item_id))
+
+    @cached_property
+    def _by_kind_and_id(self) -> Mapping[tuple[str, str], Item]:
+        kinds: dict[str, Sequence[Item]] = {
+            "fact": self.facts,
+            "person": self.people,
+            "facility": self.facilities,
+            "event": self.events,
+        }
+        return {(kind, item.id): item for kind, items in kinds.items() for item in items}
 
     def first_loaded(self) -> datetime | None:
         """When the oldest fact or event came in: the first content load, the seed record."""

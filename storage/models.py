@@ -115,6 +115,8 @@ class Person(Item, Base):
     # Which side of the cooperation the person was on: "kazakhstan" or "jinr".
     side: Mapped[str] = mapped_column(String(32), index=True)
     role: Mapped[str] = mapped_column(Text)
+    # Other spellings of the name ("Sakhiev; Сахиев"), "; "-separated: searched, not shown.
+    aliases: Mapped[str | None] = mapped_column(Text)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
 
 
@@ -123,6 +125,8 @@ class Facility(Item, Base):
 
     name: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text)
+    # As Person.aliases.
+    aliases: Mapped[str | None] = mapped_column(Text)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
 
 

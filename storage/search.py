@@ -11,6 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.spelling import Vocabulary
+
 MAX_WORDS = 10
 MAX_WORD_LENGTH = 64
 # Shorter words match too much as prefixes ("b" is most of the index); they must match whole.
@@ -18,10 +20,11 @@ MIN_PREFIX_LENGTH = 3
 # Marks around matched words in snippets: control characters no user text can carry through,
 # so the caller can escape the snippet and only then turn them into markup.
 MATCH_START, MATCH_END = "\x02", "\x03"
-_WORD = re.compile(r"\w+", re.UNICODE)
+# A word, with its hyphenated parts: "IBR-2" and "DC-60" are one name, searched as a phrase.
+_WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 
-# Title matches weigh ten times body matches; kind and item_id are not searched. Ties break on
-# rowid: unique and stable, and unlike the stored columns it costs no read per matching row.
+# Title and alias matches weigh ten times body matches; kind and item_id are not searched. Ties
+# break on rowid: unique and stable, and unlike the stored columns it costs no read per row.
 # The total rides along as a subquery, so a page is one round trip to the database.
 QUERY = f"""
     SELECT kind, item_id, title,
@@ -29,10 +32,11 @@ QUERY = f"""
            (SELECT count(*) FROM search_index WHERE search_index MATCH :match) AS total
     FROM search_index
     WHERE search_index MATCH :match
-    ORDER BY bm25(search_index, 0.0, 0.0, 10.0, 1.0), rowid
+    ORDER BY bm25(search_index, 0.0, 0.0, 10.0, 1.0, 10.0), rowid
     LIMIT :limit OFFSET :offset
 """
 COUNT = "SELECT count(*) FROM search_index WHERE search_index MATCH :match"
+TERMS = "SELECT term FROM search_terms"
 # Merging the index's segments into one: after many single-row inserts (a sync adds its rows
 # one trigger at a time) a query over a common word is two to three times faster.
 _OPTIMIZE = text("INSERT INTO search_index (search_index) VALUES ('optimize')")
@@ -50,6 +54,8 @@ class Hit:
 class Results:
     hits: Sequence[Hit]
     total: int
+    # Nothing matched as typed: these hits are for close spellings of the words.
+    respelled: bool = False
 
 
 def words(query: str) -> list[str]:
@@ -58,11 +64,21 @@ def words(query: str) -> list[str]:
     return [word for word in found if len(word) > 1 or len(found) == 1][:MAX_WORDS]
 
 
-def match_expression(terms: Sequence[str], *, operator: str) -> str:
-    """An FTS5 query: terms quoted so no user text is syntax; longer ones match as prefixes."""
+def match_expression(terms: Sequence[str | Sequence[str]], *, operator: str) -> str:
+    """An FTS5 query: terms quoted so no user text is syntax; longer ones match as prefixes.
+
+    A term may be a few spellings of one word, any of which matches.
+    """
     return f" {operator} ".join(
-        f'"{term}"*' if len(term) >= MIN_PREFIX_LENGTH else f'"{term}"' for term in terms
+        _any_of([term] if isinstance(term, str) else term) for term in terms
     )
+
+
+def _any_of(spellings: Sequence[str]) -> str:
+    quoted = [
+        f'"{word}"*' if len(word) >= MIN_PREFIX_LENGTH else f'"{word}"' for word in spellings
+    ]
+    return quoted[0] if len(quoted) == 1 else f"({' OR '.join(quoted)})"
 
 
 class SearchIndex:
@@ -75,6 +91,9 @@ class SearchIndex:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
+        # The index's terms for close spellings, read again when the database has changed.
+        self._vocabulary = Vocabulary(())
+        self._vocabulary_version: int | None = None
 
     @classmethod
     async def open(cls, url: str) -> SearchIndex:
@@ -88,10 +107,26 @@ class SearchIndex:
         await self._connection.close()
 
     async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> Results:
-        """Best matches first: every word if anything has them all, otherwise any of them."""
+        """Best matches first: every word if anything has them all, otherwise any of them;
+        if nothing has any, the same for close spellings of the words (Сахиев, Sakhiev)."""
         terms = words(query)
         if not terms:
             return Results(hits=[], total=0)
+        found = await self._matching(terms, limit=limit, offset=offset)
+        if found.total:
+            return found
+        vocabulary = await self._current_vocabulary()
+        respelled = [vocabulary.close(term) for term in terms]
+        if not any(respelled):
+            return found
+        close = await self._matching(
+            [spellings for spellings in respelled if spellings], limit=limit, offset=offset
+        )
+        return Results(hits=close.hits, total=close.total, respelled=True)
+
+    async def _matching(
+        self, terms: Sequence[str | Sequence[str]], *, limit: int, offset: int
+    ) -> Results:
         for operator in ("AND", "OR") if len(terms) > 1 else ("AND",):
             match = match_expression(terms, operator=operator)
             params = {"match": match, "limit": limit, "offset": offset}
@@ -107,6 +142,16 @@ class SearchIndex:
                 if total:
                     return Results(hits=[], total=total)
         return Results(hits=[], total=0)
+
+    async def _current_vocabulary(self) -> Vocabulary:
+        """The terms as of the latest commit: SQLite's data_version moves when another
+        connection writes, so an unchanged database costs one pragma, not a re-read."""
+        (version,), *_ = await self._connection.execute_fetchall("PRAGMA data_version")
+        if version != self._vocabulary_version:
+            rows = await self._connection.execute_fetchall(TERMS)
+            self._vocabulary = Vocabulary(term for (term,) in rows)
+            self._vocabulary_version = version
+        return self._vocabulary
 
 
 async def optimize(session: AsyncSession) -> None:

@@ -235,6 +235,39 @@ async def test_search_finds_best_first_and_pages(running: Running) -> None:
     assert "“JINR”" in following.text
 
 
+async def test_each_search_hit_names_its_source_and_opens_with_it(running: Running) -> None:
+    chat = running.chat()
+    reply = await chat.send("/search IBR-2")
+    assert "“IBR-2”" in reply.text.splitlines()[0]
+    assert "📎 Source: JINR, 4 October 2023" in reply.text
+    assert "🏛 IBR-2 Research Reactor" in reply.button_labels
+    card = await chat.press(reply, "🏛 IBR-2 Research Reactor")
+    assert card.message_id == reply.message_id
+    assert "got acquainted with the IBR-2 Research Reactor" in card.text
+    assert "📎 Source: JINR, 4 October 2023" in card.text
+    back = await chat.press(card, "‹ Back to the results")
+    assert "“IBR-2”" in back.text
+    assert "🏛 IBR-2 Research Reactor" in back.button_labels
+
+
+async def test_a_search_in_another_spelling_says_so_and_finds_the_name(running: Running) -> None:
+    reply = await running.chat().send("/search Сахиев")
+    assert "👤 Sayabek Sakhiyev" in reply.text
+    reply = await running.chat(1002).send("/search Дубна")
+    assert reply.text.startswith("🔎 Nothing matches “Дубна” as written;")
+    assert "Dubna" in reply.text
+
+
+async def test_a_forged_or_stale_hit_button_opens_nothing(running: Running) -> None:
+    chat = running.chat()
+    await chat.send("/search Govorun")
+    for data in ("sh:c:no-such-item:0:abc", "sh:x:govorun-supercomputer:0:abc"):
+        press = running.emulator.press_data(chat.chat, chat.user, data)
+        answer = await running.emulator.wait_for_callback_answer(press)
+        assert answer.text == "This item is no longer in the record. Please search again."
+        assert answer.show_alert
+
+
 async def test_search_without_words_explains_itself(running: Running) -> None:
     reply = await running.chat().send("/search")
     assert "Tell me what to look for" in reply.text
@@ -243,6 +276,7 @@ async def test_search_without_words_explains_itself(running: Running) -> None:
 async def test_search_for_nothing_known_says_so_and_escapes_the_query(running: Running) -> None:
     reply = await running.chat().send("/search <b>zzzqqq</b> & co")
     assert reply.text.startswith("🔎 Nothing found for “<b>zzzqqq</b> & co”")
+    assert "The record is written in English" in reply.text
 
 
 async def test_plain_text_in_a_private_chat_is_a_search(running: Running) -> None:

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from storage import search
-from storage.models import Fact
+from storage.models import Fact, Person
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -102,3 +102,55 @@ async def test_a_page_past_the_end_reports_the_total(index: search.SearchIndex) 
     beyond = await index.search("JINR", limit=5, offset=first.total + 10)
     assert beyond.hits == []
     assert beyond.total == first.total > 5
+
+
+async def test_only_what_readers_see_is_indexed(sessions: Sessions) -> None:
+    """Topic ids and people's sides ("jinr", "kazakhstan") are not text anyone reads."""
+    async with sessions() as session:
+        indexed = {
+            (kind, item_id): (title, body)
+            for kind, item_id, title, body in await session.execute(
+                text("SELECT kind, item_id, title, body FROM search_index")
+            )
+        }
+        facts = (await session.scalars(select(Fact))).all()
+        people = (await session.scalars(select(Person))).all()
+    assert facts
+    assert people
+    for fact in facts:
+        assert indexed["fact", fact.id] == (fact.title, fact.text)
+    for person in people:
+        assert indexed["person", person.id] == (person.name, person.role)
+
+
+@pytest.mark.parametrize(
+    ("typed", "finds"),
+    [
+        ("Sakhiev", "Sayabek Sakhiyev"),
+        ("Сахиев", "Sayabek Sakhiyev"),
+        ("Sakhiyv", "Sayabek Sakhiyev"),
+        ("Tokaev", "Trubnikov's meeting with Kassym-Jomart Tokayev"),
+        ("Токаев", "Trubnikov's meeting with Kassym-Jomart Tokayev"),
+        ("Трубников", "Grigory Trubnikov"),
+        ("ИБР-2", "IBR-2 Research Reactor"),
+    ],
+)
+async def test_names_are_found_however_they_are_commonly_written(
+    index: search.SearchIndex, typed: str, finds: str
+) -> None:
+    results = await index.search(typed, limit=50)
+    assert finds in [hit.title for hit in results.hits], [hit.title for hit in results.hits]
+
+
+@pytest.mark.parametrize(("typed", "written"), [("Дубна", "dubna"), ("Казахстан", "kazakhstan")])
+async def test_places_in_cyrillic_find_the_latin_record(
+    index: search.SearchIndex, typed: str, written: str
+) -> None:
+    results = await index.search(typed, limit=50)
+    assert results.respelled
+    assert results.total == (await index.search(written, limit=50)).total > 0
+
+
+async def test_a_word_far_from_every_term_still_finds_nothing(index: search.SearchIndex) -> None:
+    assert (await index.search("xylophone")).total == 0
+    assert (await index.search("Боинг")).total == 0
