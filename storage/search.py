@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.models import KNOWLEDGE
 from storage.spelling import Vocabulary
 
 MAX_WORDS = 10
@@ -37,6 +38,7 @@ QUERY = f"""
 """
 COUNT = "SELECT count(*) FROM search_index WHERE search_index MATCH :match"
 TERMS = "SELECT term FROM search_terms"
+REVISION = f"SELECT value FROM revisions WHERE name = '{KNOWLEDGE}'"
 # Merging the index's segments into one: after many single-row inserts (a sync adds its rows
 # one trigger at a time) a query over a common word is two to three times faster.
 _OPTIMIZE = text("INSERT INTO search_index (search_index) VALUES ('optimize')")
@@ -144,9 +146,10 @@ class SearchIndex:
         return Results(hits=[], total=0)
 
     async def _current_vocabulary(self) -> Vocabulary:
-        """The terms as of the latest commit: SQLite's data_version moves when another
-        connection writes, so an unchanged database costs one pragma, not a re-read."""
-        (version,), *_ = await self._connection.execute_fetchall("PRAGMA data_version")
+        """The terms as of the latest change to the curated tables, whose triggers count
+        every write (storage.models.Revision): a digest's ledger writes do not re-read them."""
+        rows = await self._connection.execute_fetchall(REVISION)
+        version = next(iter(rows))[0] if rows else 0
         if version != self._vocabulary_version:
             rows = await self._connection.execute_fetchall(TERMS)
             self._vocabulary = Vocabulary(term for (term,) in rows)

@@ -154,3 +154,21 @@ async def test_places_in_cyrillic_find_the_latin_record(
 async def test_a_word_far_from_every_term_still_finds_nothing(index: search.SearchIndex) -> None:
     assert (await index.search("xylophone")).total == 0
     assert (await index.search("Боинг")).total == 0
+
+
+async def test_close_spellings_know_a_word_added_after_the_first_search(
+    index: search.SearchIndex, sessions: Sessions
+) -> None:
+    assert (await index.search("Жамбыл")).total == 0  # the terms are read here
+    async with sessions.begin() as session:
+        session.add(
+            Fact(
+                id="zhambyl",
+                topic="directions",
+                title="A school in Zhambyl",
+                text="Added by a test.",
+                source_id="jinr-2023-10-04-agreement-of-intent",
+            )
+        )
+    results = await index.search("Жамбыл")
+    assert [hit.item_id for hit in results.hits] == ["zhambyl"]
