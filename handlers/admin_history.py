@@ -1,9 +1,11 @@
-"""/history and /revert: who changed an item, when, from what to what; and undoing one change.
+"""/history and /revert: who changed an item, when, from what to what; and going back.
 
-A revert is previewed before it is made and is only possible while the change is the item's
-latest: otherwise the later changes are named, to be reverted first or edited over instead.
-The change number the preview showed waits in the admin's drafts, under the token its buttons
-carry: a press finds only the presser's own preview, and a restart forgets it.
+``/revert N`` puts an item back as it was before change N, whatever came after it, so any
+earlier version can be had again; the preview shows every field that would change and names
+the later changes it undoes too, and Confirm records one "revert" change. The change number
+and the item's version the preview showed wait in the admin's drafts, under the token its
+buttons carry: a press finds only the presser's own preview, a restart forgets it, and an item
+changed since the preview is not reverted.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -26,7 +29,7 @@ from bot.knowledge import refresh
 from bot.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
 from storage import audit, curation
-from storage.models import Change
+from storage.models import Base, Change
 
 RECENT = 10
 # A field's value in a history line is cut here: the whole text is one /facts away.
@@ -44,7 +47,16 @@ class RevertChoice(CallbackData):
     choice: str
 
 
-def _previews(context: Context) -> Drafts[int]:
+@dataclass(frozen=True)
+class Revert:
+    """A revert as its preview showed it: the change, the item's version and latest change."""
+
+    change_id: int
+    version: int | None
+    latest_id: int
+
+
+def _previews(context: Context) -> Drafts[Revert]:
     return Drafts(context, "revert")
 
 
@@ -75,33 +87,18 @@ async def show_history(update: Update, context: Context) -> None:
 
 
 async def preview_revert(update: Update, context: Context) -> None:
-    """What undoing a change would restore, with Confirm and Cancel."""
+    """The item now → as it was before the change, with Confirm and Cancel."""
     t = texts(update)
     words = context.args or []
     if len(words) != 1 or not words[0].lstrip("#").isdecimal():
         await reply(update, t("admin_history.revert_usage"))
         return
-    change_id = int(words[0].lstrip("#"))
     async with context.bot_data.sessions() as session:
-        change = await curation.change(session, change_id)
-        if change is None:
-            await reply(update, t("admin_history.revert_no_change", number=change_id))
-            return
-        if change.kind not in curation.MODELS:
-            await reply(update, t("admin_history.revert_not_curated", number=change_id))
-            return
-        later = await audit.later_changes(session, change)
-        item = await curation.get(session, change.kind, change.item_id)
-        current = curation.fields_of(curation.snapshot(item).to_json())
-    if later:
-        await reply(update, _blocked(t, context, change, later))
+        text, seen = await _preview(session, t, context, int(words[0].lstrip("#")))
+    if seen is None:
+        await reply(update, text)
         return
-    if change.before is None:
-        restored = t("admin_history.revert_hides", kind=change.kind)
-    else:
-        diffs = _differences(t, context, current, curation.fields_of(change.before))
-        restored = join(diffs) if diffs else t("admin_history.revert_same")
-    token = _previews(context).add(change_id)
+    token = _previews(context).add(seen)
     choices = keyboard(
         [
             [
@@ -110,15 +107,45 @@ async def preview_revert(update: Update, context: Context) -> None:
             ]
         ]
     )
-    text = t(
-        "admin_history.revert_preview",
-        number=change_id,
-        action=change.action,
-        kind=change.kind,
-        item=change.item_id,
-        restored=restored,
-    )
     await reply(update, text, choices)
+
+
+async def _preview(
+    session: AsyncSession, t: Texts, context: Context, change_id: int
+) -> tuple[Html, Revert | None]:
+    """The preview of reverting a change, and what Confirm would revert: None when there is
+    nothing to confirm (no such change, one that cannot be undone, nothing would change)."""
+    change = await curation.change(session, change_id)
+    if change is None:
+        return t("admin_history.revert_no_change", number=change_id), None
+    if change.kind not in curation.MODELS:
+        return t("admin_history.revert_not_curated", number=change_id), None
+    item = await curation.get(session, change.kind, change.item_id)
+    try:
+        values = curation.restoration(change, item, now=context.bot_data.clock.now())
+    except curation.CurationError as error:
+        return t("admin_history.revert_refused", reason=str(error)), None
+    diffs = _changes_to(t, context, item, values)
+    unchanged = t("admin_history.revert_same", kind=change.kind, number=change_id)
+    parts = [
+        t(
+            "admin_history.revert_preview",
+            number=change_id,
+            action=change.action,
+            kind=change.kind,
+            item=change.item_id,
+            restored=join(diffs) if diffs else unchanged,
+        )
+    ]
+    if change.before is None:
+        parts.append(t("admin_history.revert_hides", kind=change.kind))
+    later = await audit.later_changes(session, change)
+    if later:
+        parts.append(_also_undone(t, context, later))
+    if not diffs:
+        return join(parts), None
+    latest_id = later[0].id if later else change_id
+    return join(parts), Revert(change_id, curation.version_of(item), latest_id)
 
 
 async def answer_revert(update: Update, context: Context) -> None:
@@ -126,27 +153,28 @@ async def answer_revert(update: Update, context: Context) -> None:
     query, data = pressed(update)
     t = texts(update)
     choice = RevertChoice.parse(data)
-    change_id = _previews(context).pop(choice.token)
-    if change_id is None:
+    seen = _previews(context).pop(choice.token)
+    if seen is None:
         await query.answer(t("admin_history.revert_gone"), show_alert=True)
         return
     await query.answer()
     if choice.choice != "ok":
-        await replace(query, t("admin_history.revert_cancelled", number=change_id))
+        await replace(query, t("admin_history.revert_cancelled", number=seen.change_id))
         return
     bot_data = context.bot_data
     try:
         async with bot_data.sessions.begin() as session:
             done = await curation.revert(
-                session, change_id, admin_id=query.from_user.id, now=bot_data.clock.now()
+                session,
+                seen.change_id,
+                seen_version=seen.version,
+                admin_id=query.from_user.id,
+                now=bot_data.clock.now(),
             )
             done_id, kind, item_id = done.id, done.kind, done.item_id
-    except curation.Conflict:
-        async with bot_data.sessions() as session:
-            change = await curation.change(session, change_id)
-            assert change is not None  # a conflict is about a change that exists
-            later = await audit.later_changes(session, change)
-        await replace(query, _blocked(t, context, change, later))
+    except (curation.Conflict, StaleDataError):
+        # StaleDataError: the other change was committed between our read and our write.
+        await replace(query, await _changed_meanwhile(t, context, seen))
         return
     except curation.CurationError as error:
         await replace(query, t("admin_history.revert_refused", reason=str(error)))
@@ -156,7 +184,7 @@ async def answer_revert(update: Update, context: Context) -> None:
         query,
         t(
             "admin_history.reverted",
-            number=change_id,
+            number=seen.change_id,
             change=done_id,
             kind=kind,
             item=item_id,
@@ -164,15 +192,36 @@ async def answer_revert(update: Update, context: Context) -> None:
     )
 
 
-def _blocked(t: Texts, context: Context, change: Change, later: Sequence[Change]) -> Html:
+def _changes_to(t: Texts, context: Context, item: Base, values: curation.Values) -> list[Html]:
+    """Every field that differs between the item now and the item with these values."""
+    now = curation.fields_of(curation.snapshot(item).to_json())
+    then = curation.fields_of(curation.with_values(item, values).to_json())
+    return _differences(t, context, now, then)
+
+
+def _also_undone(t: Texts, context: Context, later: Sequence[Change]) -> Html:
+    """The changes after the reverted one, which going back before it undoes too."""
     lines = [_headline(t, context, other, with_item=False) for other in later]
+    return t("admin_history.revert_also", later=join(lines))
+
+
+async def _changed_meanwhile(t: Texts, context: Context, seen: Revert) -> Html:
+    """The changes made to the item after the preview: the admin looks again before undoing."""
+    async with context.bot_data.sessions() as session:
+        change = await curation.change(session, seen.change_id)
+        assert change is not None  # a conflict is about a change that exists
+        later = await audit.later_changes(session, change)
+    lines = [
+        _headline(t, context, other, with_item=False)
+        for other in later
+        if other.id > seen.latest_id
+    ]
     return t(
-        "admin_history.revert_later",
+        "admin_history.revert_conflict",
         number=change.id,
         kind=change.kind,
         item=change.item_id,
-        later=join(lines),
-        latest=later[0].id,
+        since=join(lines) if lines else t("admin_history.changed_by_sync"),
     )
 
 

@@ -27,7 +27,7 @@ async def recent_changes(session: AsyncSession, *, limit: int = 10) -> Sequence[
 
 
 async def later_changes(session: AsyncSession, change: Change) -> Sequence[Change]:
-    """Changes made to the same item after this one, latest first: what a revert must wait for."""
+    """Changes made to the same item after this one, latest first: what reverting it undoes too."""
     found = await session.scalars(
         select(Change)
         .where(Change.kind == change.kind, Change.item_id == change.item_id, Change.id > change.id)

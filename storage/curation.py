@@ -168,26 +168,61 @@ async def change(session: AsyncSession, change_id: int) -> Change | None:
     return await session.get(Change, change_id)
 
 
-async def revert(session: AsyncSession, change_id: int, *, admin_id: int, now: datetime) -> Change:
-    """Undo one change, if nothing changed the item after it; the undoing is a change too.
+async def revert(
+    session: AsyncSession,
+    change_id: int,
+    *,
+    seen_version: int | None,
+    admin_id: int,
+    now: datetime,
+) -> Change:
+    """Put an item back as it was before one change, whatever came after; a change itself.
 
-    Undoing an addition hides the item (a fact is deleted, an event cancelled) rather than
-    erasing it, so that its history stays and the undoing can itself be undone.
+    It is an edit to the values ``restoration`` gives, checked against the version the admin's
+    preview showed like any other edit, so an event is rescheduled as an edit would be.
     """
-    undone = await session.get(Change, change_id)
+    undone = await change(session, change_id)
     if undone is None:
         raise CurationError(f"there is no change #{change_id}")
+    if undone.kind not in MODELS:
+        raise CurationError(f"change #{change_id} is to a {undone.kind}, which is not curated")
     item = await get(session, undone.kind, undone.item_id)
-    latest = await latest_change(session, undone.kind, undone.item_id)
-    if latest is not None and latest.id != undone.id:
-        raise Conflict(undone.kind, undone.item_id, latest)
-    if undone.before is None:
-        target = _hidden(undone.kind, now)
-    else:
-        target = _restored(item, fields_of(undone.before))
-    done = await _write(session, undone.kind, item, target, REVERT, admin_id=admin_id, now=now)
+    values = restoration(undone, item, now=now)
+    done = await edit(
+        session,
+        undone.kind,
+        undone.item_id,
+        values,
+        seen_version=seen_version,
+        admin_id=admin_id,
+        now=now,
+        action=REVERT,
+    )
     done.reverts = undone.id
     return done
+
+
+def restoration(undone: Change, item: Base, *, now: datetime) -> dict[str, Any]:
+    """The values that put the item back as it was before a change: its ``before`` snapshot.
+
+    Undoing an addition hides the item (a fact is deleted, an event cancelled) rather than
+    erasing it, so that its history stays and the undoing can itself be undone; an item
+    already hidden stays as it is.
+    """
+    if undone.before is None:
+        return _hidden(undone.kind, item, now)
+    return _restored(type(item), fields_of(undone.before))
+
+
+def version_of(item: Base) -> int | None:
+    """The version an edit names (None for sources, which have none)."""
+    version: int | None = getattr(item, "version", None)
+    return version
+
+
+def with_values(item: Base, values: Values) -> Snapshot:
+    """The item as it would be with these values: what a preview compares it with."""
+    return Snapshot({**snapshot(item).fields, **values})
 
 
 async def refuse(
@@ -284,17 +319,19 @@ async def _record(
     return done
 
 
-def _hidden(kind: str, now: datetime) -> dict[str, Any]:
-    if kind == "event":
+def _hidden(kind: str, item: Base, now: datetime) -> dict[str, Any]:
+    if isinstance(item, Event):
         return {"status": "cancelled"}
-    if kind == "fact":
-        return {"deleted_at": now}
-    raise CurationError(f"an added {kind} cannot be undone; edit it instead")
+    if isinstance(item, Fact):
+        return {"deleted_at": item.deleted_at or now}
+    raise CurationError(
+        f"an added {type(item).__name__.lower()} cannot be undone; edit it instead"
+    )
 
 
-def _restored(item: Base, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A snapshot's values typed as the item's columns want them."""
-    columns = {c.key: c.columns[0] for c in item.__mapper__.column_attrs}
+def _restored(model: type[Base], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A snapshot's values typed as the model's columns want them."""
+    columns = {c.key: c.columns[0] for c in model.__mapper__.column_attrs}
     restored: dict[str, Any] = {}
     for name, value in fields.items():
         column = columns.get(name)

@@ -589,6 +589,40 @@ async def test_a_reverted_cancellation_tells_those_told_it_is_on_again(running: 
     assert "Winter school" in running.emulator.history(SUBSCRIBER)[2].text
 
 
+async def test_going_back_before_an_earlier_cancellation_tells_it_is_on_again(
+    running: Running,
+) -> None:
+    """Cancel, undo, cancel again; then /revert of the first cancellation, past the later two:
+    the event is on again, written as an edit, so the next digest says so and reminds."""
+    await subscribe(running)
+    await added(running)
+    await tick_at(running, START - timedelta(days=7))
+    admin = running.chat(ADMIN, first_name="Curator")
+    numbers: list[int] = []
+    for command in ("/cancelevent winter-school", "/revert {}", "/cancelevent winter-school"):
+        preview = await admin.send(command.format(*numbers[-1:]))
+        done = await admin.press(preview, preview.button_labels[0])
+        numbers.append(int(re.findall(r"#(\d+)", done.text)[-1]))
+        await tick_at(running, running.clock.now())
+    first_cancel = numbers[0]
+    preview = await admin.send(f"/revert {first_cancel}")
+    assert "status: cancelled → scheduled" in preview.text
+    assert f"#{numbers[2]} cancel (event)" in preview.text
+    await admin.press(preview, "Undo it")
+    await tick_at(running, running.clock.now())
+    await tick_at(running, START - timedelta(days=1))
+    on_again = "✅ On again: this event takes place after all; reminders go out as before."
+    cancelled = "❌ Cancelled: this event will not take place."
+    assert received(running) == [
+        "⏰ Reminder: in 7 days",
+        cancelled,
+        on_again,
+        cancelled,
+        on_again,
+        "⏰ Reminder: in 1 day",
+    ]
+
+
 async def test_examples_in_admin_texts_are_ahead_of_the_clock_and_name_real_events(
     running: Running,
 ) -> None:

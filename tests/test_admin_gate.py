@@ -83,6 +83,16 @@ async def show_every_admin_button(running: Running) -> tuple[list[Shown], int]:
             now=running.clock.now(),
         )
         change_id = change.id
+        # A later change: the revert preview goes back past it, as /revert may.
+        await curation.edit(
+            session,
+            "fact",
+            fact.id,
+            {"text": "Rewritten"},
+            seen_version=fact.version,
+            admin_id=ADMIN,
+            now=running.clock.now(),
+        )
     running.user(SUBSCRIBER)
     admin = running.chat(ADMIN, first_name="Curator")
     asked_topic = await admin.send("/addfact")
@@ -190,7 +200,9 @@ async def test_a_stranger_pressing_every_admin_button_writes_nothing_and_is_coun
     done = await admin.press(preview, "Undo it")
     assert f"change #{change_id}" in done.text
     async with running.sessions() as session:
-        assert (await session.get_one(Fact, "agreement-purpose")).title != "Renamed"
+        fact = await session.get_one(Fact, "agreement-purpose")
+    assert fact.title != "Renamed"
+    assert fact.text != "Rewritten", "the later change is undone too"
 
 
 async def test_an_admin_removed_from_the_list_has_no_working_buttons_after_a_restart(

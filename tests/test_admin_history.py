@@ -16,6 +16,7 @@ from storage.models import Change, Fact
 from tests.conftest import Running
 
 ADMIN, OTHER_ADMIN = 4242, 4343
+NEW_FACT = "new-fact"
 
 
 @pytest.fixture
@@ -40,6 +41,58 @@ async def _edit_title(running: Running, title: str, *, admin_id: int = ADMIN) ->
             now=running.clock.now(),
         )
         return change.id
+
+
+async def _add_fact(running: Running) -> int:
+    async with running.sessions.begin() as session:
+        added = await curation.add(
+            session,
+            "fact",
+            {
+                "id": NEW_FACT,
+                "topic": "agreement",
+                "title": "Added title",
+                "text": "Text",
+                "source_id": "jinr-2023-10-04-agreement-of-intent",
+            },
+            admin_id=ADMIN,
+            now=running.clock.now(),
+        )
+        return added.id
+
+
+async def _edit_fact(
+    running: Running, values: dict[str, object], action: str = curation.EDIT
+) -> int:
+    async with running.sessions.begin() as session:
+        fact = await curation.get(session, "fact", NEW_FACT)
+        change = await curation.edit(
+            session,
+            "fact",
+            NEW_FACT,
+            values,
+            seen_version=fact.version,
+            admin_id=ADMIN,
+            now=running.clock.now(),
+            action=action,
+        )
+        return change.id
+
+
+async def _confirm_revert(running: Running, chat: ChatSession, change_id: int) -> int:
+    """Revert through the bot, preview and Confirm; the number of the change it records."""
+    preview = await chat.send(f"/revert {change_id}")
+    await chat.press(preview, "Undo it")
+    async with running.sessions() as session:
+        latest = await curation.latest_change(session, "fact", NEW_FACT)
+    assert latest is not None
+    assert latest.reverts == change_id
+    return latest.id
+
+
+async def _hidden(running: Running) -> bool:
+    async with running.sessions() as session:
+        return (await session.get_one(Fact, NEW_FACT)).deleted_at is not None
 
 
 async def _title(running: Running) -> str:
@@ -128,26 +181,91 @@ async def test_a_revert_preview_forgotten_by_a_restart_undoes_nothing(running: R
     assert await _title(running) == "An agreement of intent", "a new preview works"
 
 
-async def test_revert_of_a_change_with_later_ones_names_them(running: Running) -> None:
-    first = await _edit_title(running, "One")
-    second = await _edit_title(running, "Two")
-    answer = await _admin(running).send(f"/revert {first}")
-    assert f"#{second}" in answer.text
-    assert f"/revert {second}" in answer.text
-    assert not answer.buttons
-    assert await _changes(running) == 2
+async def test_reverting_an_older_change_names_the_later_ones_it_undoes_too(
+    running: Running,
+) -> None:
+    await _add_fact(running)
+    edited = await _edit_fact(running, {"title": "Edited title"})
+    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
+    restored = await _edit_fact(running, {"deleted_at": None}, curation.RESTORE)
+    chat = _admin(running)
+    preview = await chat.send(f"/revert {edited}")
+    assert "title: Edited title → Added title" in preview.text
+    assert "deleted_at" not in preview.text, "only what differs from now is shown"
+    also = preview.text.split("also undoes the later changes:")[1]
+    assert f"#{restored} restore (fact)" in also
+    assert f"#{deleted} delete (fact)" in also
+    done = await chat.press(preview, "Undo it")
+    assert f"change #{edited}" in done.text
+    assert await _changes(running) == 5, "one change more, the revert"
+    facts = await chat.send("/facts agreement")
+    assert "Added title" in facts.text
+    assert "Edited title" not in facts.text
+
+
+async def test_a_curator_gets_back_to_the_version_before_a_delete_after_undoing_its_undo(
+    running: Running,
+) -> None:
+    """Add, edit, delete, undo the delete, undo that: undoing the delete again is possible,
+    and gives the fact as the edit left it (it was "revert the later revert first", forever)."""
+    await _add_fact(running)
+    edited = await _edit_fact(running, {"title": "Edited title"})
+    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
+    chat = _admin(running)
+    undeleted = await _confirm_revert(running, chat, deleted)
+    deleted_again = await _confirm_revert(running, chat, undeleted)
+    assert await _hidden(running)
+
+    preview = await chat.send(f"/revert {deleted}")
+    assert "deleted_at: 2026-11-25 17:00 Asia/Almaty → —" in preview.text
+    assert "title:" not in preview.text
+    also = preview.text.split("also undoes the later changes:")[1]
+    assert f"#{deleted_again} revert (fact)" in also
+    assert f"#{undeleted} revert (fact)" in also
+    await chat.press(preview, "Undo it")
+
+    assert not await _hidden(running)
+    async with running.sessions() as session:
+        latest = await curation.latest_change(session, "fact", NEW_FACT)
+        version_after_edit = await session.get_one(Change, edited)
+    assert latest is not None
+    assert (latest.action, latest.reverts) == ("revert", deleted)
+    assert curation.fields_of(latest.after) == curation.fields_of(version_after_edit.after)
+    history = await chat.send(f"/history {NEW_FACT}")
+    assert f"#{latest.id} revert (fact) by Curator (id 4242)" in history.text
+    assert f"undoes #{deleted}" in history.text
+    facts = await chat.send("/facts agreement")
+    assert "Edited title" in facts.text
+
+
+async def test_reverting_to_what_the_item_already_is_says_nothing_would_change(
+    running: Running,
+) -> None:
+    await _add_fact(running)
+    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
+    await _edit_fact(running, {"deleted_at": None}, curation.RESTORE)
+    preview = await _admin(running).send(f"/revert {deleted}")
+    assert "nothing would change" in preview.text
+    assert not preview.buttons, "there is nothing to confirm"
+    assert await _changes(running) == 3
 
 
 async def test_a_change_made_after_the_preview_blocks_the_confirm(running: Running) -> None:
+    """Named in the refusal are the changes made since the preview, not those it showed."""
     first = await _edit_title(running, "One")
+    shown = await _edit_title(running, "Two")
     chat = _admin(running)
     preview = await chat.send(f"/revert {first}")
-    second = await _edit_title(running, "Two", admin_id=OTHER_ADMIN)
+    meanwhile = await _edit_title(running, "Three", admin_id=OTHER_ADMIN)
     answer = await chat.press(preview, "Undo it")
-    assert "cannot be undone yet" in answer.text
-    assert f"#{second}" in answer.text
-    assert await _title(running) == "Two"
-    assert await _changes(running) == 2
+    assert "Nothing undone: fact agreement-signed changed after this preview" in answer.text
+    assert f"#{meanwhile} edit (fact) by admin {OTHER_ADMIN}" in answer.text
+    assert f"#{shown} " not in answer.text
+    assert f"/revert {first} again" in answer.text
+    assert await _title(running) == "Three"
+    assert await _changes(running) == 3
+    again = await chat.send(f"/revert {first}")
+    assert "title: Three → An agreement of intent" in again.text, "a new preview shows it now"
 
 
 async def test_reverting_an_addition_hides_the_fact(running: Running) -> None:

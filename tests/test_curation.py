@@ -12,7 +12,7 @@ from bot.content import load_content
 from bot.settings import Settings
 from storage import curation
 from storage.knowledge import load
-from storage.models import Event, Fact
+from storage.models import Change, Event, Fact
 from storage.sync import sync_content
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -101,7 +101,8 @@ async def test_delete_restore_and_revert_walk_the_history(sessions: Sessions) ->
         )
     async with sessions.begin() as session:
         edited = (await curation.history(session, "fact", "agreement-signed"))[0]
-        await curation.revert(session, edited.id, admin_id=OTHER_ADMIN, now=NOW)
+        seen = (await curation.get(session, "fact", "agreement-signed")).version
+        await curation.revert(session, edited.id, seen_version=seen, admin_id=OTHER_ADMIN, now=NOW)
     async with sessions.begin() as session:
         fact = await curation.get(session, "fact", "agreement-signed")
         assert fact.title == original
@@ -121,24 +122,64 @@ async def test_delete_restore_and_revert_walk_the_history(sessions: Sessions) ->
     assert actions == ["delete", "revert", "edit"]
 
 
-async def test_a_change_with_later_changes_cannot_be_reverted(sessions: Sessions) -> None:
-    await _add_new_fact(sessions)
+async def _edit_new_fact(sessions: Sessions, values: dict[str, object]) -> int:
     async with sessions.begin() as session:
         fact = await curation.get(session, "fact", "new-fact")
-        await curation.edit(
-            session,
-            "fact",
-            "new-fact",
-            {"text": "Later"},
-            seen_version=fact.version,
-            admin_id=ADMIN,
-            now=NOW,
+        done = await curation.edit(
+            session, "fact", "new-fact", values, seen_version=fact.version, admin_id=ADMIN, now=NOW
         )
+        return done.id
+
+
+async def _revert(sessions: Sessions, change_id: int, *, now: datetime = NOW) -> int:
+    async with sessions.begin() as session:
+        undone = await session.get_one(Change, change_id)
+        item = await curation.get(session, undone.kind, undone.item_id)
+        done = await curation.revert(
+            session, change_id, seen_version=item.version, admin_id=ADMIN, now=now
+        )
+        return done.id
+
+
+async def test_reverting_an_older_change_goes_back_to_before_it(sessions: Sessions) -> None:
+    """Later changes are undone with it, and the going back is one change of its own."""
+    await _add_new_fact(sessions)
+    renamed = await _edit_new_fact(sessions, {"title": "Renamed"})
+    await _edit_new_fact(sessions, {"text": "Later"})
+    await _edit_new_fact(sessions, {"deleted_at": NOW})
+    done = await _revert(sessions, renamed)
     async with sessions() as session:
-        added = (await curation.history(session, "fact", "new-fact"))[-1]
-    with pytest.raises(curation.Conflict):
+        fact = await session.get_one(Fact, "new-fact")
+        latest = await curation.latest_change(session, "fact", "new-fact")
+    assert (fact.title, fact.text, fact.deleted_at) == ("A <new> fact", "Said & done.", None)
+    assert latest is not None
+    assert (latest.id, latest.action, latest.reverts) == (done, "revert", renamed)
+
+
+async def test_a_revert_of_a_revert_goes_back_to_before_that_revert(sessions: Sessions) -> None:
+    await _add_new_fact(sessions)
+    renamed = await _edit_new_fact(sessions, {"title": "Renamed"})
+    undone = await _revert(sessions, renamed)
+    await _revert(sessions, undone)
+    async with sessions() as session:
+        assert (await session.get_one(Fact, "new-fact")).title == "Renamed"
+
+
+async def test_a_revert_of_an_item_changed_since_it_was_seen_is_refused(
+    sessions: Sessions,
+) -> None:
+    await _add_new_fact(sessions)
+    renamed = await _edit_new_fact(sessions, {"title": "Renamed"})
+    async with sessions() as session:
+        seen = (await curation.get(session, "fact", "new-fact")).version
+    await _edit_new_fact(sessions, {"title": "Renamed again"})
+    with pytest.raises(curation.Conflict) as refused:
         async with sessions.begin() as session:
-            await curation.revert(session, added.id, admin_id=ADMIN, now=NOW)
+            await curation.revert(session, renamed, seen_version=seen, admin_id=ADMIN, now=NOW)
+    assert refused.value.latest is not None
+    assert refused.value.latest.change_id == renamed + 1
+    async with sessions() as session:
+        assert (await session.get_one(Fact, "new-fact")).title == "Renamed again"
 
 
 async def test_reverting_an_added_event_cancels_it(sessions: Sessions) -> None:
@@ -155,8 +196,8 @@ async def test_reverting_an_added_event_cancels_it(sessions: Sessions) -> None:
     }
     async with sessions.begin() as session:
         added = await curation.add(session, "event", values, admin_id=ADMIN, now=NOW)
-    async with sessions.begin() as session:
-        await curation.revert(session, added.id, admin_id=ADMIN, now=NOW)
+        added_id = added.id
+    await _revert(sessions, added_id)
     async with sessions() as session:
         event = await session.get(Event, "new-event")
     assert event is not None
@@ -183,3 +224,39 @@ async def test_content_sync_leaves_an_admin_edit_alone(
     async with sessions() as session:
         title = await session.scalar(select(Fact.title).where(Fact.id == "agreement-signed"))
     assert title == "Admin's title"
+
+
+async def test_reverting_a_move_of_an_event_reschedules_it(sessions: Sessions) -> None:
+    """A revert is written as an edit is: reminders are due again at the start it restores."""
+    starts = NOW + timedelta(days=10)
+    values = {
+        "id": "new-event",
+        "title": "Seminar",
+        "description": "",
+        "place": "Almaty",
+        "zone": "Asia/Almaty",
+        "precision": "minute",
+        "starts_at": starts,
+        "source_id": SOURCE,
+    }
+    async with sessions.begin() as session:
+        await curation.add(session, "event", values, admin_id=ADMIN, now=NOW)
+    changes = []
+    for edit in ({"starts_at": starts + timedelta(days=1)}, {"place": "Astana"}):
+        async with sessions.begin() as session:
+            event = await session.get_one(Event, "new-event")
+            done = await curation.edit(
+                session,
+                "event",
+                "new-event",
+                edit,
+                seen_version=event.version,
+                admin_id=ADMIN,
+                now=NOW,
+            )
+            changes.append(done.id)
+    later = NOW + timedelta(hours=1)
+    await _revert(sessions, changes[0], now=later)
+    async with sessions() as session:
+        event = await session.get_one(Event, "new-event")
+    assert (event.starts_at, event.place, event.scheduled_since) == (starts, "Almaty", later)
