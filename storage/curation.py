@@ -15,10 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, TypeDecorator, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.events import period_end
 from storage.models import Base, Change, Event, Fact, Refusal, Source, reschedule
 
 # What admins curate, by the name commands and history use.
@@ -211,7 +213,25 @@ def restoration(undone: Change, item: Base, *, now: datetime) -> dict[str, Any]:
     """
     if undone.before is None:
         return _hidden(undone.kind, item, now)
-    return _restored(type(item), fields_of(undone.before))
+    values = _restored(type(item), fields_of(undone.before))
+    if isinstance(item, Event):
+        _refuse_past_start(item, values, now=now)
+    return values
+
+
+def _refuse_past_start(event: Event, values: Mapping[str, Any], *, now: datetime) -> None:
+    """A scheduled event is not moved back to a start that is over, as /editevent would not."""
+    starts_at = values.get("starts_at", event.starts_at)
+    if starts_at == event.starts_at or values.get("status", event.status) != "scheduled":
+        return
+    precision = values.get("precision", event.precision)
+    zone = values.get("zone", event.zone)
+    if period_end(starts_at, precision=precision, zone=zone) <= now:
+        shown = starts_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+        raise CurationError(
+            f"that version of {event.id} starts at {shown} {zone}, which is over; give it a "
+            f"coming start with /editevent {event.id} start = …"
+        )
 
 
 def version_of(item: Base) -> int | None:

@@ -659,3 +659,19 @@ async def test_examples_in_admin_texts_are_ahead_of_the_clock_and_name_real_even
     *_, example = (line for line in shown[1].text.splitlines() if line.startswith("/addevent "))
     preview = await admin.send(example)
     assert "✅ Confirm" in preview.button_labels, preview.text
+
+
+async def test_reverting_a_move_to_a_start_that_is_over_is_refused(running: Running) -> None:
+    await added(running)
+    admin = running.chat(ADMIN, first_name="Curator")
+    preview = await admin.send("/editevent winter-school start = 2026-12-15 17:00")
+    done = await admin.press(preview, "✅ Confirm")
+    move = re.search(r"#(\d+)", done.text)
+    assert move is not None, done.text
+    running.clock.set(START + timedelta(days=1))  # the old start is over, the new one ahead
+    refused = await admin.send(f"/revert {move[1]}")
+    assert "starts at 2026-12-05 17:00 Asia/Almaty, which is over" in refused.text
+    assert not refused.buttons
+    event = await stored(running)
+    assert event is not None
+    assert event.starts_at == datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
