@@ -27,13 +27,13 @@ class CallbackData:
         """Matches exactly this kind's data, so a malformed or stale one falls through."""
         parts = [
             NUMBER if field.type in ("int", int) else "[^:]*"
-            for field in fields(cls)  # type: ignore[arg-type]
+            for field in fields(cls)  # type: ignore[arg-type]  # subclasses are dataclasses; the base is not
         ]
         return re.compile("^" + ":".join([re.escape(cls.prefix), *parts]) + "$")
 
     @property
     def data(self) -> str:
-        values = [str(getattr(self, field.name)) for field in fields(self)]  # type: ignore[arg-type]
+        values = [str(getattr(self, field.name)) for field in fields(self)]  # type: ignore[arg-type]  # subclasses are dataclasses; the base is not
         data = ":".join([self.prefix, *values])
         if len(data.encode()) > MAX_BYTES:
             raise ValueError(f"callback data {data!r} is over {MAX_BYTES} bytes")
@@ -43,10 +43,10 @@ class CallbackData:
     def parse(cls, data: str) -> Self:
         """The button's data back as a value; ValueError if it is not ours or is malformed."""
         prefix, *values = data.split(":")
-        names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+        names = [field.name for field in fields(cls)]  # type: ignore[arg-type]  # subclasses are dataclasses; the base is not
         if prefix != cls.prefix or len(values) != len(names):
             raise ValueError(f"not {cls.__name__} data: {data!r}")
-        types = {field.name: field.type for field in fields(cls)}  # type: ignore[arg-type]
+        types = {field.name: field.type for field in fields(cls)}  # type: ignore[arg-type]  # subclasses are dataclasses; the base is not
         parsed: dict[str, int | str] = {}
         for name, value in zip(names, values, strict=True):
             if types[name] not in ("int", int):

@@ -15,8 +15,7 @@ from collections.abc import Iterable
 # Russian, then the letters Kazakh adds, as a reader of Latin script would spell them.
 _CYRILLIC = {
     **dict(zip("абвгдезийклмнопрстуфы", "abvgdeziyklmnoprstufy", strict=True)),
-    # Cyrillic letters on purpose: these are what the table translates.
-    **{"ё": "e", "ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch"},  # noqa: RUF001
+    **{"ё": "e", "ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch"},  # noqa: RUF001 (Cyrillic on purpose)
     **{"ъ": "", "ь": "", "э": "e", "ю": "yu", "я": "ya"},
     **dict(zip("әғқңөұүһі", "agknouuhi", strict=True)),
 }

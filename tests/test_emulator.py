@@ -456,7 +456,7 @@ async def test_an_uploaded_document_keeps_its_name_and_bytes(
         caption="<i>Report</i>",
         parse_mode="HTML",
     )
-    downloaded = await (await bot.get_file(sent.document.file_id)).download_as_bytearray()  # type: ignore[union-attr]
+    downloaded = await (await bot.get_file(sent.document.file_id)).download_as_bytearray()  # type: ignore[union-attr]  # the bot sent a document
 
     (message,) = emulator.messages(user.id)
     assert message.document is not None

@@ -65,14 +65,14 @@ def well_formed(kind: type[CallbackData], **numbers: str) -> str:
     """Data of this kind: "1" for each number unless given, "x" for each other field."""
     values = [
         numbers.get(field.name, "1") if field.type in ("int", int) else "x"
-        for field in fields(kind)  # type: ignore[arg-type]
+        for field in fields(kind)  # type: ignore[arg-type]  # every kind is a dataclass
     ]
     return ":".join([kind.prefix, *values])
 
 
 def forged(kind: type[CallbackData]) -> list[str]:
     """Each number of the kind too big, then in another script's digits."""
-    numbers = [field.name for field in fields(kind) if field.type in ("int", int)]  # type: ignore[arg-type]
+    numbers = [field.name for field in fields(kind) if field.type in ("int", int)]  # type: ignore[arg-type]  # every kind is a dataclass
     return [
         well_formed(kind, **{name: value}) for name in numbers for value in (HUGE, FOREIGN_DIGIT)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -41,3 +42,19 @@ def test_every_dependency_has_a_ceiling_a_release_cannot_break() -> None:
         and not any(spec.operator in ("<", "<=", "==", "~=") for spec in requirement.specifier)
     ]
     assert open_ended == []
+
+
+# A suppression with nothing after its codes: neither "(why)" nor "# why".
+UNEXPLAINED = re.compile(r"#\s*(?:noqa\b|type:\s*ignore)[^#(]*$")
+
+
+def test_every_suppression_says_why() -> None:
+    """STYLE rule 11: a `noqa` or `type: ignore` carries its reason, for the next reader."""
+    silent = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("bot", "handlers", "storage", "tests", "bench")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1)
+        if UNEXPLAINED.search(line)
+    ]
+    assert silent == []

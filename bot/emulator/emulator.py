@@ -255,7 +255,7 @@ class BotApiEmulator:
         self,
         chat: ChatRef,
         *,
-        timeout: float | None = 5.0,  # noqa: ASYNC109
+        timeout: float | None = 5.0,  # noqa: ASYNC109 (a deadline; None waits for ever)
     ) -> SentMessage:
         """The next bot message (new or edited) after the chat's read cursor, which moves on;
         `timeout` None waits as long as it takes (the sandbox, whose user may idle for hours)."""
