@@ -101,6 +101,8 @@ def build_app(
     data.clock = clock or SystemClock()
     data.chats_seen = {}
     data.admin_names = {}
+    data.errors_reported_at = None
+    data.errors_unreported = 0
     data.chats_unsaved = {}
     data.stopping = stopping
     data.recent_searches = RecentSearches()

@@ -47,6 +47,10 @@ class BotData:
     # Each admin's name as Telegram last gave it, for /history and conflict reports: read from
     # the chats table at start, then taken from every update an admin sends.
     admin_names: dict[int, str]
+    # When the admins were last told of an error, and how many errors came since: at most one
+    # report a minute, so a failure on every update does not flood them.
+    errors_reported_at: datetime | None
+    errors_unreported: int
     # Set once the bot begins to stop: long work (a digest's fan-out) ends at its next step.
     stopping: asyncio.Event
     # The updates in hand, once polling has started.
