@@ -33,7 +33,7 @@ from bot.html_split import split_html
 from bot.knowledge import refresh
 from bot.progress import Progress
 from bot.settings import Limits
-from storage import digests, knowledge, subscriptions
+from storage import chats, digests, knowledge, subscriptions
 from storage.digests import (
     CANCELLED,
     CHANGED,
@@ -406,11 +406,11 @@ async def _record(
     async with data.sessions.begin() as session:
         await digests.mark(session, digest_id=digest.id, marks=marks, now=now)
         for mark in gone:
-            await digests.deactivate(
+            await chats.deactivate(
                 session, chat_id=mark.chat_id, reason=mark.error or "gone", now=now
             )
         for old, new in moves:
-            await digests.migrate_chat(session, old=old, new=new, now=now)
+            await chats.migrate_chat(session, old=old, new=new, now=now)
         revision = await knowledge.revision(session)
     _count(tally, marks, gone)
     for old, new in moves:
@@ -438,7 +438,7 @@ async def _resend(data: BotData, bot: Courier, digest: Digest, chat_id: int, tal
     async with data.sessions.begin() as session:
         await digests.mark(session, digest_id=digest.id, marks=[mark], now=now)
         if result.kind == _GONE:
-            await digests.deactivate(session, chat_id=chat_id, reason=mark.error or "", now=now)
+            await chats.deactivate(session, chat_id=chat_id, reason=mark.error or "", now=now)
     _count(tally, [mark], [mark] if result.kind == _GONE else [])
 
 

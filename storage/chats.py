@@ -1,4 +1,4 @@
-"""The chats the bot has heard from."""
+"""The chats the bot has heard from, and what happens when one leaves or changes its id."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, literal, select, true, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat
+from storage.digests import PENDING, SKIPPED
+from storage.models import Chat, Delivery, Subscription
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,52 @@ async def set_present(session: AsyncSession, seen: Sighting, *, present: bool) -
     user unblocked or blocked it); only a chat where the bot is present gets digests."""
     await remember(session, [seen])
     await session.execute(update(Chat).where(Chat.id == seen.chat_id).values(active=present))
+
+
+async def deactivate(session: AsyncSession, *, chat_id: int, reason: str, now: datetime) -> None:
+    """The chat blocked the bot or is gone: no digest goes to it until it comes back."""
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False))
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.chat_id == chat_id, Delivery.status == PENDING)
+        .values(status=SKIPPED, error=reason, updated_at=now)
+    )
+
+
+async def migrate_chat(session: AsyncSession, *, old: int, new: int, now: datetime) -> None:
+    """A group became a supergroup with a new id: its chat, subscription and pending deliveries
+    move to the new id. The old chat row stays, inactive, as a record.
+    """
+    copy = select(
+        literal(new),
+        literal("supergroup"),
+        Chat.title,
+        Chat.language,
+        true(),
+        Chat.first_seen,
+        literal(now, Chat.last_seen.type),
+    ).where(Chat.id == old)
+    columns = ["id", "type", "title", "language", "active", "first_seen", "last_seen"]
+    await session.execute(insert(Chat).prefix_with("OR IGNORE").from_select(columns, copy))
+    await session.execute(update(Chat).where(Chat.id == new).values(active=True))
+    # The new id may already have a subscription of its own; then that one stands.
+    await session.execute(
+        update(Subscription)
+        .prefix_with("OR IGNORE")
+        .where(Subscription.chat_id == old)
+        .values(chat_id=new)
+    )
+    await session.execute(delete(Subscription).where(Subscription.chat_id == old))
+    await session.execute(update(Chat).where(Chat.id == old).values(active=False))
+    moved = and_(Delivery.chat_id == old, Delivery.status == PENDING)
+    await session.execute(
+        update(Delivery)
+        .prefix_with("OR IGNORE")
+        .where(moved)
+        .values(chat_id=new, error=f"migrated from {old}", updated_at=now)
+    )
+    await session.execute(
+        update(Delivery)
+        .where(moved)
+        .values(status=SKIPPED, error=f"migrated to {new}", updated_at=now)
+    )

@@ -22,7 +22,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    delete,
     exists,
     false,
     func,
@@ -531,55 +530,6 @@ async def finish(session: AsyncSession, *, digest_id: str) -> bool:
         .values(status=DONE)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has a rowcount
-
-
-async def deactivate(session: AsyncSession, *, chat_id: int, reason: str, now: datetime) -> None:
-    """The chat blocked the bot or is gone: no digest goes to it until it comes back."""
-    await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False))
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.chat_id == chat_id, Delivery.status == PENDING)
-        .values(status=SKIPPED, error=reason, updated_at=now)
-    )
-
-
-async def migrate_chat(session: AsyncSession, *, old: int, new: int, now: datetime) -> None:
-    """A group became a supergroup with a new id: its chat, subscription and pending deliveries
-    move to the new id. The old chat row stays, inactive, as a record.
-    """
-    copy = select(
-        literal(new),
-        literal("supergroup"),
-        Chat.title,
-        Chat.language,
-        true(),
-        Chat.first_seen,
-        literal(now, Chat.last_seen.type),
-    ).where(Chat.id == old)
-    columns = ["id", "type", "title", "language", "active", "first_seen", "last_seen"]
-    await session.execute(insert(Chat).prefix_with("OR IGNORE").from_select(columns, copy))
-    await session.execute(update(Chat).where(Chat.id == new).values(active=True))
-    # The new id may already have a subscription of its own; then that one stands.
-    await session.execute(
-        update(Subscription)
-        .prefix_with("OR IGNORE")
-        .where(Subscription.chat_id == old)
-        .values(chat_id=new)
-    )
-    await session.execute(delete(Subscription).where(Subscription.chat_id == old))
-    await session.execute(update(Chat).where(Chat.id == old).values(active=False))
-    moved = and_(Delivery.chat_id == old, Delivery.status == PENDING)
-    await session.execute(
-        update(Delivery)
-        .prefix_with("OR IGNORE")
-        .where(moved)
-        .values(chat_id=new, error=f"migrated from {old}", updated_at=now)
-    )
-    await session.execute(
-        update(Delivery)
-        .where(moved)
-        .values(status=SKIPPED, error=f"migrated to {new}", updated_at=now)
-    )
 
 
 async def delivery_status(session: AsyncSession, *, digest_id: str, chat_id: int) -> str | None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage import digests
+from storage import chats, digests
 from storage.db import session_factory
 from storage.digests import NewDigest
 from storage.models import Chat, Delivery, Digest, Subscription
@@ -96,7 +96,7 @@ async def test_a_migrated_chat_keeps_the_subscription_its_new_id_already_had(
 ) -> None:
     async with session_factory(engine).begin() as session:
         await add_chats(session, [(-5, True, "1h"), (-1005, True, "7d")])
-        await digests.migrate_chat(session, old=-5, new=-1005, now=NOW)
+        await chats.migrate_chat(session, old=-5, new=-1005, now=NOW)
         subscribed = await session.scalars(select(Subscription))
         assert [(s.chat_id, s.lead_times) for s in subscribed] == [(-1005, "7d")]
         assert await session.scalar(select(Chat.active).where(Chat.id == -5)) is False
