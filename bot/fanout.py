@@ -55,8 +55,7 @@ TICK_JOB = "digest tick"
 # receive twice. Half of them can be sending while the other half is marked. At least 8, which
 # keeps up with Telegram's 30 a second at any ordinary latency; at a higher configured rate, the
 # sends of IN_FLIGHT_SPAN seconds: 64 at 1,000 a second. A transaction costs as much as several
-# sends and takes ~10 ms from a busy event loop; with 32, marks of 16 held the pacing back and
-# cost about 0.1 ms of CPU a message more (one-off runs of bench/digest.py's L=1000 fan-out).
+# sends, so marks are batched by half the window (bench/README.md has the figures).
 MIN_IN_FLIGHT = 8
 MAX_IN_FLIGHT = 64
 IN_FLIGHT_SPAN = 0.064

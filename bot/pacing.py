@@ -9,10 +9,8 @@ dispatcher task hand out send slots one at a time:
   counted that send before it answered, so no second of Telegram's own clock ever holds more
   than ``per_second`` sends, whatever the delays on the way there and back: a stall on either
   side holds back only the sends a second after it. The round trip is the price: the rate is
-  ``per_second / (WINDOW + round trip)``: 0.99 of the limit over loopback (bench/digest.py),
-  and by that formula 0.93 with an 80 ms round trip. Counting from when sends went, with 20 ms
-  of slack for the delays, reached 0.97 here and drew a 429 now and then, when the emulator
-  stalled for longer than the slack.
+  ``per_second / (WINDOW + round trip)``: 0.99 of the limit over loopback, and by that formula
+  0.93 with an 80 ms round trip (the alternatives measured are in bench/README.md).
 * Per chat, fan-out messages go ``1 s / per_chat_per_second`` apart; in a group also
   ``60 s / per_group_per_minute`` apart: evenly, never 20 at once and then a minute's silence.
   Replies may go up to REPLY_BURST at once: Telegram allows short bursts in a chat ("we may

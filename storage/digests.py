@@ -461,8 +461,7 @@ async def pending(
     return [Pending(chat_id, attempts) for chat_id, attempts in rows]
 
 
-# Built once: a fan-out marks its sends many times a second, and building the statement took a
-# third of each mark's time in the event loop (py-spy).
+# Built once: a fan-out marks its sends many times a second (bench/README.md: what it cost).
 _MARK = (
     update(Delivery)
     .where(Delivery.digest_id == bindparam("digest"), Delivery.chat_id == bindparam("chat"))
