@@ -138,6 +138,15 @@ async def running(
         yield running
 
 
+# The curators of the tests that need them, by numeric id as [admins] user_ids takes them.
+ADMIN, OTHER_ADMIN = 4242, 4343
+
+
+def curator(running: Running, user_id: int = ADMIN) -> ChatSession:
+    """An admin's private chat with the bot; the admin is called "Curator"."""
+    return running.chat(user_id, first_name="Curator")
+
+
 @asynccontextmanager
 async def started(
     emulator: BotApiEmulator,

@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 from bot.admins import ADMIN_COMMANDS
 from bot.settings import Settings
 from storage.models import Change, Refusal
-from tests.conftest import DEFAULT_NOW, Running
+from tests.conftest import ADMIN, DEFAULT_NOW, Running, curator
 
-ADMIN = 4242
 ADMIN_USERNAME = "curator"
 
 
@@ -59,7 +58,7 @@ async def test_an_admin_command_in_a_group_points_to_the_private_chat(running: R
 
 
 async def test_admins_see_the_admin_help_and_others_do_not(running: Running) -> None:
-    admin_help = await running.chat(ADMIN, first_name="Curator").send("/help")
+    admin_help = await curator(running).send("/help")
     public_help = await running.chat(779).send("/help")
     assert "For curators" in admin_help.text
     assert "/addfact" in admin_help.text
@@ -69,7 +68,7 @@ async def test_admins_see_the_admin_help_and_others_do_not(running: Running) -> 
 
 async def test_the_admin_menu_is_set_in_the_admins_chat(running: Running) -> None:
     before = len(running.emulator.calls)
-    await running.chat(ADMIN, first_name="Curator").send("/start")
+    await curator(running).send("/start")
     await running.emulator.wait_for_call("setMyCommands", after=before)
     scope = {"type": "chat", "chat_id": ADMIN}
     names = [name for name, _ in running.emulator.commands(scope)]

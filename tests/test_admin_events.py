@@ -22,9 +22,8 @@ from bot.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, w
 from bot.settings import DEFAULT_CONTENT, Settings
 from handlers.digest import digest_tick
 from storage.models import Change, Chat, Digest, Event, Subscription
-from tests.conftest import DEFAULT_NOW, UNPACED, Running
+from tests.conftest import ADMIN, DEFAULT_NOW, OTHER_ADMIN, UNPACED, Running, curator
 
-ADMIN, OTHER_ADMIN = 4242, 4343
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 ALMATY = ZoneInfo("Asia/Almaty")
 # Ten days ahead of the clock: 2026-12-05 17:00 in Almaty.
@@ -57,7 +56,7 @@ async def stored(running: Running, event_id: str = "winter-school") -> Event | N
 
 async def added(running: Running, line: str = ADD) -> SentMessage:
     """An admin adds an event and confirms it."""
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send(line)
     return await admin.press(preview, "✅ Confirm")
 
@@ -143,7 +142,7 @@ def test_a_bad_moment_says_what_is_wrong(text: str, problem: str) -> None:
 
 
 async def test_an_added_event_is_previewed_as_users_see_it_then_saved(running: Running) -> None:
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send(ADD)
     assert "Winter school <b>on</b> physics" in preview.text, "admin HTML is shown literally"
     assert "5 December 2026, 17:00 (Asia/Almaty)" in preview.text
@@ -174,7 +173,7 @@ async def test_an_end_with_a_time_of_day_is_shown_wherever_the_event_is(running:
     """Preview, /events, /next and a reminder all show when a multi-day school ends."""
     shown = "5 December 2026, 17:00 – 9 December 2026, 18:00 (Asia/Almaty)"
     await subscribe(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send(f"{ADD} | 2026-12-09 18:00")
     assert shown in preview.text
     await admin.press(preview, "✅ Confirm")
@@ -187,7 +186,7 @@ async def test_an_end_with_a_time_of_day_is_shown_wherever_the_event_is(running:
 
 async def test_an_event_with_an_end_and_no_zone_uses_the_bots_zone(running: Running) -> None:
     line = f"/addevent spring-days | Spring days | 2027-03 | Dubna | {SOURCE} | Talks. | 2027-04"
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send(line)
     assert "March 2027 – April 2027" in preview.text
     assert "Zone: Asia/Almaty, the bot's own" in preview.text
@@ -202,7 +201,7 @@ async def test_an_event_with_an_end_and_no_zone_uses_the_bots_zone(running: Runn
 
 
 async def test_cancel_drops_the_draft_and_writes_nothing(running: Running) -> None:
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send(ADD)
     dropped = await admin.press(preview, "✖️ Cancel")
     assert "nothing was changed" in dropped.text
@@ -212,7 +211,7 @@ async def test_cancel_drops_the_draft_and_writes_nothing(running: Running) -> No
 
 
 async def test_a_start_that_passes_while_the_preview_waits_is_not_saved(running: Running) -> None:
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     soon = ADD.replace("2026-12-05 17:00", "2026-11-25 18:00")  # 13:00 UTC, an hour ahead
     preview = await admin.send(soon)
     assert "✅ Confirm" in preview.button_labels
@@ -223,7 +222,7 @@ async def test_a_start_that_passes_while_the_preview_waits_is_not_saved(running:
 
 
 async def test_a_draft_forgotten_by_a_restart_saves_nothing(running: Running) -> None:
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send(ADD)
     running.app.user_data[ADMIN].clear()
     gone = await admin.press(preview, "✅ Confirm")
@@ -269,7 +268,7 @@ def _add(
 async def test_bad_input_to_addevent_is_explained_and_writes_nothing(
     running: Running, line: str, says: str
 ) -> None:
-    answer = await running.chat(ADMIN, first_name="Curator").send(line)
+    answer = await curator(running).send(line)
     assert says in answer.text
     assert "Nothing was saved" in answer.text
     assert not answer.buttons
@@ -283,7 +282,7 @@ async def test_editevent_shows_the_fields_then_previews_and_saves_a_change(
     running: Running,
 ) -> None:
     await added(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     fields = await admin.send("/editevent winter-school")
     assert "start: 2026-12-05 17:00 Asia/Almaty" in fields.text
     assert "title: Winter school <b>on</b> physics" in fields.text
@@ -304,7 +303,7 @@ async def test_editevent_shows_the_fields_then_previews_and_saves_a_change(
 
 async def test_an_end_can_be_set_and_removed(running: Running) -> None:
     await added(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send("/editevent winter-school end = 2026-12-06 18:00")
     await admin.press(preview, "✅ Confirm")
     event = await stored(running)
@@ -321,7 +320,7 @@ async def test_a_new_zone_keeps_the_ends_local_time_and_a_precision_change_needs
     running: Running,
 ) -> None:
     await added(running, _add(event_id="talks", end="2026-12-06 18:00"))
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send("/editevent talks start = 2026-12-05 10:00 Europe/Moscow")
     assert "Zone: Europe/Moscow." in preview.text
     await admin.press(preview, "✅ Confirm")
@@ -342,7 +341,7 @@ async def test_a_time_the_clocks_pass_twice_is_taken_at_its_first_and_said_so(
     running: Running,
 ) -> None:
     line = _add("2027-10-31 02:30 Europe/Berlin", event_id="night-shift")
-    preview = await running.chat(ADMIN, first_name="Curator").send(line)
+    preview = await curator(running).send(line)
     assert "2027-10-31 02:30 Europe/Berlin happens twice there" in preview.text
     assert "the first is meant, 2027-10-31 00:30 UTC" in preview.text
 
@@ -373,7 +372,7 @@ async def test_bad_input_to_editevent_is_explained_and_writes_nothing(
     running: Running, line: str, says: str
 ) -> None:
     await added(running)
-    answer = await running.chat(ADMIN, first_name="Curator").send(line)
+    answer = await curator(running).send(line)
     assert says in answer.text
     assert not answer.buttons
     assert await changes(running) == 1
@@ -381,7 +380,7 @@ async def test_bad_input_to_editevent_is_explained_and_writes_nothing(
 
 async def test_a_second_admins_edit_meanwhile_is_not_overwritten(running: Running) -> None:
     await added(running)
-    first = running.chat(ADMIN, first_name="Curator")
+    first = curator(running)
     second = running.chat(OTHER_ADMIN, first_name="Other")
     first_preview = await first.send("/editevent winter-school title = First title")
     second_preview = await second.send("/editevent winter-school title = Second title")
@@ -402,7 +401,7 @@ async def test_a_second_admins_edit_meanwhile_is_not_overwritten(running: Runnin
 
 async def test_cancelevent_asks_then_cancels_and_hides_the_event(running: Running) -> None:
     await added(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send("/cancelevent winter-school")
     assert "Cancel event winter-school?" in preview.text
     kept = await admin.press(preview, "✖️ Cancel")
@@ -433,7 +432,7 @@ async def test_cancelevent_asks_then_cancels_and_hides_the_event(running: Runnin
 async def test_bad_input_to_cancelevent_is_explained_and_writes_nothing(
     running: Running, line: str, says: str
 ) -> None:
-    answer = await running.chat(ADMIN, first_name="Curator").send(line)
+    answer = await curator(running).send(line)
     assert says in answer.text
     assert await changes(running) == 0
 
@@ -456,7 +455,7 @@ async def test_a_moved_event_brings_a_notice_and_reminders_at_the_new_time(
     await subscribe(running)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send("/editevent winter-school start = 2026-12-15 17:00")
     await admin.press(preview, "✅ Confirm")
     await tick_at(running, running.clock.now())
@@ -482,7 +481,7 @@ async def test_a_changed_notice_says_what_changed_from_what_to_what(running: Run
     await subscribe(running)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     for line in (
         "/editevent winter-school start = 2026-12-05 19:30",
         "/editevent winter-school place = Astana",
@@ -509,7 +508,7 @@ async def test_reminders_due_before_an_event_was_added_or_moved_are_skipped_not_
 ) -> None:
     """Added three days ahead, then moved: no burst of "late" reminders, only those ahead."""
     await subscribe(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     soon = ADD.replace("2026-12-05 17:00", "2026-11-28 17:00")  # 3 days ahead
     await admin.press(await admin.send(soon), "✅ Confirm")
     for minutes in (0, 1, 6):
@@ -547,7 +546,7 @@ async def test_a_cancelled_event_is_announced_and_never_reminded_again(
     await subscribe(running)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send("/cancelevent winter-school")
     await admin.press(preview, "✅ Confirm")
     await tick_at(running, running.clock.now())
@@ -565,7 +564,7 @@ async def test_a_reverted_cancellation_tells_those_told_it_is_on_again(running: 
     await subscribe(running, 1002)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     for _ in range(2):
         done = await admin.press(await admin.send("/cancelevent winter-school"), "✅ Confirm")
         await tick_at(running, running.clock.now())
@@ -597,7 +596,7 @@ async def test_going_back_before_an_earlier_cancellation_tells_it_is_on_again(
     await subscribe(running)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     numbers: list[int] = []
     for command in ("/cancelevent winter-school", "/revert {}", "/cancelevent winter-school"):
         preview = await admin.send(command.format(*numbers[-1:]))
@@ -629,7 +628,7 @@ async def test_examples_in_admin_texts_are_ahead_of_the_clock_and_name_real_even
     """Every date an admin is shown as an example can be copied years from now; ids exist."""
     now = datetime(2031, 6, 15, 9, 0, tzinfo=UTC)
     running.clock.set(now)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     shown = [
         await admin.send(line)
         for line in (
@@ -663,7 +662,7 @@ async def test_examples_in_admin_texts_are_ahead_of_the_clock_and_name_real_even
 
 async def test_reverting_a_move_to_a_start_that_is_over_is_refused(running: Running) -> None:
     await added(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     preview = await admin.send("/editevent winter-school start = 2026-12-15 17:00")
     done = await admin.press(preview, "✅ Confirm")
     move = re.search(r"#(\d+)", done.text)

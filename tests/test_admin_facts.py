@@ -16,9 +16,8 @@ from telegram.ext import ConversationHandler
 from bot.emulator import ChatSession, SentMessage
 from bot.settings import Settings
 from storage.models import Change, Fact, Source
-from tests.conftest import UNPACED, Running, answers_before
+from tests.conftest import ADMIN, OTHER_ADMIN, UNPACED, Running, answers_before, curator
 
-ADMIN, OTHER_ADMIN = 4242, 4343
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 TOPIC_TITLE = "The agreement of intent"
 # A source's button shows the first 60 characters of its title.
@@ -30,10 +29,6 @@ SOURCE_BUTTON = "Agreement of intent signed between JINR and…"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, admin_ids=frozenset({ADMIN, OTHER_ADMIN}), limits=UNPACED)
-
-
-def admin(running: Running, user_id: int = ADMIN) -> ChatSession:
-    return running.chat(user_id, first_name="Curator")
 
 
 async def changes(running: Running) -> int:
@@ -67,7 +62,7 @@ async def guided_to_preview(chat: ChatSession, title: str = "Working group forme
 
 
 async def test_the_guided_addfact_saves_what_the_preview_showed(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     preview = await guided_to_preview(chat)
     assert "working-group-formed" in preview.text, "the preview names the id the fact gets"
     assert "Working group formed\nThe sides agreed" in preview.text
@@ -91,7 +86,7 @@ async def test_the_guided_addfact_saves_what_the_preview_showed(running: Running
 
 
 async def test_a_new_fact_is_in_facts_and_search_at_once(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     await decide(chat, await guided_to_preview(chat, "Zeppelin workshop planned"), "✅ Confirm")
     reader = running.chat(1001)
     page = await reader.send("/facts agreement")
@@ -102,17 +97,17 @@ async def test_a_new_fact_is_in_facts_and_search_at_once(running: Running) -> No
 
 
 async def test_admins_see_fact_ids_in_their_private_chat_only(running: Running) -> None:
-    mine = await admin(running).send("/facts agreement")
+    mine = await curator(running).send("/facts agreement")
     assert "An agreement of intent · agreement-signed" in mine.text
-    curator = running.user(ADMIN, "Curator")
-    group = running.emulator.group(-100500, admins=[curator])
-    in_group = await running.emulator.group_chat(group, curator).send("/facts agreement")
+    admin_user = running.user(ADMIN, "Curator")
+    group = running.emulator.group(-100500, admins=[admin_user])
+    in_group = await running.emulator.group_chat(group, admin_user).send("/facts agreement")
     assert "agreement-signed" not in in_group.text
 
 
 @pytest.mark.parametrize("steps", range(5))
 async def test_cancel_at_any_step_saves_nothing(running: Running, steps: int) -> None:
-    chat = admin(running)
+    chat = curator(running)
     message = await chat.send("/addfact")
     answers = [TOPIC_TITLE, "A title", "A text", SOURCE_BUTTON]
     for answer in answers[:steps]:
@@ -128,7 +123,7 @@ async def test_cancel_at_any_step_saves_nothing(running: Running, steps: int) ->
 
 
 async def test_the_cancel_button_saves_nothing(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     done = await decide(chat, await guided_to_preview(chat), "✖️ Cancel")
     assert done.text == "Cancelled. Nothing was saved."
     assert await changes(running) == 0
@@ -141,7 +136,7 @@ async def test_cancel_with_nothing_under_way_is_answered_for_anyone(running: Run
 
 
 async def test_an_idle_draft_times_out_and_the_conversation_ends(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     asked = await chat.send("/addfact")
     await chat.press(asked, TOPIC_TITLE)
     # Updates of a chat are handled one after another: once /help is answered, the press's
@@ -166,7 +161,7 @@ async def test_an_idle_draft_times_out_and_the_conversation_ends(running: Runnin
 
 
 async def test_the_one_line_form_previews_and_saves(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     preview = await chat.send(
         f"/addfact agreement | Pipes allowed | The text may hold a | as well | {SOURCE_ID}"
     )
@@ -178,7 +173,7 @@ async def test_the_one_line_form_previews_and_saves(running: Running) -> None:
 
 
 async def test_a_web_address_as_source_makes_a_new_source(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     url = "https://www.jinr.ru/posts/new-working-group/"
     preview = await chat.send(f"/addfact agreement | Working group | A text. | {url}")
     assert "A new source will be added: jinr-ru-posts-new-working-group" in preview.text
@@ -202,7 +197,7 @@ async def test_a_web_address_as_source_makes_a_new_source(running: Running) -> N
 
 
 async def test_a_repeated_title_gets_a_numbered_id(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     line = f"/addfact agreement | Agreement of intent signed | Again. | {SOURCE_ID}"
     preview = await chat.send(line)
     assert "agreement-of-intent-signed" in preview.text
@@ -237,14 +232,14 @@ async def test_a_repeated_title_gets_a_numbered_id(running: Running) -> None:
 async def test_bad_input_is_explained_and_writes_nothing(
     running: Running, command: str, expected: str
 ) -> None:
-    answer = await admin(running).send(command)
+    answer = await curator(running).send(command)
     assert expected in answer.text
     assert not answer.buttons
     assert await changes(running) == 0
 
 
 async def test_a_bad_answer_in_a_step_is_asked_again(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     asked = await chat.send("/addfact")
     unknown = await chat.send("agreemnt")
     assert "one of: agreement" in unknown.text
@@ -258,7 +253,7 @@ async def test_a_bad_answer_in_a_step_is_asked_again(running: Running) -> None:
 
 
 async def test_markup_in_admin_text_is_shown_and_kept_literally(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     title = "<b>Bold</b> & <i unbalanced"
     text = 'Tags <a href="x">stay</a> as typed & so do &amp; entities'
     preview = await chat.send(f"/addfact agreement | {title} | {text} | {SOURCE_ID}")
@@ -271,7 +266,7 @@ async def test_markup_in_admin_text_is_shown_and_kept_literally(running: Running
 
 
 async def test_control_characters_are_removed(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     preview = await chat.send(
         f"/addfact agreement | Bell\x07 and\tnul\x00 | One\r\nTwo\x1b[0m | {SOURCE_ID}"
     )
@@ -282,7 +277,7 @@ async def test_control_characters_are_removed(running: Running) -> None:
 
 
 async def test_a_preview_over_telegrams_limit_is_split(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     # 2000 ampersands are 10,000 characters of HTML: the preview needs several messages.
     chat.emulator.skip_unread(chat.chat)
     chat.say(f"/addfact agreement | Ampersands | {'&' * 2000} | {SOURCE_ID}")
@@ -299,7 +294,7 @@ async def test_a_preview_over_telegrams_limit_is_split(running: Running) -> None
 
 
 async def test_editfact_shows_the_fields_and_saves_a_confirmed_change(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     fields = await chat.send("/editfact agreement-signed")
     assert "title = An agreement of intent" in fields.text
     assert "/editfact agreement-signed field = new value" in fields.text
@@ -316,7 +311,7 @@ async def test_editfact_shows_the_fields_and_saves_a_confirmed_change(running: R
 
 
 async def test_editfact_moves_a_fact_to_another_topic(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     preview = await chat.send("/editfact agreement-signed topic = Next steps")
     assert "Before: agreement\nAfter: next-steps" in preview.text
     await decide(chat, preview, "✅ Confirm")
@@ -326,7 +321,7 @@ async def test_editfact_moves_a_fact_to_another_topic(running: Running) -> None:
 
 
 async def test_a_second_admins_edit_is_not_overwritten(running: Running) -> None:
-    first, second = admin(running), admin(running, OTHER_ADMIN)
+    first, second = curator(running), curator(running, OTHER_ADMIN)
     first_preview = await first.send("/editfact agreement-signed title = First's title")
     second_preview = await second.send("/editfact agreement-signed title = Second's title")
     await decide(second, second_preview, "✅ Confirm")
@@ -343,7 +338,7 @@ async def test_a_second_admins_edit_is_not_overwritten(running: Running) -> None
 
 
 async def test_delete_hides_a_fact_and_restore_brings_it_back(running: Running) -> None:
-    chat, reader = admin(running), running.chat(1001)
+    chat, reader = curator(running), running.chat(1001)
     deleted = await chat.send("/delfact agreement-signed")
     assert "Deleted agreement-signed" in deleted.text
     assert "An agreement of intent" not in (await reader.send("/facts agreement")).text
@@ -367,7 +362,7 @@ async def test_delete_hides_a_fact_and_restore_brings_it_back(running: Running) 
 
 
 async def test_an_outdated_preview_is_not_saved(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     old = await chat.send(f"/addfact agreement | Old draft | Text. | {SOURCE_ID}")
     await chat.send(f"/addfact agreement | New draft | Text. | {SOURCE_ID}")
     update_id = running.emulator.press_button(old, "✅ Confirm", chat.user)
@@ -378,7 +373,7 @@ async def test_an_outdated_preview_is_not_saved(running: Running) -> None:
 
 
 async def test_a_step_button_left_from_an_older_draft_changes_nothing(running: Running) -> None:
-    chat = admin(running)
+    chat = curator(running)
     older = await chat.send("/addfact")
     newer = await chat.send("/addfact")
     stale = running.emulator.press_button(older, TOPIC_TITLE, chat.user)
@@ -429,7 +424,7 @@ FINAL = ("Cancelled. Nothing was saved.", "Nothing to cancel: no draft is under 
 async def test_nasty_admin_input_never_breaks_the_bot_nor_half_writes(
     running: Running, caplog: pytest.LogCaptureFixture, command: str, confirm: bool
 ) -> None:
-    chat = admin(running)
+    chat = curator(running)
     calls_before, changes_before = len(running.emulator.calls), await changes(running)
     chat.emulator.skip_unread(chat.chat)
     chat.say(command)

@@ -20,9 +20,8 @@ from sqlalchemy import func, select
 
 from bot.settings import Settings
 from storage.models import Change
-from tests.conftest import UNPACED, Running, answers_before
+from tests.conftest import ADMIN, UNPACED, Running, answers_before, curator
 
-ADMIN = 4242
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 EVENT_ID = "cp-session-2023"
 # The buttons that write (or send, for the test broadcast) when pressed.
@@ -90,7 +89,7 @@ async def changes(running: Running) -> int:
 async def test_nasty_input_to_any_admin_command_never_breaks_the_bot_nor_half_writes(
     running: Running, caplog: pytest.LogCaptureFixture, command: str, press: bool
 ) -> None:
-    chat = running.chat(ADMIN, first_name="Curator")
+    chat = curator(running)
     calls_before, changes_before = len(running.emulator.calls), await changes(running)
     running.emulator.skip_unread(chat.chat)
     chat.say(command)

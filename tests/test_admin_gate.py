@@ -22,7 +22,7 @@ from bot.emulator import BotApiEmulator, ChatSession, SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings
 from storage import curation
 from storage.models import Base, Chat, Fact, Refusal, Subscription
-from tests.conftest import UNPACED, Running, answers_before, started
+from tests.conftest import UNPACED, Running, answers_before, curator, started
 
 ADMIN, EDITOR, CURATOR, STRANGER = 4242, 4343, 4444, 777
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
@@ -94,7 +94,7 @@ async def show_every_admin_button(running: Running) -> tuple[list[Shown], int]:
             now=running.clock.now(),
         )
     running.user(SUBSCRIBER)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     asked_topic = await admin.send("/addfact")
     await admin.press(asked_topic, "The agreement of intent")
     await admin.send("Working group formed")
@@ -167,7 +167,7 @@ async def test_a_stranger_pressing_every_admin_button_writes_nothing_and_is_coun
     shown, change_id = await show_every_admin_button(running)
     emulator = running.emulator
     stranger = running.chat(STRANGER, first_name="Stranger")
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     editor = running.chat(EDITOR, first_name="Editor")
     for chat in (stranger, admin, editor):
         emulator.skip_unread(chat.chat)
@@ -216,7 +216,7 @@ async def test_an_admin_removed_from_the_list_has_no_working_buttons_after_a_res
     # ADMIN and EDITOR are no longer curators; the bot starts again on the same database.
     removed = dataclasses.replace(settings, admin_ids=frozenset({CURATOR}))
     async with started(emulator, removed, sessions, clock) as running:
-        admin = running.chat(ADMIN, first_name="Curator")
+        admin = curator(running)
         editor = running.chat(EDITOR, first_name="Editor")
         for chat in (admin, editor):
             emulator.skip_unread(chat.chat)
@@ -247,10 +247,10 @@ async def test_another_admin_pressing_an_admins_buttons_finds_no_draft_and_write
 ) -> None:
     shown, _ = await show_every_admin_button(running)
     emulator = running.emulator
-    curator = running.chat(CURATOR, first_name="Third")
-    admin = running.chat(ADMIN, first_name="Curator")
+    third = running.chat(CURATOR, first_name="Third")
+    admin = curator(running)
     # A message of the curator's own, for the presses in their chat to be on.
-    own = await curator.send("/help")
+    own = await third.send("/help")
     emulator.skip_unread(admin.chat)
     before = await rows(running)
 

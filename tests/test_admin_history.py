@@ -13,19 +13,14 @@ from bot.emulator import ChatSession
 from bot.settings import Settings
 from storage import curation
 from storage.models import Change, Fact
-from tests.conftest import Running
+from tests.conftest import ADMIN, OTHER_ADMIN, Running, curator
 
-ADMIN, OTHER_ADMIN = 4242, 4343
 NEW_FACT = "new-fact"
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, admin_ids=frozenset({ADMIN, OTHER_ADMIN}))
-
-
-def _admin(running: Running, user_id: int = ADMIN) -> ChatSession:
-    return running.chat(user_id, first_name="Curator")
 
 
 async def _edit_title(running: Running, title: str, *, admin_id: int = ADMIN) -> int:
@@ -110,7 +105,7 @@ async def test_history_shows_edits_latest_first_with_before_and_after(running: R
     first = await _edit_title(running, "First <b>title</b> & more")
     running.clock.advance(timedelta(hours=1))
     second = await _edit_title(running, "x" * 300, admin_id=OTHER_ADMIN)
-    answer = await _admin(running).send("/history agreement-signed")
+    answer = await curator(running).send("/history agreement-signed")
     text = answer.text
     assert text.index(f"#{second}") < text.index(f"#{first}")
     assert "title: An agreement of intent → First <b>title</b> & more" in text
@@ -124,13 +119,13 @@ async def test_history_shows_edits_latest_first_with_before_and_after(running: R
 
 async def test_history_alone_gives_the_usage_and_the_latest_changes(running: Running) -> None:
     await _edit_title(running, "Renamed")
-    answer = await _admin(running).send("/history")
+    answer = await curator(running).send("/history")
     assert "/history agreement-signed" in answer.text
     assert "edit fact agreement-signed by Curator (id 4242)" in answer.text
 
 
 async def test_history_of_an_unknown_or_malformed_id_says_so(running: Running) -> None:
-    chat = _admin(running)
+    chat = curator(running)
     assert (
         "no fact or event with the id nothing-here"
         in (await chat.send("/history nothing-here")).text
@@ -141,7 +136,7 @@ async def test_history_of_an_unknown_or_malformed_id_says_so(running: Running) -
 
 async def test_revert_previews_then_restores_on_confirm(running: Running) -> None:
     change = await _edit_title(running, "Wrong title")
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send(f"/revert {change}")
     assert "title: Wrong title → An agreement of intent" in preview.text
     assert await _title(running) == "Wrong title", "the preview writes nothing"
@@ -157,7 +152,7 @@ async def test_revert_previews_then_restores_on_confirm(running: Running) -> Non
 
 async def test_revert_cancel_changes_nothing(running: Running) -> None:
     change = await _edit_title(running, "Wrong title")
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send(f"/revert {change}")
     answer = await chat.press(preview, "Cancel")
     assert "Nothing undone" in answer.text
@@ -167,7 +162,7 @@ async def test_revert_cancel_changes_nothing(running: Running) -> None:
 
 async def test_a_revert_preview_forgotten_by_a_restart_undoes_nothing(running: Running) -> None:
     change = await _edit_title(running, "Wrong title")
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send(f"/revert {change}")
     running.app.user_data[ADMIN].clear()
     press = running.emulator.press_button(preview, "Undo it", chat.user)
@@ -188,7 +183,7 @@ async def test_reverting_an_older_change_names_the_later_ones_it_undoes_too(
     edited = await _edit_fact(running, {"title": "Edited title"})
     deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
     restored = await _edit_fact(running, {"deleted_at": None}, curation.RESTORE)
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send(f"/revert {edited}")
     assert "title: Edited title → Added title" in preview.text
     assert "deleted_at" not in preview.text, "only what differs from now is shown"
@@ -211,7 +206,7 @@ async def test_a_curator_gets_back_to_the_version_before_a_delete_after_undoing_
     await _add_fact(running)
     edited = await _edit_fact(running, {"title": "Edited title"})
     deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
-    chat = _admin(running)
+    chat = curator(running)
     undeleted = await _confirm_revert(running, chat, deleted)
     deleted_again = await _confirm_revert(running, chat, undeleted)
     assert await _hidden(running)
@@ -244,7 +239,7 @@ async def test_reverting_to_what_the_item_already_is_says_nothing_would_change(
     await _add_fact(running)
     deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
     await _edit_fact(running, {"deleted_at": None}, curation.RESTORE)
-    preview = await _admin(running).send(f"/revert {deleted}")
+    preview = await curator(running).send(f"/revert {deleted}")
     assert "nothing would change" in preview.text
     assert not preview.buttons, "there is nothing to confirm"
     assert await _changes(running) == 3
@@ -254,7 +249,7 @@ async def test_a_change_made_after_the_preview_blocks_the_confirm(running: Runni
     """Named in the refusal are the changes made since the preview, not those it showed."""
     first = await _edit_title(running, "One")
     shown = await _edit_title(running, "Two")
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send(f"/revert {first}")
     meanwhile = await _edit_title(running, "Three", admin_id=OTHER_ADMIN)
     answer = await chat.press(preview, "Undo it")
@@ -284,7 +279,7 @@ async def test_reverting_an_addition_hides_the_fact(running: Running) -> None:
             now=running.clock.now(),
         )
         change_id = added.id
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send(f"/revert {change_id}")
     assert "hides the fact" in preview.text
     await chat.press(preview, "Undo it")
@@ -308,7 +303,7 @@ async def test_reverting_an_addition_hides_the_fact(running: Running) -> None:
 async def test_bad_revert_input_gets_the_usage_and_writes_nothing(
     running: Running, command: str
 ) -> None:
-    answer = await _admin(running).send(command)
+    answer = await curator(running).send(command)
     assert "/history" in answer.text, "it says where the change numbers are"
     assert await _changes(running) == 0
 
@@ -326,7 +321,7 @@ async def test_times_in_history_are_shown_in_the_bots_zone(running: Running) -> 
             now=running.clock.now(),
             action=curation.DELETE,
         )
-    text = (await _admin(running).send("/history agreement-signed")).text
+    text = (await curator(running).send("/history agreement-signed")).text
     # The clock says 12:00 UTC: 17:00 in Almaty, the configured zone.
     assert "deleted_at: — → 2026-11-25 17:00 Asia/Almaty" in text
 
@@ -334,7 +329,7 @@ async def test_times_in_history_are_shown_in_the_bots_zone(running: Running) -> 
 async def test_admins_are_named_as_telegram_last_gave_it_with_their_id(running: Running) -> None:
     """Named once seen (escaped), by the id alone before; the name outlives a restart."""
     change = await _edit_title(running, "Renamed", admin_id=OTHER_ADMIN)
-    viewer = _admin(running)
+    viewer = curator(running)
     assert f"by admin {OTHER_ADMIN}," in (await viewer.send("/history agreement-signed")).text
 
     other = running.chat(OTHER_ADMIN, first_name="Aigerim <b>", last_name="Sarsenova")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.content import load_content
-from bot.emulator import ChatSession, SentMessage
+from bot.emulator import SentMessage
 from bot.settings import Settings
 from storage import curation, exports
 from storage.models import (
@@ -28,9 +28,8 @@ from storage.models import (
     Subscription,
 )
 from storage.sync import sync_content
-from tests.conftest import Running
+from tests.conftest import ADMIN, Running, curator
 
-ADMIN = 4242
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 # Columns that say how a row got there, not what it says.
 BOOKKEEPING = {"origin", "created_at", "updated_at", "version", "position", "scheduled_since"}
@@ -39,10 +38,6 @@ BOOKKEEPING = {"origin", "created_at", "updated_at", "version", "position", "sch
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, admin_ids=frozenset({ADMIN}))
-
-
-def _admin(running: Running) -> ChatSession:
-    return running.chat(ADMIN, first_name="Curator")
 
 
 async def _curate(running: Running) -> None:
@@ -101,7 +96,7 @@ async def _curate(running: Running) -> None:
 
 
 async def _exported(running: Running) -> dict[str, bytes]:
-    answer = await _admin(running).send("/export")
+    answer = await curator(running).send("/export")
     assert answer.document is not None
     assert answer.document.filename.endswith(".zip")
     with zipfile.ZipFile(io.BytesIO(answer.document.content)) as archive:
@@ -192,7 +187,7 @@ async def test_stats_counts_subscribers_deliveries_content_and_refusals(
     await stranger.send("/export")
     await stranger.send("/stats")
 
-    answer = await _admin(running).send("/stats")
+    answer = await curator(running).send("/stats")
     text = answer.text
     assert "Subscribers: 2 active, 1 blocked" in text
     assert "2 sent, 1 failed, 2 late, 0 skipped, 1 superseded by a correction" in text
@@ -226,7 +221,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
 async def _upload(
     running: Running, name: str, data: bytes, caption: str = "/import"
 ) -> SentMessage:
-    return await _admin(running).send_document(name, data, caption=caption)
+    return await curator(running).send_document(name, data, caption=caption)
 
 
 async def _facts_file(running: Running) -> str:
@@ -246,7 +241,7 @@ source = "{SOURCE}"
 async def test_import_shows_a_dry_run_and_applies_on_confirm(running: Running) -> None:
     facts = await _facts_file(running)
     changed = facts.replace('"An agreement of intent"', '"Renamed by import"') + NEW_FACT
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send_document("facts.toml", changed.encode(), caption="/import")
     assert "created: new-fact" in preview.text
     assert "updated: agreement-signed (title)" in preview.text
@@ -269,7 +264,7 @@ async def test_import_shows_a_dry_run_and_applies_on_confirm(running: Running) -
 
 
 async def test_import_cancel_writes_nothing(running: Running) -> None:
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send_document(
         "facts.toml", ((await _facts_file(running)) + NEW_FACT).encode(), caption="/import"
     )
@@ -280,7 +275,7 @@ async def test_import_cancel_writes_nothing(running: Running) -> None:
 
 
 async def test_an_older_dry_run_cannot_be_applied(running: Running) -> None:
-    chat = _admin(running)
+    chat = curator(running)
     file = ((await _facts_file(running)) + NEW_FACT).encode()
     older = await chat.send_document("facts.toml", file, caption="/import")
     await chat.send_document("facts.toml", file, caption="/import")
@@ -300,7 +295,7 @@ async def test_import_keeps_what_an_admin_edited(running: Running) -> None:
 async def test_import_refuses_when_the_content_changed_after_the_dry_run(
     running: Running,
 ) -> None:
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send_document(
         "facts.toml", ((await _facts_file(running)) + NEW_FACT).encode(), caption="/import"
     )
@@ -341,7 +336,7 @@ async def test_a_bad_import_file_is_explained_and_nothing_is_written(
 async def test_an_imported_topic_is_in_history_and_not_revertible_here(running: Running) -> None:
     topics = (await _exported(running))["topics.toml"].decode()
     topics += '\n[[topics]]\nid = "new-topic"\ntitle = "New topic"\n'
-    chat = _admin(running)
+    chat = curator(running)
     preview = await chat.send_document("topics.toml", topics.encode(), caption="/import")
     assert "created: new-topic" in preview.text
     await chat.press(preview, "Import")
@@ -356,7 +351,7 @@ async def test_an_imported_topic_is_in_history_and_not_revertible_here(running: 
 
 
 async def test_import_without_a_file_explains_how(running: Running) -> None:
-    answer = await _admin(running).send("/import")
+    answer = await curator(running).send("/import")
     assert "with /import as its caption" in answer.text
 
 

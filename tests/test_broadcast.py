@@ -22,9 +22,8 @@ from handlers.digest import digest_tick
 from storage import digests
 from storage.digests import BROADCAST, NewDigest, broadcast_key
 from storage.models import Chat, Delivery, Digest, Subscription
-from tests.conftest import UNPACED, Running
+from tests.conftest import ADMIN, UNPACED, Running, curator
 
-ADMIN = 4242
 SENT_TEXT = "📣 From the curators\n\n<b>Winter school</b> & more\nsee you"
 
 
@@ -73,13 +72,13 @@ def finished(message: SentMessage) -> bool:
 
 async def preview(running: Running) -> SentMessage:
     """The draft of SENT_TEXT's message, the one with the buttons."""
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     await admin.send("/broadcast <b>Winter school</b> & more\nsee you")
     return await admin.next_message()
 
 
 async def test_broadcast_alone_explains_the_form(running: Running) -> None:
-    answer = await running.chat(ADMIN, first_name="Curator").send("/broadcast")
+    answer = await curator(running).send("/broadcast")
     assert "Write the message after the command" in answer.text
     assert "/broadcast The winter school opens" in answer.text
     assert await broadcasts(running) == []
@@ -100,7 +99,7 @@ async def test_the_preview_shows_the_text_literally_with_the_count_and_buttons(
     await subscribe(running, 1003, events=False)
     await subscribe(running, 1004, events=False, news=False)
     await subscribe(running, 1005, active=False)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     intro = await admin.send("/broadcast <b>Winter school</b> & more\nsee you")
     assert intro.text.startswith("👀 Preview.")
     assert "to every subscribed chat (now: 3)" in intro.text
@@ -124,7 +123,7 @@ async def test_with_nobody_subscribed_there_is_no_send_button(running: Running) 
 async def test_a_test_goes_to_the_admin_only(running: Running) -> None:
     await subscribe(running, 1001)
     draft = await preview(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     test = await admin.press(draft, "🧪 Send a test to me")
     assert test.text == SENT_TEXT
     assert not test.buttons
@@ -137,7 +136,7 @@ async def test_a_test_goes_to_the_admin_only(running: Running) -> None:
 async def test_cancel_sends_nothing_and_forgets_the_draft(running: Running) -> None:
     await subscribe(running, 1001)
     draft = await preview(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     cancelled = await admin.press(draft, "✖️ Cancel")
     assert cancelled.message_id == draft.message_id
     assert cancelled.text == "✖️ Broadcast cancelled; nothing was sent."
@@ -152,7 +151,7 @@ async def test_sending_reaches_each_subscriber_once_and_reports_the_blocked(
     await subscribe(running, 1001, 1002, 1003)
     running.emulator.block(1003)
     draft = await preview(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     progress = await admin.press(draft, "📣 Send to all subscribers (3)")
     assert progress.text == "📣 Broadcast: starting…"
     done = await until(running, finished)
@@ -175,7 +174,7 @@ async def test_sending_reaches_each_subscriber_once_and_reports_the_blocked(
 
 async def test_a_long_text_goes_out_in_parts_as_previewed(running: Running) -> None:
     await subscribe(running, 1001)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     # Near Telegram's limit for the command itself; the header makes the message longer.
     text = ("<i>x</i> & " * 400)[:4080]
     await admin.send(f"/broadcast {text}")
@@ -195,7 +194,7 @@ async def test_a_long_text_goes_out_in_parts_as_previewed(running: Running) -> N
 async def test_a_double_press_sends_once(running: Running) -> None:
     await subscribe(running, 1001, 1002)
     draft = await preview(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     first = running.emulator.press_button(draft, "📣 Send to all subscribers (2)", admin.user)
     second = running.emulator.press_button(draft, "📣 Send to all subscribers (2)", admin.user)
     await until(running, finished)
@@ -213,7 +212,7 @@ async def test_progress_is_shown_every_so_many_sends(running: Running) -> None:
     chats = range(2000, 2000 + total)
     await subscribe(running, *chats)
     draft = await preview(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     progress = await admin.press(draft, f"📣 Send to all subscribers ({total})")
     await until(running, finished)
     shown = [
@@ -238,7 +237,7 @@ async def test_a_fresh_app_finishes_the_broadcast_and_edits_the_same_message(
     # 1002's first two sends fail as a passing fault would: its delivery stays pending.
     running.emulator.fail("sendMessage", ApiError(502, "Bad Gateway"), times=2, chat_id=1002)
     draft = await preview(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     progress = await admin.press(draft, "📣 Send to all subscribers (3)")
     halfway = await until(running, lambda message: "remaining" in message.text)
     assert halfway.message_id == progress.message_id
@@ -265,7 +264,7 @@ async def test_a_fresh_app_finishes_the_broadcast_and_edits_the_same_message(
 
 async def test_progress_waits_two_seconds_of_the_clock_between_edits(running: Running) -> None:
     await subscribe(running, 1001)
-    shown = await running.chat(ADMIN, first_name="Curator").send("/broadcast")
+    shown = await curator(running).send("/broadcast")
     now = running.clock.now()
     digest = NewDigest(
         key=broadcast_key("clock"),
@@ -299,7 +298,7 @@ async def test_a_preview_telegram_will_not_edit_still_sends_with_no_error(
 ) -> None:
     await subscribe(running, 1001)
     draft = await preview(running)
-    admin = running.chat(ADMIN, first_name="Curator")
+    admin = curator(running)
     running.emulator.fail(
         "editMessageReplyMarkup", ApiError.bad_request("message can't be edited")
     )

@@ -30,13 +30,12 @@ from bot.fanout import in_flight
 from bot.runtime import open_database, sync
 from bot.settings import Limits, load_settings
 from storage.models import Base, Chat, Event, Subscription
-from tests.conftest import TEST_TOKEN
+from tests.conftest import ADMIN, TEST_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIBERS = 300
 FIRST_CHAT = 1_000
 TITLE = "Crash drill colloquium"
-ADMIN = 4242
 ANNOUNCEMENT = "Crash drill announcement: the winter school opens on 1 December."
 # A deadline for each wait: start-up (imports, migrations, content) comes before the first send.
 TIMEOUT = 30.0

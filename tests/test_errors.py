@@ -11,9 +11,7 @@ from telegram.ext import CommandHandler
 
 from bot.context import Context
 from bot.settings import Settings
-from tests.conftest import TEST_TOKEN, Running, until_handled
-
-ADMIN = 4242
+from tests.conftest import ADMIN, TEST_TOKEN, Running, until_handled
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from bot.callbacks import CallbackData
 from bot.context import App
 from bot.emulator import ApiError
 from bot.settings import Settings
-from tests.conftest import UNPACED, Running, until_handled
+from tests.conftest import ADMIN, UNPACED, Running, until_handled
 
-ADMIN = 4242
 GONE = 999_999
 HUGE = "9" * 25
 # Arabic-Indic three: Python's \d and int() take it, Telegram's clients never send it.
