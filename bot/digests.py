@@ -19,6 +19,7 @@ from bot.rendering import (
     countdown,
     date_of,
     event_line,
+    moment_of,
     source_line,
     span,
     time_of,
@@ -86,7 +87,7 @@ def _differences(t: Texts, event: Event, before: Told) -> list[tuple[Html, Html]
     def point(at: datetime | None) -> str:
         if at is None:
             return str(t("digest.no_end"))
-        return date(at) if precision != "minute" else f"{date(at)}, {time(at)}"
+        return moment_of(at, precision=precision, zone=zone, language=language)
 
     old, new = before.starts_at, event.starts_at
     found = []

@@ -122,12 +122,12 @@ async def _notice(
     session: AsyncSession, data: BotData, event: Event, *, kind: str, now: datetime
 ) -> str | None:
     t = texts_for(None)
-    if kind == CANCELLED:
+    if kind in (CANCELLED, RESTORED):
         key = digests.fate_key(kind, event.id, await digests.fates_of(session, event.id))
+    if kind == CANCELLED:
         text = words.cancelled(t, data.knowledge, event)
         audience = digests.notice_audience(event.id)
     elif kind == RESTORED:
-        key = digests.fate_key(kind, event.id, await digests.fates_of(session, event.id))
         text = words.restored(t, data.knowledge, event)
         audience = digests.told_cancelled(event.id)
     else:

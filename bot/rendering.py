@@ -51,12 +51,13 @@ def when(event: Event, *, language: str = "en") -> str:
             return f"{start.day}–{format_date(end.date(), 'd MMMM y', locale=locale)}"
         first = format_date(start.date(), "d MMMM y", locale=locale)
         return f"{first} – {format_date(end.date(), 'd MMMM y', locale=locale)}"
-    moment = format_datetime(start, "d MMMM y, HH:mm", locale=locale)
+    moment = moment_of(start, precision="minute", zone=event.zone, language=language)
     if end is None or end == start:
         return f"{moment} ({event.zone})"
     if end.date() == start.date():
-        return f"{moment}–{format_datetime(end, 'HH:mm', locale=locale)} ({event.zone})"
-    return f"{moment} – {format_datetime(end, 'd MMMM y, HH:mm', locale=locale)} ({event.zone})"
+        return f"{moment}–{time_of(end, zone=event.zone, language=language)} ({event.zone})"
+    last = moment_of(end, precision="minute", zone=event.zone, language=language)
+    return f"{moment} – {last} ({event.zone})"
 
 
 def date_of(at: datetime, *, precision: str, zone: str, language: str = "en") -> str:
@@ -70,6 +71,12 @@ def date_of(at: datetime, *, precision: str, zone: str, language: str = "en") ->
 def time_of(at: datetime, *, zone: str, language: str = "en") -> str:
     """The local time of day of a moment in its zone: "17:00"."""
     return format_datetime(at.astimezone(ZoneInfo(zone)), "HH:mm", locale=babel_locale(language))
+
+
+def moment_of(at: datetime, *, precision: str, zone: str, language: str = "en") -> str:
+    """A moment as precisely as known: "5 December 2026, 17:00", "5 December 2026"."""
+    day = date_of(at, precision=precision, zone=zone, language=language)
+    return f"{day}, {time_of(at, zone=zone, language=language)}" if precision == "minute" else day
 
 
 def countdown(delta: timedelta, *, precision: str, language: str = "en") -> str:

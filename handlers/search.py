@@ -12,7 +12,7 @@ from bot.keyboards import button, keyboard, pager
 from bot.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
 from storage import search
-from storage.knowledge import KIND_LETTERS, Item
+from storage.knowledge import KIND_LETTERS, LETTER_OF_KIND, Item
 
 PAGE_SIZE = 5
 # The query is repeated in the answer up to this many characters: enough to recognise it.
@@ -68,8 +68,7 @@ async def _results_view(
 
 
 def _opening(hit: search.Hit, number: int, key: str) -> SearchHit:
-    letter = next(letter for letter, kind in KIND_LETTERS.items() if kind == hit.kind)
-    return SearchHit(letter, hit.item_id, number, key)
+    return SearchHit(LETTER_OF_KIND[hit.kind], hit.item_id, number, key)
 
 
 async def open_hit(update: Update, context: Context) -> None:

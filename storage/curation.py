@@ -21,7 +21,16 @@ from sqlalchemy import DateTime, TypeDecorator, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.events import period_end
-from storage.models import Base, Change, Event, Fact, Refusal, Source, reschedule
+from storage.models import (
+    Base,
+    Change,
+    Event,
+    Fact,
+    Refusal,
+    Source,
+    new_row_times,
+    reschedule,
+)
 
 # What admins curate, by the name commands and history use.
 MODELS: Mapping[str, type[Base]] = {"fact": Fact, "event": Event, "source": Source}
@@ -113,12 +122,7 @@ async def add(
     model = MODELS[kind]
     if await session.get(model, values["id"]) is not None:
         raise Duplicate(kind, values["id"])
-    extra: dict[str, Any] = {}
-    if hasattr(model, "created_at"):
-        extra = {"created_at": now, "updated_at": now}
-    if model is Event:
-        extra["scheduled_since"] = now
-    item = model(**values, origin="admin", **extra)
+    item = model(**values, origin="admin", **new_row_times(model, now))
     session.add(item)
     await session.flush()
     return await _record(session, kind, item, ADD, None, admin_id=admin_id, now=now)

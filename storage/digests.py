@@ -365,9 +365,7 @@ async def last_told(session: AsyncSession, event: Event) -> Told | None:
             .limit(1)
         )
     ).first()
-    if row is None or row.starts_at is None:
-        return None
-    return Told(row.starts_at, row.place, row.ends_at)
+    return None if row is None else Told(row.starts_at, row.place, row.ends_at)
 
 
 async def cancelled_events(session: AsyncSession) -> Sequence[Event]:

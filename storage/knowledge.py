@@ -19,6 +19,7 @@ from storage.models import KNOWLEDGE, Event, Facility, Fact, Person, Revision, S
 
 # The kinds of item search finds, by the one letter a button carries for each.
 KIND_LETTERS = {"f": "fact", "p": "person", "c": "facility", "e": "event"}
+LETTER_OF_KIND = {kind: letter for letter, kind in KIND_LETTERS.items()}
 
 Item = Fact | Person | Facility | Event
 

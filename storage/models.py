@@ -157,6 +157,12 @@ class Event(Item, Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  # SQLAlchemy reads it once
 
 
+def new_row_times(model: type[Base], now: datetime) -> dict[str, datetime]:
+    """The bookkeeping times of a new curated row, from the writer's clock."""
+    times = {"created_at": now, "updated_at": now} if issubclass(model, Item) else {}
+    return {**times, "scheduled_since": now} if model is Event else times
+
+
 def reschedule(event: Event, values: Mapping[str, object], *, now: datetime) -> None:
     """Stamp ``scheduled_since`` when these values give the event a new start or schedule it
     again; the one rule for every writer (curators' forms, /revert, content sync)."""

@@ -21,6 +21,7 @@ from storage.models import (
     Person,
     Source,
     Topic,
+    new_row_times,
     reschedule,
     utcnow,
 )
@@ -117,12 +118,7 @@ async def _sync_kind(
     for record in records:
         row = existing.get(record["id"])
         if row is None:
-            extra: dict[str, Any] = {}
-            if hasattr(model, "created_at"):
-                extra = {"created_at": stamp, "updated_at": stamp}
-            if model is Event:
-                extra["scheduled_since"] = stamp
-            session.add(model(**record, **extra))
+            session.add(model(**record, **new_row_times(model, stamp)))
             created += 1
         elif getattr(row, "origin", "content") == "admin":
             kept += 1

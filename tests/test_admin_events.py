@@ -33,6 +33,8 @@ ADD = (
     f" | INP, Almaty | {SOURCE} | Lectures & practice, <i>open</i> to all."
 )
 SUBSCRIBER = 1001
+CANCELLED_NOTICE = "❌ Cancelled: this event will not take place."
+ON_AGAIN = "✅ On again: this event takes place after all; reminders go out as before."
 
 
 @pytest.fixture
@@ -574,15 +576,13 @@ async def test_a_reverted_cancellation_tells_those_told_it_is_on_again(running: 
         await tick_at(running, running.clock.now())
         await tick_at(running, running.clock.now())
     await tick_at(running, START - timedelta(days=1))
-    on_again = "✅ On again: this event takes place after all; reminders go out as before."
-    cancelled = "❌ Cancelled: this event will not take place."
     for chat_id in (SUBSCRIBER, 1002):
         assert received(running, chat_id) == [
             "⏰ Reminder: in 7 days",
-            cancelled,
-            on_again,
-            cancelled,
-            on_again,
+            CANCELLED_NOTICE,
+            ON_AGAIN,
+            CANCELLED_NOTICE,
+            ON_AGAIN,
             "⏰ Reminder: in 1 day",
         ]
     assert "Winter school" in running.emulator.history(SUBSCRIBER)[2].text
@@ -610,14 +610,12 @@ async def test_going_back_before_an_earlier_cancellation_tells_it_is_on_again(
     await admin.press(preview, "Undo it")
     await tick_at(running, running.clock.now())
     await tick_at(running, START - timedelta(days=1))
-    on_again = "✅ On again: this event takes place after all; reminders go out as before."
-    cancelled = "❌ Cancelled: this event will not take place."
     assert received(running) == [
         "⏰ Reminder: in 7 days",
-        cancelled,
-        on_again,
-        cancelled,
-        on_again,
+        CANCELLED_NOTICE,
+        ON_AGAIN,
+        CANCELLED_NOTICE,
+        ON_AGAIN,
         "⏰ Reminder: in 1 day",
     ]
 
