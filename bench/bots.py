@@ -30,11 +30,11 @@ from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 import bot.app
-import bot.intake
+import bot.telegram.intake
 from bot.app import build_app
 from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
 from bot.settings import Limits, Secret, Settings
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 
 TOKEN = "123456789:bench-token-never-real-0123"
 # Telegram's limits would cap coopbot at 30 replies/s and 1/s per chat while the bare bots have
@@ -68,12 +68,14 @@ async def run_coopbot(
     if pool is not None:
         bot.app.CONNECTION_POOL_SIZE = pool
     if concurrent is not None:
-        bot.intake.CONCURRENT_UPDATES = concurrent
+        bot.telegram.intake.CONCURRENT_UPDATES = concurrent
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, poll_timeout=POLL_TIMEOUT)
         async with polling(app, poll_timeout=POLL_TIMEOUT):
             freeze_heap()
-            _announce("coopbot", bot.app.CONNECTION_POOL_SIZE, bot.intake.CONCURRENT_UPDATES)
+            _announce(
+                "coopbot", bot.app.CONNECTION_POOL_SIZE, bot.telegram.intake.CONCURRENT_UPDATES
+            )
             await profiler.until_stopped()
 
 

@@ -330,7 +330,7 @@ async def main(options: Options) -> None:
         "HTTP/1.1 over loopback; each bot in its own process, emulator and users in this one"
     )
     bare = "coopbot's aiohttp one" if options.bare_aiohttp else "PTB's default HTTPXRequest"
-    print(f"requests: coopbot on bot.transport.AiohttpRequest, echo and mirror on {bare}")
+    print(f"requests: coopbot on bot.telegram.transport.AiohttpRequest, echo and mirror on {bare}")
     for mode in options.modes:
         title = "closed loop" if mode == "closed" else "open-loop burst (all queued at once)"
         print(f"{title}:")

@@ -55,13 +55,13 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.app import CONNECTION_POOL_SIZE, build_app
 from bot.clock import ManualClock
+from bot.digest.planning import plan
+from bot.digest.sending import fan_out, in_flight
 from bot.emulator import BotApiEmulator, RateLimits, User
-from bot.fanout import fan_out, in_flight
 from bot.knowledge import refresh
-from bot.planning import plan
 from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
 from bot.settings import DigestSettings, Limits
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 from storage.models import Chat, Event, Subscription
 
 TARGET_RATE = 0.97

@@ -10,17 +10,17 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue, TypeHandler
 
-from bot import sightings
 from bot.clock import Clock, SystemClock
-from bot.commands import menus
 from bot.context import App, BotData, Context
-from bot.courier import Courier
 from bot.knowledge import keep_knowledge_fresh, refresh
-from bot.pacing import SmoothRateLimiter
-from bot.polling import READ_SLACK
 from bot.search_memory import RecentSearches
 from bot.settings import Settings
-from bot.transport import AiohttpRequest
+from bot.telegram import sightings
+from bot.telegram.courier import Courier
+from bot.telegram.menus import menus
+from bot.telegram.pacing import SmoothRateLimiter
+from bot.telegram.polling import READ_SLACK
+from bot.telegram.transport import AiohttpRequest
 from handlers import (
     about,
     admin,
@@ -45,11 +45,11 @@ from storage.changes import ChangeWatch
 from storage.knowledge import Knowledge
 from storage.search import SearchIndex
 
-# Few connections: updates handled at once (8) and a digest's sends share them, and the pacing
-# lets no more sends go at once than there are (bot/pacing.py): 8 carry 1,000 messages a second
-# at an 8 ms round trip, and 80 a second at a 100 ms one, well over Telegram's 30. A request
-# that finds them all busy waits up to POOL_TIMEOUT (PTB's default of 1 s would fail it when
-# Telegram is slow).
+# Few connections: updates handled at once (8) and a digest's sends share them, and the pacing lets
+# no more sends go at once than there are (bot/telegram/pacing.py): 8 carry 1,000 messages a second
+# at an 8 ms round trip, and 80 a second at a 100 ms one, well over Telegram's 30. A request that
+# finds them all busy waits up to POOL_TIMEOUT (PTB's default of 1 s would fail it when Telegram is
+# slow).
 CONNECTION_POOL_SIZE = 8
 POOL_TIMEOUT = 10.0
 
@@ -89,7 +89,8 @@ def build_app(
         .bot(courier)
         .context_types(ContextTypes(bot_data=BotData))
         .job_queue(JobQueue[Context]())
-        # Updates are fetched and handed out by bot.polling and bot.intake, not PTB's Updater.
+        # Updates are fetched and handed out by bot.telegram.polling and bot.telegram.intake,
+        # not PTB's Updater.
         .updater(None)
         .post_init(prepare)
         .post_shutdown(finish)
@@ -123,7 +124,8 @@ def build_app(
     events.register(app)
     subscriptions.register(app)
     digest.register(app)
-    # Admin features, each behind the gate (bot.admins.admin_only), which refuses everyone else.
+    # Admin features, each behind the gate (bot.curation.admins.admin_only), which refuses
+    # everyone else.
     admin_facts.register(app)
     admin_events.register(app)
     admin_history.register(app)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from bot import logs
 from bot.app import build_app
-from bot.content import KINDS, ContentError, load_content
-from bot.polling import Interrupted, Unrecoverable
+from bot.curation.content import KINDS, ContentError, load_content
 from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
 from bot.settings import Settings, SettingsError, database_location, load_settings
+from bot.telegram.polling import Interrupted, Unrecoverable
 from bot.texts import DEFAULT_LANGUAGE, texts_for
 
 log = logging.getLogger("coopbot")

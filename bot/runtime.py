@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.content import load_content
 from bot.context import App
-from bot.intake import Intake
-from bot.polling import Backoff, Poller, connect
+from bot.curation.content import load_content
 from bot.settings import Settings
+from bot.telegram.intake import Intake
+from bot.telegram.polling import Backoff, Poller, connect
 from storage import search
 from storage.db import create_engine, migrate, session_factory
 from storage.sync import SyncReport, sync_content

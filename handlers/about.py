@@ -7,8 +7,8 @@ from telegram.ext import CommandHandler
 
 from bot import rendering
 from bot.context import App, Context, texts
-from bot.deeplinks import deep_link
-from bot.replies import reply
+from bot.telegram.deeplinks import deep_link
+from bot.telegram.replies import reply
 from bot.texts import join
 
 AGREEMENT_TOPIC = "agreement"

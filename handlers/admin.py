@@ -1,8 +1,8 @@
 """What admins get beside their commands: the admin /help and the admin command menu.
 
 Each admin feature registers its own commands, buttons and documents behind the gate
-(``bot.admins.admin_only``), which also refuses everyone else; an admin's /help and /start are
-variants of public commands, so everyone else gets the public ones.
+(``bot.curation.admins.admin_only``), which also refuses everyone else; an admin's /help and
+/start are variants of public commands, so everyone else gets the public ones.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler
 
-from bot.admins import ADMIN_COMMANDS, admin_menu, admin_only
-from bot.commands import menu
 from bot.context import App, Context, texts
-from bot.moments import examples
-from bot.replies import reply
+from bot.curation.admins import ADMIN_COMMANDS, admin_menu, admin_only
+from bot.curation.moments import examples
+from bot.telegram.menus import menu
+from bot.telegram.replies import reply
 from bot.texts import join, texts_for
 
 log = logging.getLogger(__name__)

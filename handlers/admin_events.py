@@ -1,9 +1,9 @@
 """/addevent, /editevent, /cancelevent: events written by admins, previewed, then confirmed.
 
-Input is checked by the rules content/ obeys (bot/content.py, bot/moments.py), so that what an
-admin writes always exports as valid content. Each command answers with a preview, as users
-will see the event, and Confirm/Cancel buttons; the draft waits in the admin's drafts under the
-token the buttons carry (a restart forgets it). An edit remembers the version it showed, so a
+Input is checked by the rules content/ obeys (bot/curation/content.py, bot/curation/moments.py), so
+that what an admin writes always exports as valid content. Each command answers with a preview, as
+users will see the event, and Confirm/Cancel buttons; the draft waits in the admin's drafts under
+the token the buttons carry (a restart forgets it). An edit remembers the version it showed, so a
 change made meanwhile by another admin is refused, never overwritten. A press finds only the
 presser's own drafts, so a press on a button nobody drafted for changes nothing.
 
@@ -25,13 +25,10 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
-from bot.admins import Drafts, admin_named, admin_only
-from bot.callbacks import CallbackData
-from bot.content import ID_PATTERN, KINDS, Field
 from bot.context import App, BotData, Context, pressed, texts
-from bot.keyboards import button, keyboard
-from bot.knowledge import refresh
-from bot.moments import (
+from bot.curation.admins import Drafts, admin_named, admin_only
+from bot.curation.content import ID_PATTERN, KINDS, Field
+from bot.curation.moments import (
     SKIPPED,
     UNKNOWN_ZONE,
     Moment,
@@ -40,7 +37,10 @@ from bot.moments import (
     parse,
     written,
 )
-from bot.replies import replace, reply
+from bot.knowledge import refresh
+from bot.telegram.callbacks import CallbackData
+from bot.telegram.keyboards import button, keyboard
+from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, escape, join
 from storage import curation
 from storage.curation import ADD, CANCEL, EDIT, Conflict, CurationError, Duplicate, NotFound

@@ -29,14 +29,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot import fact_forms, rendering
-from bot.admins import admin_named, admin_only
-from bot.callbacks import CallbackData
+from bot import rendering
 from bot.context import App, Context, pressed, texts
-from bot.fact_forms import FACT_FIELDS, FormError, SourceChoice
-from bot.keyboards import button, keyboard
+from bot.curation import forms as fact_forms
+from bot.curation.admins import admin_named, admin_only
+from bot.curation.forms import FACT_FIELDS, FormError, SourceChoice
 from bot.knowledge import refresh
-from bot.replies import drop_buttons, reply
+from bot.telegram.callbacks import CallbackData
+from bot.telegram.keyboards import button, keyboard
+from bot.telegram.replies import drop_buttons, reply
 from bot.texts import Html, Texts
 from storage import curation
 from storage.models import Fact, Source, Topic

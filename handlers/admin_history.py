@@ -20,13 +20,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.admins import Drafts, admin_named, admin_only
-from bot.callbacks import CallbackData
-from bot.content import ID_PATTERN
 from bot.context import App, Context, pressed, texts
-from bot.keyboards import button, keyboard
+from bot.curation.admins import Drafts, admin_named, admin_only
+from bot.curation.content import ID_PATTERN
 from bot.knowledge import refresh
-from bot.replies import replace, reply
+from bot.telegram.callbacks import CallbackData
+from bot.telegram.keyboards import button, keyboard
+from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
 from storage import audit, curation
 from storage.models import Base, Change

@@ -17,18 +17,18 @@ from typing import ClassVar
 from telegram import Document, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import digests as words
-from bot import importing
-from bot.admins import Drafts, admin_only
-from bot.callbacks import CallbackData
-from bot.content import ContentError
 from bot.context import App, Context, pressed, texts
-from bot.due import next_fire, next_reminder, reminder_moments, summary_trigger
+from bot.curation import importing
+from bot.curation.admins import Drafts, admin_only
+from bot.curation.content import ContentError
+from bot.curation.export import content_files, source_files, zipped
+from bot.digest import words
+from bot.digest.due import next_fire, next_reminder, reminder_moments, summary_trigger
 from bot.durations import format_duration
-from bot.export import content_files, source_files, zipped
-from bot.keyboards import button, keyboard
 from bot.knowledge import refresh
-from bot.replies import replace, reply
+from bot.telegram.callbacks import CallbackData
+from bot.telegram.keyboards import button, keyboard
+from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
 from storage import exports, imports, knowledge, stats
 from storage.sync import ContentRecords

@@ -1,14 +1,14 @@
 """/broadcast: an admin's message to every subscribed chat, through the digest ledger.
 
 ``/broadcast <text>`` makes a draft and shows it exactly as the chats will get it (the text is
-escaped: tags and markup show as typed), with the number of recipients and three buttons. A
-test goes to the admin alone. Sending writes a broadcast digest and all its deliveries in one
-transaction, under a key made from the draft's token, so a second press finds it there; then
-the digest tick runs at once and sends it like any digest: paced at low priority, each send
-marked, blocked chats deactivated, resumed after a restart, with one progress message in the
-admin's chat edited as it goes (bot/progress.py). Drafts live in the admin's drafts, under the
-token the buttons carry: a press finds only the presser's own, and a restart forgets drafts,
-never a broadcast already confirmed.
+escaped: tags and markup show as typed), with the number of recipients and three buttons. A test
+goes to the admin alone. Sending writes a broadcast digest and all its deliveries in one
+transaction, under a key made from the draft's token, so a second press finds it there; then the
+digest tick runs at once and sends it like any digest: paced at low priority, each send marked,
+blocked chats deactivated, resumed after a restart, with one progress message in the admin's chat
+edited as it goes (bot/digest/progress.py). Drafts live in the admin's drafts, under the token the
+buttons carry: a press finds only the presser's own, and a restart forgets drafts, never a
+broadcast already confirmed.
 
 Recipients: every active chat with a subscription that wants events or news; a chat that turned
 both off hears nothing from us. The digest channel gets digests, not broadcasts.
@@ -23,12 +23,12 @@ from typing import ClassVar
 from telegram import CallbackQuery, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.admins import Drafts, admin_only
-from bot.callbacks import CallbackData
 from bot.context import App, Context, pressed, texts
-from bot.fanout import TICK_JOB
-from bot.keyboards import button, keyboard
-from bot.replies import drop_buttons, replace, reply
+from bot.curation.admins import Drafts, admin_only
+from bot.digest.sending import TICK_JOB
+from bot.telegram.callbacks import CallbackData
+from bot.telegram.keyboards import button, keyboard
+from bot.telegram.replies import drop_buttons, replace, reply
 from bot.texts import Html, Texts, texts_for
 from storage import digests
 from storage.digests import BROADCAST, NewDigest

@@ -9,8 +9,8 @@ import logging
 from telegram import ChatMember, Update
 from telegram.ext import ChatMemberHandler, TypeHandler
 
-from bot import sightings
 from bot.context import App, Context
+from bot.telegram import sightings
 from storage import chats
 from storage.chats import Sighting
 

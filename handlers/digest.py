@@ -15,21 +15,21 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot import digests as words
-from bot import sightings
 from bot.context import App, BotData, Context, texts
-from bot.courier import Courier
-from bot.due import (
+from bot.digest import words
+from bot.digest.due import (
     next_fire,
     next_reminder,
     reminder_moments,
     summary_since,
     summary_trigger,
 )
-from bot.fanout import TICK_JOB, Tally, fan_out
+from bot.digest.planning import plan
+from bot.digest.sending import TICK_JOB, Tally, fan_out
 from bot.knowledge import refresh
-from bot.planning import plan
-from bot.replies import reply
+from bot.telegram import sightings
+from bot.telegram.courier import Courier
+from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join
 from storage import digests, subscriptions
 from storage.models import Subscription

@@ -11,11 +11,11 @@ from telegram import Update
 from telegram.error import TelegramError, TimedOut
 
 from bot.context import App, Context, texts
-from bot.courier import shown_in_this_update
 from bot.logs import masker
-from bot.replies import reply
+from bot.telegram.courier import shown_in_this_update
+from bot.telegram.replies import reply
+from bot.telegram.transport import Unsent
 from bot.texts import Html, texts_for
-from bot.transport import Unsent
 
 log = logging.getLogger(__name__)
 

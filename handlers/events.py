@@ -6,12 +6,12 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
-from bot.callbacks import EventsPage
 from bot.context import App, Context, pressed, texts
-from bot.deeplinks import deep_link
-from bot.keyboards import button, keyboard, pager
 from bot.paging import page_of
-from bot.replies import replace, reply
+from bot.telegram.callbacks import EventsPage
+from bot.telegram.deeplinks import deep_link
+from bot.telegram.keyboards import button, keyboard, pager
+from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
 
 PAGE_SIZE = 5

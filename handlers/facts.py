@@ -7,13 +7,13 @@ from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
-from bot.admins import is_admin
-from bot.callbacks import FactsPage
 from bot.context import App, Context, pressed, texts
-from bot.deeplinks import deep_link
-from bot.keyboards import button, keyboard, pager
+from bot.curation.admins import is_admin
 from bot.paging import page_of
-from bot.replies import replace, reply
+from bot.telegram.callbacks import FactsPage
+from bot.telegram.deeplinks import deep_link
+from bot.telegram.keyboards import button, keyboard, pager
+from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
 from storage.knowledge import Knowledge
 

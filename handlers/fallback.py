@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.commands import PUBLIC_COMMANDS
 from bot.context import App, Context, texts
-from bot.replies import reply
+from bot.telegram.menus import PUBLIC_COMMANDS
+from bot.telegram.replies import reply
 
 
 async def explain_unknown_command(update: Update, context: Context) -> None:

@@ -6,10 +6,10 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import rendering
-from bot.callbacks import SearchHit, SearchPage
 from bot.context import App, Context, pressed, texts
-from bot.keyboards import button, keyboard, pager
-from bot.replies import replace, reply
+from bot.telegram.callbacks import SearchHit, SearchPage
+from bot.telegram.keyboards import button, keyboard, pager
+from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
 from storage import search
 from storage.knowledge import KIND_LETTERS, LETTER_OF_KIND, Item

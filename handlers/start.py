@@ -6,14 +6,14 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.context import App, Context, texts
-from bot.replies import reply
+from bot.telegram.replies import reply
 
 
 async def start(update: Update, context: Context) -> None:
     """Welcome; a deep link whose payload no section claimed lands here too."""
     t = texts(update)
     user = update.effective_user
-    # A chat that had blocked the bot and sends /start is back: bot.sightings notes it.
+    # A chat that had blocked the bot and sends /start is back: bot.telegram.sightings notes it.
     name = user.first_name if user else ""
     await reply(update, t("start.welcome", name=name))
 

@@ -14,14 +14,14 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import SubscriptionSetting
 from bot.context import App, Context, pressed, texts
-from bot.deeplinks import deep_link
-from bot.digests import reminders_on, wanted_leads
+from bot.digest.words import reminders_on, wanted_leads
 from bot.durations import format_duration
-from bot.keyboards import button, keyboard
 from bot.rendering import babel_locale, span
-from bot.replies import replace, reply, topic_of
+from bot.telegram.callbacks import SubscriptionSetting
+from bot.telegram.deeplinks import deep_link
+from bot.telegram.keyboards import button, keyboard
+from bot.telegram.replies import replace, reply, topic_of
 from bot.texts import Html, Texts, join
 from storage import subscriptions
 from storage.chats import Sighting

@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
 from bot.context import App, Context
-from bot.intake import ALLOWED_UPDATES
+from bot.telegram.intake import ALLOWED_UPDATES
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ OPEN, DONE, SKIPPED = "open", "done", "skipped"
 # Delivery statuses (and SKIPPED).
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 # A digest that went stale while it went out, and its deliveries that had not gone: what
-# replaced it is in the ledger under other keys (see bot/planning.py, supersede).
+# replaced it is in the ledger under other keys (see bot/digest/planning.py, supersede).
 SUPERSEDED = "superseded"
 BATCH = 500
 # Who a digest goes to: a query of chat ids, run inside SQLite by ``fill``.

@@ -20,9 +20,9 @@ from bot.clock import ManualClock
 from bot.context import App
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage, User
 from bot.logs import redact_records
-from bot.polling import Backoff
 from bot.runtime import PATIENT, open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
+from bot.telegram.polling import Backoff
 from storage.db import create_engine, migrate
 
 TEST_TOKEN = "123456789:test-token-never-real-0123456789"

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.admins import ADMIN_COMMANDS
+from bot.curation.admins import ADMIN_COMMANDS
 from bot.settings import Settings
 from storage.models import Change, Refusal
 from tests.conftest import ADMIN, DEFAULT_NOW, Running, curator

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.content import load_content
+from bot.curation.content import load_content
+from bot.curation.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
 from bot.emulator import SentMessage
-from bot.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
 from bot.settings import DEFAULT_CONTENT, Settings
 from handlers.digest import digest_tick
 from storage.models import Change, Chat, Digest, Event, Subscription

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import sightings
 from bot.emulator import ChatSession
 from bot.settings import Settings
+from bot.telegram import sightings
 from storage import curation
 from storage.models import Change, Fact
 from tests.conftest import ADMIN, OTHER_ADMIN, Running, curator

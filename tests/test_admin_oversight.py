@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.content import load_content
+from bot.curation.content import load_content
 from bot.emulator import SentMessage
 from bot.settings import Settings
 from storage import curation, exports

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_app
+from bot.digest.progress import EVERY, EVERY_SENDS, Progress
+from bot.digest.sending import in_flight
 from bot.emulator import ApiError, SentMessage
-from bot.fanout import in_flight
-from bot.progress import EVERY, EVERY_SENDS, Progress
 from bot.settings import Settings
 from handlers.digest import digest_tick
 from storage import digests

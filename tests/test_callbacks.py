@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.callbacks import (
+from bot.curation.content import ID_PATTERN
+from bot.telegram.callbacks import (
     MAX_BYTES,
     CallbackData,
     EventsPage,
@@ -13,7 +14,6 @@ from bot.callbacks import (
     FactsPage,
     SearchPage,
 )
-from bot.content import ID_PATTERN
 
 KINDS: list[type[CallbackData]] = [FacilitiesPage, FacilityCard, FactsPage, EventsPage, SearchPage]
 

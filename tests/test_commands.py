@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 
-from bot.commands import PUBLIC_COMMANDS
 from bot.settings import DEFAULT_CONTENT
+from bot.telegram.menus import PUBLIC_COMMANDS
 from storage.models import Event, Facility, Fact
 from tests.conftest import Running
 

@@ -6,9 +6,9 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden
 from telegram.ext import Defaults
 
-from bot.courier import Courier
 from bot.emulator import BotApiEmulator
-from bot.transport import AiohttpRequest
+from bot.telegram.courier import Courier
+from bot.telegram.transport import AiohttpRequest
 
 TOKEN = "123456:TEST-TOKEN"
 HTML = "<b>Reminder</b>: the session in <i>Almaty</i> &amp; Dubna"

@@ -25,8 +25,8 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.digest.sending import in_flight
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage
-from bot.fanout import in_flight
 from bot.runtime import open_database, sync
 from bot.settings import Limits, load_settings
 from storage.models import Base, Chat, Event, Subscription

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.content import load_content
+from bot.curation.content import load_content
 from bot.settings import Settings
 from storage import curation
 from storage.knowledge import load

@@ -19,10 +19,10 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 from telegram.ext import CallbackContext
 
+from bot.digest.planning import plan
+from bot.digest.sending import TICK_JOB, Tally, in_flight, stale
 from bot.emulator import ApiError
-from bot.fanout import TICK_JOB, Tally, in_flight, stale
 from bot.knowledge import refresh
-from bot.planning import plan
 from bot.settings import Limits, Settings
 from handlers.digest import Ticker, digest_tick
 from storage import subscriptions
@@ -828,7 +828,7 @@ async def test_stopping_mid_fanout_starts_no_more_sends_and_the_next_start_sends
 async def test_sends_that_do_not_come_back_are_given_up_after_the_grace_and_left_pending(
     running: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.fanout.STOP_GRACE", 0.05)
+    monkeypatch.setattr("bot.digest.sending.STOP_GRACE", 0.05)
     data = running.app.bot_data
     window = in_flight(data.settings.limits)
     chats = list(range(3000, 3000 + 2 * window))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.due import (
+from bot.digest.due import (
     Reminder,
     latest_fire,
     leads_for,

@@ -36,7 +36,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.emulator import ApiError, BotApiEmulator, Button, RateLimits
-from bot.telegram_html import TelegramHtmlError, parse, trim, utf16_length
+from bot.emulator.telegram_html import TelegramHtmlError, parse, trim, utf16_length
 
 TOKEN = "123456:emulator-test-token"
 POLL_SECONDS = 1

@@ -17,10 +17,10 @@ from dataclasses import fields
 import pytest
 from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler
 
-from bot.callbacks import CallbackData
 from bot.context import App
 from bot.emulator import ApiError
 from bot.settings import Settings
+from bot.telegram.callbacks import CallbackData
 from tests.conftest import ADMIN, UNPACED, Running, until_handled
 
 GONE = 999_999

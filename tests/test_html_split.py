@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.html_split import split_html, visible_length
-from bot.telegram_html import Entity, TelegramHtmlError, parse
+from bot.emulator.telegram_html import Entity, TelegramHtmlError, parse
+from bot.telegram.splitting import split_html, visible_length
 
 _TAG = re.compile(r"<[^>]*>")
 

@@ -9,7 +9,7 @@ import datetime as dt
 from telegram import Chat, Message, Update, User
 
 from bot.emulator import ChatSession
-from bot.intake import LOW_WATER, ChatOrder, Intake
+from bot.telegram.intake import LOW_WATER, ChatOrder, Intake
 from tests.conftest import Running
 
 WAIT = 5.0

@@ -23,7 +23,8 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import CONNECTION_POOL_SIZE
 from bot.emulator import ApiError, BotApiEmulator, RateLimits
-from bot.pacing import (
+from bot.settings import Limits
+from bot.telegram.pacing import (
     GUARD,
     MAX_RETRIES,
     REPLY_BURST,
@@ -31,8 +32,7 @@ from bot.pacing import (
     SmoothRateLimiter,
     low_priority,
 )
-from bot.settings import Limits
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 from tests.conftest import TEST_TOKEN, Running
 
 T = TypeVar("T")

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.emulator import ApiError, BotApiEmulator
-from bot.polling import Backoff, Unrecoverable
 from bot.settings import Settings
+from bot.telegram.polling import Backoff, Unrecoverable
 from tests.conftest import Running
 from tests.conftest import started as start
 
@@ -35,7 +35,8 @@ def attempts(caplog: pytest.LogCaptureFixture, doing: str) -> list[str]:
     return [
         record.getMessage()
         for record in caplog.records
-        if record.name == "bot.polling" and record.getMessage().startswith(f"{doing} failed")
+        if record.name == "bot.telegram.polling"
+        and record.getMessage().startswith(f"{doing} failed")
     ]
 
 

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_app
 from bot.clock import ManualClock
-from bot.courier import RETRY_DELAYS
 from bot.emulator import ApiError, BotApiEmulator
 from bot.runtime import polling
 from bot.settings import Settings
+from bot.telegram.courier import RETRY_DELAYS
 from storage.models import Fact
 from tests.conftest import POLL_TIMEOUT, UNPACED, Running, answers_before
 

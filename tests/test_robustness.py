@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.emulator import ApiError
 from bot.settings import Settings
-from bot.sightings import save as save_chats
+from bot.telegram.sightings import save as save_chats
 from storage.db import create_engine
 from tests.conftest import Running
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from bot.clock import Clock, ManualClock
-from bot.content import ContentError
+from bot.curation.content import ContentError
+from bot.emulator.telegram_html import Entity, parse
 from bot.emulator.values import Document
 from bot.sandbox import render_text, run_sandbox, sandbox_storage_url
 from bot.sandbox.files import Downloads
 from bot.settings import DEFAULT_CONTENT, Settings
-from bot.telegram_html import Entity, parse
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from bot.callbacks import MAX_BYTES
 from bot.emulator import SentMessage
 from bot.search_memory import RecentSearches
 from bot.settings import Settings
+from bot.telegram.callbacks import MAX_BYTES
 from tests.conftest import UNPACED, Running, answers_before
 
 # Words that find many things (so that there are pages), and words of every kind of script.

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.admins import ADMIN_COMMANDS
-from bot.commands import PUBLIC_COMMANDS
-from bot.content import KINDS
+from bot.curation.admins import ADMIN_COMMANDS
+from bot.curation.content import KINDS
+from bot.telegram.menus import PUBLIC_COMMANDS
 from bot.texts import catalog, shorten, texts_for
 
 ROOT = Path(__file__).parent.parent

@@ -10,7 +10,7 @@ from telegram import Bot, InputFile
 from telegram.error import NetworkError, TimedOut
 
 from bot.emulator import BotApiEmulator
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 
 TOKEN = "123456:TEST-TOKEN"
 

@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TypeAlias
 
-from bot import telegram_html
+from bot.emulator import telegram_html
 from bot.emulator.params import Params, bot_command, client_entities, reply_markup
 from bot.emulator.store import DEFAULT_UPDATES, ChatState, Store, scope_key
+from bot.emulator.telegram_html import Entity, TelegramHtmlError
 from bot.emulator.values import (
     ApiError,
     CallbackAnswer,
@@ -21,7 +22,6 @@ from bot.emulator.values import (
     Upload,
     User,
 )
-from bot.telegram_html import Entity, TelegramHtmlError
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024

@@ -7,8 +7,8 @@ import re
 
 from aiohttp import BodyPartReader, hdrs, web
 
+from bot.emulator.telegram_html import Entity
 from bot.emulator.values import ApiError, Button, JsonDict, Keyboard, Upload
-from bot.telegram_html import Entity
 
 MAX_CALLBACK_DATA_BYTES = 64
 

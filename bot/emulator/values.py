@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Self, TypeAlias
 
-from bot.telegram_html import Entity
+from bot.emulator.telegram_html import Entity
 
 JsonDict: TypeAlias = dict[str, object]
 

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TypeAlias
 
-from bot.telegram_html import Entity
+from bot.emulator.telegram_html import Entity
 
 # SGR codes: the entity styles Telegram shows.
 _ENTITY_STYLES = {

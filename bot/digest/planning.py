@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import digests as words
 from bot.context import BotData
-from bot.due import (
+from bot.digest import words
+from bot.digest.due import (
     LATE_AFTER_TICKS,
     latest_fire,
     reminder_moments,

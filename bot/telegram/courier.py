@@ -21,7 +21,7 @@ from typing import Any
 
 from telegram.ext import ExtBot
 
-from bot.transport import ServerError, Unsent
+from bot.telegram.transport import ServerError, Unsent
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,8 @@ RETRY_BUDGET = 10.0
 # wrong" to it.
 _SHOWING = ("send", "edit", "copy", "forward")
 
-# Retried by bot.polling on its own terms (backoff for as long as an outage lasts, a line per
-# attempt): a retry here would only multiply its attempts.
+# Retried by bot.telegram.polling on its own terms (backoff for as long as an outage lasts,
+# a line per attempt): a retry here would only multiply its attempts.
 _POLLING = frozenset({"getMe", "getUpdates"})
 
 _shown: ContextVar[bool] = ContextVar("shown", default=False)

@@ -1,9 +1,9 @@
 """Moments as admins write them: "2026-12-01 10:00 Asia/Almaty", "2026-12-01", "2026-12 UTC".
 
 content/ writes the same moments as "2026-12-01T10:00" with the zone in a field of its own; this
-reads the admin's form by content's own rules (bot/content.py) into the very values a content
-sync would store (the first instant of the minute, day or month, in UTC, and its precision), so
-that an event added from Telegram exports and syncs back unchanged.
+reads the admin's form by content's own rules (bot/curation/content.py) into the very values a
+content sync would store (the first instant of the minute, day or month, in UTC, and its
+precision), so that an event added from Telegram exports and syncs back unchanged.
 
 The zone may be left out; the caller then names the zone meant (the bot's ``[time] zone`` for a
 new event, the event's own zone for an edit). A local time the clocks skip is refused; one they
@@ -20,7 +20,7 @@ from typing import NoReturn
 from zoneinfo import ZoneInfo, available_timezones
 
 # The parsing rules of content/, so that both read a moment alike.
-from bot.content import parse_moment, zone_named
+from bot.curation.content import parse_moment, zone_named
 from storage.events import period_end
 
 UNPARSABLE, UNKNOWN_ZONE, SKIPPED = "unparsable", "unknown_zone", "skipped"

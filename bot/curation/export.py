@@ -1,8 +1,8 @@
 """The curated knowledge written back as the files content/ holds, for /export and /import.
 
-The fields, their names and their order come from ``bot.content.KINDS``, so what is written here
-is what ``coopbot content check`` reads; event times are written in the event's own zone, as
-precisely as they are known ("2023-11", "2023-10-02", "2026-12-01T10:00").
+The fields, their names and their order come from ``bot.curation.content.KINDS``, so what is
+written here is what ``coopbot content check`` reads; event times are written in the event's own
+zone, as precisely as they are known ("2023-11", "2023-10-02", "2026-12-01T10:00").
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import tomli_w
 
-from bot.content import KINDS, Kind
+from bot.curation.content import KINDS, Kind
 from storage.models import Base
 
-# How each precision is written; the forms bot.content.MOMENT_FORMS reads.
+# How each precision is written; the forms bot.curation.content.MOMENT_FORMS reads.
 MOMENT_WRITTEN = {"minute": "%Y-%m-%dT%H:%M", "day": "%Y-%m-%d", "month": "%Y-%m"}
 SOURCES_FOLDER = "sources"
 

@@ -28,8 +28,8 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.context import App
-from bot.intake import ALLOWED_UPDATES, Intake
-from bot.transport import RedirectLoop
+from bot.telegram.intake import ALLOWED_UPDATES, Intake
+from bot.telegram.transport import RedirectLoop
 from storage import inbox
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
-from bot.content import ID_PATTERN, KINDS, Field
+from bot.curation.content import ID_PATTERN, KINDS, Field
 from bot.texts import Html, Texts, shorten
 from storage.knowledge import Knowledge
 from storage.models import Source, Topic

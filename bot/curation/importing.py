@@ -1,8 +1,9 @@
 """Reading a content file an admin sent: unpacked, then checked exactly as content/ is.
 
 The upload is laid over the current content (as /export would write it) in a scratch folder and
-read with ``bot.content.load_content``: the same checks, the same messages naming file, item and
-field, and references into the files the admin did not send are checked against the database.
+read with ``bot.curation.content.load_content``: the same checks, the same messages naming file,
+item and field, and references into the files the admin did not send are checked against the
+database.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from bot.content import KINDS, load_content
-from bot.export import SOURCES_FOLDER
+from bot.curation.content import KINDS, load_content
+from bot.curation.export import SOURCES_FOLDER
 from storage.sync import ContentRecords
 
 # Content files are a few kilobytes; a megabyte is room to grow, and caps the download.

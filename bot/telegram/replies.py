@@ -7,7 +7,7 @@ import logging
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
-from bot.html_split import split_html
+from bot.telegram.splitting import split_html
 from bot.texts import Html
 
 log = logging.getLogger(__name__)

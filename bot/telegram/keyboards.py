@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import CallbackData
+from bot.telegram.callbacks import CallbackData
 from bot.texts import Texts, shorten
 
 Row = list[InlineKeyboardButton]

@@ -6,11 +6,12 @@ but unmarked, so a crash repeats at most that many. A chat that blocked the bot 
 deactivated; a group that became a supergroup is followed to its new id and sent the digest
 once more; flood control that gets past PTB's rate limiter ends the tick and leaves the rest
 pending for the next. An edit to the event that makes a reminder or notice stale, noticed
-between batches of sends, supersedes it with what tells the event as it is (bot/planning.py).
+between batches of sends, supersedes it with what tells the event as it is
+(bot/digest/planning.py).
 Once the bot begins to stop, no send starts; those on their way get STOP_GRACE to come back
 and be marked, and the rest stays pending for the next start. Sends are paced by the app's
-rate limiter (bot/pacing.py) at low priority, behind replies to users. A broadcast's progress
-message is edited as its sends go (bot/progress.py).
+rate limiter (bot/telegram/pacing.py) at low priority, behind replies to users. A broadcast's
+progress message is edited as its sends go (bot/digest/progress.py).
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from datetime import datetime
 from sqlalchemy import select
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot import pacing, planning
 from bot.context import BotData
-from bot.courier import Courier
-from bot.html_split import split_html
+from bot.digest import planning
+from bot.digest.progress import Progress
 from bot.knowledge import refresh
-from bot.progress import Progress
 from bot.settings import Limits
+from bot.telegram import pacing
+from bot.telegram.courier import Courier
+from bot.telegram.splitting import split_html
 from storage import chats, digests, knowledge, subscriptions
 from storage.digests import (
     CANCELLED,

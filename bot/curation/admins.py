@@ -22,8 +22,8 @@ from telegram.constants import ChatType
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler
 
 from bot.context import App, Context, texts
-from bot.replies import reply
 from bot.settings import Settings
+from bot.telegram.replies import reply
 from bot.texts import Html, Texts
 from storage import curation
 
