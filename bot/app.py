@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import LinkPreviewOptions, Update
@@ -11,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue, TypeHandler
 
 from bot.clock import Clock, SystemClock
-from bot.context import App, BotData, Context
+from bot.context import App, BotData, Context, UserData
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.search_memory import RecentSearches
 from bot.settings import Settings
@@ -82,19 +81,17 @@ def build_app(
         rate_limiter=SmoothRateLimiter(settings.limits, connections=CONNECTION_POOL_SIZE),
         stopping=stopping,
     )
-    # PTB's builder types the context's bot as ExtBot; it really holds the Courier.
-    app = cast(
-        App,
+    app: App = (
         ApplicationBuilder()
         .bot(courier)
-        .context_types(ContextTypes(bot_data=BotData))
+        .context_types(ContextTypes(context=Context, bot_data=BotData, user_data=UserData))
         .job_queue(JobQueue[Context]())
         # Updates are fetched and handed out by bot.telegram.polling and bot.telegram.intake,
         # not PTB's Updater.
         .updater(None)
         .post_init(prepare)
         .post_shutdown(finish)
-        .build(),
+        .build()
     )
     data = app.bot_data
     data.settings = settings

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import CallbackQuery, Update
@@ -57,8 +58,74 @@ class BotData:
     intake: Intake
 
 
-Context = CallbackContext[Courier, dict[Any, Any], dict[Any, Any], BotData]
-App = Application[Courier, Context, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Context]]
+@dataclass
+class UserData:
+    """What the bot keeps of one user, in memory only: a restart forgets it.
+
+    ``drafts`` holds an admin's drafts by flow, then by the token their buttons carry
+    (bot.curation.drafts); nothing else is kept per user.
+    """
+
+    drafts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Context(CallbackContext[Courier, UserData, dict[Any, Any], BotData]):
+    """PTB's context, plus what every handler asks of the update it was made for.
+
+    The properties replace the ``assert x is not None`` a handler would otherwise need: a
+    handler is registered for updates that have what it asks (a command has a message, an
+    admin's update has a user), so a missing one is a programming error and raises.
+    """
+
+    _update: object = None
+
+    @classmethod
+    def from_update(
+        cls, update: object, application: Application[Any, Self, Any, Any, Any, Any]
+    ) -> Self:
+        context = super().from_update(update, application)
+        context._update = update
+        return context
+
+    def _sent(self) -> Update:
+        if not isinstance(self._update, Update):
+            raise RuntimeError("this context was not made for an update")
+        return self._update
+
+    @property
+    def texts(self) -> Texts:
+        """The texts in the language of whoever sent the update."""
+        return texts(self._sent())
+
+    @property
+    def user_id(self) -> int:
+        """Who sent the update: for an admin handler, the admin."""
+        user = self._sent().effective_user
+        if user is None:
+            raise RuntimeError("the update has no user")
+        return user.id
+
+    @property
+    def now(self) -> datetime:
+        return self.bot_data.clock.now()
+
+    @property
+    def command_text(self) -> str:
+        """What follows the command word, line breaks kept; formatting the sender applied is
+        not taken as markup."""
+        message = self._sent().effective_message
+        words = (message.text or "").split(maxsplit=1) if message else []
+        return words[1].strip() if len(words) > 1 else ""
+
+    @property
+    def drafts(self) -> dict[str, dict[str, Any]]:
+        """The sender's drafts by flow (bot.curation.drafts keeps them)."""
+        if self.user_data is None:
+            raise RuntimeError("the update has no user, who would have drafts")
+        return self.user_data.drafts
+
+
+App = Application[Courier, Context, UserData, dict[Any, Any], BotData, JobQueue[Context]]
 
 
 def texts(update: Update) -> Texts:

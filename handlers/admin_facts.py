@@ -1,25 +1,22 @@
 """/addfact, /editfact, /delfact, /restore: admins curate facts from their private chat.
 
-Adding and editing end in a preview, shown as users will see it, with Confirm and Cancel; only
-Confirm writes. The draft waits in ``user_data`` (a restart forgets it) with the version of the
-fact the admin was shown, so an edit made meanwhile by someone else is reported, not overwritten.
-Every button of a step carries the draft's token: one left from an older draft does nothing.
-Deleting is soft and undone by /restore, so it asks for no confirmation.
+Adding goes step by step (topic, title, text, source) or from one line; editing names one
+field. Both end in a preview, shown as users will see it (bot/curation/fact_drafts.py), with
+Confirm and Cancel (bot/curation/drafts.py): only Confirm writes. The draft keeps the version of
+the fact the admin was shown, so an edit made meanwhile by someone else is reported, not
+overwritten. Deleting is soft and undone by /restore, so it asks for no confirmation.
 """
 
 from __future__ import annotations
 
 import difflib
-import secrets
+import re
 import warnings
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import ClassVar
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -29,83 +26,80 @@ from telegram.ext import (
     filters,
 )
 
-from bot import rendering
-from bot.context import App, Context, pressed, texts
-from bot.curation import forms as fact_forms
-from bot.curation.admins import admin_named, admin_only
-from bot.curation.forms import FACT_FIELDS, FormError, SourceChoice
+from bot.context import App, Context, pressed
+from bot.curation import fact_drafts, fact_forms
+from bot.curation.admins import admin_only
+from bot.curation.drafts import DraftPress, Flow, conflict
+from bot.curation.fact_drafts import Draft
+from bot.curation.fact_forms import FACT_FIELDS, FormError, SourceChoice
 from bot.knowledge import refresh
-from bot.telegram.callbacks import CallbackData
 from bot.telegram.keyboards import button, keyboard
-from bot.telegram.replies import drop_buttons, reply
-from bot.texts import Html, Texts
+from bot.telegram.replies import reply
+from bot.texts import Html
 from storage import curation
-from storage.models import Fact, Source, Topic
+from storage.models import Fact
 
 TOPIC, TITLE, TEXT, SOURCE, CONFIRM = range(5)
 END = ConversationHandler.END
 TIMEOUT = timedelta(minutes=15)
 # Known sources offered as buttons; any other is typed by id.
 SOURCE_BUTTONS = 8
-DRAFT = "fact_draft"
 TYPED = filters.TEXT & ~filters.COMMAND
+# The steps' own choices under a draft: a topic or a source picked by its id.
+PICK_TOPIC, PICK_SOURCE = "t.", "s."
 
 
-@dataclass(frozen=True)
-class PickTopic(CallbackData):
-    prefix: ClassVar[str] = "aft"
-    token: str
-    topic: str
+class FactFlow(Flow[Draft]):
+    """One fact draft at a time: a new /addfact or /editfact makes the older one stale."""
+
+    name = "fact"
+    keep = 1
+
+    async def write(self, update: Update, context: Context, draft: Draft, token: str) -> Html:
+        t, admin_id, now = context.texts, context.user_id, context.now
+        item = draft.fact()
+        try:
+            async with context.bot_data.sessions.begin() as session:
+                await _add_source(session, draft.source, admin_id=admin_id, now=now)
+                if draft.before is None:
+                    values = {
+                        "id": item.id,
+                        "topic": item.topic,
+                        "title": item.title,
+                        "text": item.text,
+                        "source_id": item.source_id,
+                    }
+                    await curation.add(session, "fact", values, admin_id=admin_id, now=now)
+                else:
+                    name = "source_id" if draft.field == "source" else draft.field
+                    await curation.edit(
+                        session,
+                        "fact",
+                        draft.fact_id,
+                        {name: getattr(item, name)},
+                        seen_version=draft.before.version,
+                        admin_id=admin_id,
+                        now=now,
+                    )
+        except curation.Duplicate:
+            # Another admin took the id since the preview: show the one it would get now.
+            await _preview(update, context, draft)
+            return t("admin_facts.id_taken")
+        except (curation.Conflict, StaleDataError) as error:
+            # StaleDataError: the other edit was committed between our read and our write.
+            stamp = error.latest if isinstance(error, curation.Conflict) else None
+
+            def shown(fact: Fact) -> Html:
+                return fact_drafts.fields_view(t, fact)
+
+            return await conflict(context, "fact", draft.fact_id, shown, stamp)
+        await refresh(context.bot_data)
+        if draft.before is None:
+            return t("admin_facts.added", id=item.id, topic=item.topic)
+        return t("admin_facts.edited", id=draft.fact_id, field=draft.field)
 
 
-@dataclass(frozen=True)
-class PickSource(CallbackData):
-    prefix: ClassVar[str] = "afs"
-    token: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Decide(CallbackData):
-    """Confirm ("yes") or Cancel ("no") under the preview of the draft ``token``."""
-
-    prefix: ClassVar[str] = "afd"
-    choice: str
-    token: str
-
-
-@dataclass
-class Draft:
-    """A fact being added (``before`` is None) or changed, until it is confirmed."""
-
-    # Tells this draft's preview from an older one whose buttons are still on screen.
-    token: str = field(default_factory=lambda: secrets.token_hex(4))
-    fact_id: str = ""
-    topic: Topic | None = None
-    title: str = ""
-    text: str = ""
-    source: SourceChoice | None = None
-    # For an edit: the fact as shown, whose version the change is made on, and what changes.
-    before: Fact | None = None
-    field: str = ""
-
-    def fact(self) -> Fact:
-        """The fact as it will be saved."""
-        assert self.topic is not None
-        assert self.source is not None
-        return Fact(
-            id=self.fact_id,
-            topic=self.topic.id,
-            title=self.title,
-            text=self.text,
-            source_id=self.source.source.id,
-        )
-
-
-def _rest(update: Update) -> str:
-    """What follows the command, line breaks included."""
-    parts = _typed(update).split(maxsplit=1)
-    return parts[1] if len(parts) > 1 else ""
+FLOW = FactFlow()
 
 
 def _typed(update: Update) -> str:
@@ -114,168 +108,85 @@ def _typed(update: Update) -> str:
     return message.text if message and message.text else ""
 
 
-def _admin(update: Update) -> int:
-    user = update.effective_user
-    assert user is not None  # the admin filter let it through
-    return user.id
-
-
-def _now(context: Context) -> datetime:
-    return context.bot_data.clock.now()
+def _today(context: Context) -> date:
+    return context.now.astimezone(context.bot_data.settings.zone).date()
 
 
 def _draft(context: Context) -> Draft:
-    assert context.user_data is not None  # conversations are per user
-    draft = context.user_data.get(DRAFT)
-    if not isinstance(draft, Draft):
-        draft = context.user_data[DRAFT] = Draft()
-    return draft
-
-
-def _keep(context: Context, draft: Draft) -> None:
-    assert context.user_data is not None
-    context.user_data[DRAFT] = draft
-
-
-def _drop(context: Context) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
-
-
-def _value(item: Fact, name: str) -> str:
-    """A field as /editfact names it."""
-    value: str = getattr(item, "source_id" if name == "source" else name)
-    return value
-
-
-def _view(t: Texts, context: Context, item: Fact, source: Source) -> Html:
-    """The fact exactly as /facts shows it."""
-    known = context.bot_data.knowledge
-    topic = next((topic for topic in known.topics if topic.id == item.topic), None)
-    return t(
-        "facts.page",
-        topic=topic.title if topic else item.topic,
-        paging=Html(""),
-        facts=rendering.fact(t, item),
-        sources=rendering.source_line(t, [source], language=t.language),
-    )
-
-
-def _new_source_note(t: Texts, choice: SourceChoice) -> Html:
-    if not choice.new:
-        return Html("")
-    source = choice.source
-    return t(
-        "admin_facts.new_source",
-        id=source.id,
-        title=source.title,
-        publisher=source.publisher,
-        cited=source.cited.isoformat() if source.cited else "",
-    )
-
-
-def _decision(t: Texts, draft: Draft) -> InlineKeyboardMarkup | None:
-    return keyboard(
-        [
-            [
-                button(t("admin_facts.confirm"), Decide("yes", draft.token)),
-                button(t("admin_facts.cancel"), Decide("no", draft.token)),
-            ]
-        ]
-    )
-
-
-async def _taken(session: AsyncSession, model: type[Fact] | type[Source]) -> set[str]:
-    """Ids in use, deleted facts' included: an id is never given twice."""
-    return set((await session.scalars(select(model.id))).all())
+    """The draft the typed answers of the steps go to."""
+    latest = FLOW.drafts(context).latest()
+    if latest is None:
+        raise RuntimeError("a step of /addfact is reached only with a draft under way")
+    return latest[1]
 
 
 async def _preview(update: Update, context: Context, draft: Draft) -> int:
     """Show the draft as it will be saved, with the id a new fact will get; await a decision."""
-    t = texts(update)
-    assert draft.source is not None
-    if draft.before is None:
+    if draft.before is None and draft.source is not None:
         async with context.bot_data.sessions() as session:
             base = fact_forms.slug(draft.title)
-            draft.fact_id = fact_forms.unique_id(base, await _taken(session, Fact))
+            draft.fact_id = fact_forms.unique_id(base, await curation.ids(session, "fact"))
             if draft.source.new:
-                source = draft.source.source
-                base = fact_forms.slug(source.title, fallback="source")
-                source.id = fact_forms.unique_id(base, await _taken(session, Source))
-        text = t(
-            "admin_facts.preview_add",
-            id=draft.fact_id,
-            view=_view(t, context, draft.fact(), draft.source.source),
-            new_source=_new_source_note(t, draft.source),
-        )
-    else:
-        text = t(
-            "admin_facts.preview_edit",
-            id=draft.fact_id,
-            field=draft.field,
-            before=_value(draft.before, draft.field),
-            after=_value(draft.fact(), draft.field),
-            view=_view(t, context, draft.fact(), draft.source.source),
-            new_source=_new_source_note(t, draft.source),
-        )
-    _keep(context, draft)
-    await reply(update, text, _decision(t, draft))
+                cited = draft.source.source
+                base = fact_forms.slug(cited.title, fallback="source")
+                cited.id = fact_forms.unique_id(base, await curation.ids(session, "source"))
+    text = fact_drafts.preview(context.texts, context.bot_data.knowledge, draft)
+    await FLOW.offer(update, context, draft, text)
     return CONFIRM
-
-
-def _source(context: Context, typed: str) -> SourceChoice:
-    data = context.bot_data
-    today = _now(context).astimezone(data.settings.zone).date()
-    return fact_forms.source(data.knowledge, typed, today=today, taken=data.knowledge.sources)
 
 
 async def start_adding(update: Update, context: Context) -> int:
     """With ``topic | title | text | source``, straight to the preview; without, step by step."""
-    t = texts(update)
-    _drop(context)
-    rest = _rest(update)
-    if rest.strip():
-        known = context.bot_data.knowledge
+    t, known = context.texts, context.bot_data.knowledge
+    FLOW.drafts(context).clear()
+    rest = context.command_text
+    if rest:
         try:
             form = fact_forms.one_line(rest)
             draft = Draft(
                 topic=fact_forms.topic(known, form.topic),
                 title=fact_forms.check("title", form.title),
                 text=fact_forms.check("text", form.text),
-                source=_source(context, form.source),
+                source=fact_drafts.source(known, form.source, today=_today(context)),
             )
         except FormError as error:
             await reply(update, error.message(t))
             return END
         return await _preview(update, context, draft)
-    token = _draft(context).token
-    topics = context.bot_data.knowledge.topics
-    rows = [[button(topic.title, PickTopic(token, topic.id))] for topic in topics]
+    token = FLOW.drafts(context).add(Draft())
+    rows = [
+        [button(topic.title, FLOW.press(token, PICK_TOPIC + topic.id))] for topic in known.topics
+    ]
     await reply(update, t("admin_facts.ask_topic"), keyboard(rows))
     return TOPIC
 
 
 async def _take_topic(update: Update, context: Context, typed: str) -> int | None:
-    t = texts(update)
+    t = context.texts
     try:
         topic = fact_forms.topic(context.bot_data.knowledge, typed)
     except FormError as error:
         await reply(update, error.message(t))
         return None
     _draft(context).topic = topic
-    await reply(
-        update, t("admin_facts.ask_title", topic=topic.title, limit=FACT_FIELDS["title"].limit)
-    )
+    limit = FACT_FIELDS["title"].limit
+    await reply(update, t("admin_facts.ask_title", topic=topic.title, limit=limit))
     return TITLE
 
 
-async def choose_topic(update: Update, context: Context) -> int | None:
-    query, data = pressed(update)
-    press = PickTopic.parse(data)
-    if not await _on_current_draft(update, context, press.token):
+async def _step_pressed(update: Update, context: Context) -> DraftPress | None:
+    """A step's button on the draft under way; one of an older draft's is answered as stale."""
+    found = await FLOW.pressed(update, context)
+    if found is None:
         return None
+    query, _ = pressed(update)
     await query.answer()
-    return await _take_topic(update, context, press.topic)
+    return found[0]
+
+
+async def choose_topic(update: Update, context: Context) -> int | None:
+    press = await _step_pressed(update, context)
+    return None if press is None else await _take_topic(update, context, press.choice[2:])
 
 
 async def type_topic(update: Update, context: Context) -> int | None:
@@ -283,7 +194,7 @@ async def type_topic(update: Update, context: Context) -> int | None:
 
 
 async def take_title(update: Update, context: Context) -> int | None:
-    t = texts(update)
+    t = context.texts
     try:
         _draft(context).title = fact_forms.check("title", _typed(update))
     except FormError as error:
@@ -294,15 +205,17 @@ async def take_title(update: Update, context: Context) -> int | None:
 
 
 async def take_text(update: Update, context: Context) -> int | None:
-    t = texts(update)
+    t = context.texts
     try:
         _draft(context).text = fact_forms.check("text", _typed(update))
     except FormError as error:
         await reply(update, error.message(t))
         return None
     sources = list(context.bot_data.knowledge.sources.values())[:SOURCE_BUTTONS]
-    token = _draft(context).token
-    rows = [[button(source.title, PickSource(token, source.id))] for source in sources]
+    latest = FLOW.drafts(context).latest()
+    assert latest is not None  # the steps before made it
+    token = latest[0]
+    rows = [[button(cited.title, FLOW.press(token, PICK_SOURCE + cited.id))] for cited in sources]
     await reply(update, t("admin_facts.ask_source"), keyboard(rows))
     return SOURCE
 
@@ -310,20 +223,16 @@ async def take_text(update: Update, context: Context) -> int | None:
 async def _take_source(update: Update, context: Context, typed: str) -> int | None:
     draft = _draft(context)
     try:
-        draft.source = _source(context, typed)
+        draft.source = fact_drafts.source(context.bot_data.knowledge, typed, today=_today(context))
     except FormError as error:
-        await reply(update, error.message(texts(update)))
+        await reply(update, error.message(context.texts))
         return None
     return await _preview(update, context, draft)
 
 
 async def choose_source(update: Update, context: Context) -> int | None:
-    query, data = pressed(update)
-    press = PickSource.parse(data)
-    if not await _on_current_draft(update, context, press.token):
-        return None
-    await query.answer()
-    return await _take_source(update, context, press.source)
+    press = await _step_pressed(update, context)
+    return None if press is None else await _take_source(update, context, press.choice[2:])
 
 
 async def type_source(update: Update, context: Context) -> int | None:
@@ -332,50 +241,26 @@ async def type_source(update: Update, context: Context) -> int | None:
 
 async def start_editing(update: Update, context: Context) -> int:
     """``<id>`` shows the fact's fields; ``<id> <field> = <value>`` previews the change."""
-    t = texts(update)
-    _drop(context)
+    t, known = context.texts, context.bot_data.knowledge
+    FLOW.drafts(context).clear()
     try:
-        form = fact_forms.edit_form(_rest(update))
+        form = fact_forms.edit_form(context.command_text)
         async with context.bot_data.sessions() as session:
             fact = await _fact(session, form.fact_id)
         if form.field is None or form.value is None:
-            await reply(update, _fields_view(t, fact))
+            await reply(update, fact_drafts.fields_view(t, fact))
             return END
         if fact.deleted_at is not None:
             await reply(update, t("admin_facts.edit_deleted", id=fact.id))
             return END
-        draft = _edit_draft(context, fact, form.field, form.value)
+        draft = fact_drafts.edit_draft(known, fact, form.field, form.value, today=_today(context))
     except FormError as error:
         await reply(update, error.message(t))
         return END
-    if _value(draft.fact(), draft.field) == _value(fact, draft.field):
+    if fact_drafts.value(draft.fact(), draft.field) == fact_drafts.value(fact, draft.field):
         await reply(update, t("admin_facts.unchanged", id=fact.id, field=draft.field))
         return END
     return await _preview(update, context, draft)
-
-
-def _edit_draft(context: Context, fact: Fact, name: str, value: str) -> Draft:
-    known = context.bot_data.knowledge
-    topic = next((item for item in known.topics if item.id == fact.topic), None)
-    source = known.sources.get(fact.source_id)
-    assert topic is not None
-    assert source is not None
-    draft = Draft(
-        fact_id=fact.id,
-        topic=topic,
-        title=fact.title,
-        text=fact.text,
-        source=SourceChoice(source, new=False),
-        before=fact,
-        field=name,
-    )
-    if name == "topic":
-        draft.topic = fact_forms.topic(known, value)
-    elif name == "source":
-        draft.source = _source(context, value)
-    else:
-        setattr(draft, name, fact_forms.check(name, value))
-    return draft
 
 
 async def _fact(session: AsyncSession, fact_id: str) -> Fact:
@@ -383,7 +268,8 @@ async def _fact(session: AsyncSession, fact_id: str) -> Fact:
     try:
         found: Fact = await curation.get(session, "fact", fact_id)
     except curation.NotFound:
-        close = difflib.get_close_matches(fact_id, await _taken(session, Fact), n=3, cutoff=0.5)
+        taken = await curation.ids(session, "fact")
+        close = difflib.get_close_matches(fact_id, taken, n=3, cutoff=0.5)
         shown, ids = fact_forms.echo(fact_id), ", ".join(close)
         if close:
             raise FormError(
@@ -393,44 +279,12 @@ async def _fact(session: AsyncSession, fact_id: str) -> Fact:
     return found
 
 
-def _fields_view(t: Texts, fact: Fact) -> Html:
-    return t(
-        "admin_facts.fields",
-        id=fact.id,
-        state=t("admin_facts.deleted_mark") if fact.deleted_at else Html(""),
-        topic=fact.topic,
-        title=fact.title,
-        text=fact.text,
-        source=fact.source_id,
-    )
-
-
-async def _on_current_draft(update: Update, context: Context, token: str) -> bool:
-    """Whether a press is on a button of the draft under way; one of an older draft's is
-    answered, and changes nothing."""
-    draft = context.user_data.get(DRAFT) if context.user_data is not None else None
-    if isinstance(draft, Draft) and draft.token == token:
-        return True
-    query, _ = pressed(update)
-    await query.answer(texts(update)("admin_facts.outdated"), show_alert=True)
-    return False
-
-
 async def decide(update: Update, context: Context) -> int | None:
-    """Confirm writes the draft, or says why it cannot; Cancel drops it."""
-    query, data = pressed(update)
-    wanted = Decide.parse(data)
-    if not await _on_current_draft(update, context, wanted.token):
+    """Confirm or Cancel under the preview; a stale press leaves the conversation where it is,
+    and a preview made again (its id was taken meanwhile) awaits a decision of its own."""
+    if not await FLOW.answer(update, context):
         return None
-    draft = _draft(context)
-    await query.answer()
-    # The buttons go, so that a second tap cannot save the fact twice.
-    await drop_buttons(query)
-    if wanted.choice != "yes":
-        return await cancel(update, context)
-    if draft.before is None:
-        return await _save_new(update, context, draft)
-    return await _save_edit(update, context, draft)
+    return CONFIRM if FLOW.drafts(context).latest() is not None else END
 
 
 async def _add_source(
@@ -439,99 +293,27 @@ async def _add_source(
     """Create the source a draft cites by a new URL, in the fact's own transaction."""
     if choice is None or not choice.new:
         return
-    source = choice.source
+    cited = choice.source
     names = ("id", "title", "publisher", "published", "cited", "url")
-    values = {name: getattr(source, name) for name in names}
+    values = {name: getattr(cited, name) for name in names}
     await curation.add(session, "source", values, admin_id=admin_id, now=now)
 
 
-async def _save_new(update: Update, context: Context, draft: Draft) -> int:
-    t = texts(update)
-    item, admin_id, now = draft.fact(), _admin(update), _now(context)
-    try:
-        async with context.bot_data.sessions.begin() as session:
-            await _add_source(session, draft.source, admin_id=admin_id, now=now)
-            last = await session.scalar(select(func.max(Fact.position)))
-            values = {
-                "id": item.id,
-                "topic": item.topic,
-                "title": item.title,
-                "text": item.text,
-                "source_id": item.source_id,
-                # After every fact there is, so it comes last in its topic.
-                "position": (last or 0) + 1,
-            }
-            await curation.add(session, "fact", values, admin_id=admin_id, now=now)
-    except curation.Duplicate:
-        # Another admin took the id since the preview: show the one it would get now.
-        await reply(update, t("admin_facts.id_taken"))
-        return await _preview(update, context, draft)
-    await refresh(context.bot_data)
-    _drop(context)
-    await reply(update, t("admin_facts.added", id=item.id, topic=item.topic))
-    return END
-
-
-async def _save_edit(update: Update, context: Context, draft: Draft) -> int:
-    t = texts(update)
-    assert draft.before is not None
-    name = "source_id" if draft.field == "source" else draft.field
-    admin_id, now = _admin(update), _now(context)
-    try:
-        async with context.bot_data.sessions.begin() as session:
-            await _add_source(session, draft.source, admin_id=admin_id, now=now)
-            await curation.edit(
-                session,
-                "fact",
-                draft.fact_id,
-                {name: getattr(draft.fact(), name)},
-                seen_version=draft.before.version,
-                admin_id=admin_id,
-                now=now,
-            )
-    except (curation.Conflict, StaleDataError):
-        # StaleDataError: the other edit was committed between our read and our write.
-        _drop(context)
-        await _report_conflict(update, context, draft.fact_id)
-        return END
-    await refresh(context.bot_data)
-    _drop(context)
-    await reply(update, t("admin_facts.edited", id=draft.fact_id, field=draft.field))
-    return END
-
-
-async def _report_conflict(update: Update, context: Context, fact_id: str) -> None:
-    """Who changed the fact first and when, and the fact as it is now."""
-    t = texts(update)
-    async with context.bot_data.sessions() as session:
-        fact = await _fact(session, fact_id)
-        latest = await curation.latest_change(session, "fact", fact_id)
-    zone = context.bot_data.settings.zone
-    if latest is None:
-        who = t("admin_facts.changed_by_sync")
-    else:
-        at = latest.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        admin = admin_named(t, context.bot_data.admin_names, latest.admin_id)
-        who = t("admin_facts.changed_by", admin=admin, at=at, zone=zone.key)
-    fields = _fields_view(t, fact)
-    await reply(update, t("admin_facts.conflict", id=fact_id, who=who, fields=fields))
-
-
 async def cancel(update: Update, context: Context) -> int:
-    _drop(context)
-    await reply(update, texts(update)("admin_facts.cancelled"))
+    FLOW.drafts(context).clear()
+    await reply(update, context.texts("drafts.cancelled"))
     return END
 
 
 async def remind_to_decide(update: Update, context: Context) -> None:
     """Text typed under a preview is not a search: the draft still waits for a decision."""
-    await reply(update, texts(update)("admin_facts.decide_first"))
+    await reply(update, context.texts("admin_facts.decide_first"))
 
 
 async def time_out(update: Update, context: Context) -> None:
-    _drop(context)
+    FLOW.drafts(context).clear()
     minutes = int(TIMEOUT / timedelta(minutes=1))
-    await reply(update, texts(update)("admin_facts.timed_out", minutes=minutes))
+    await reply(update, context.texts("admin_facts.timed_out", minutes=minutes))
 
 
 async def delete_fact(update: Update, context: Context) -> None:
@@ -544,10 +326,10 @@ async def restore_fact(update: Update, context: Context) -> None:
 
 
 async def _set_deleted(update: Update, context: Context, *, delete: bool) -> None:
-    t = texts(update)
-    now = _now(context)
+    t, now = context.texts, context.now
     try:
-        fact_id = fact_forms.fact_id(_rest(update), command="delfact" if delete else "restore")
+        command = "delfact" if delete else "restore"
+        fact_id = fact_forms.fact_id(context.command_text, command=command)
         async with context.bot_data.sessions.begin() as session:
             fact = await _fact(session, fact_id)
             already = (fact.deleted_at is not None) == delete
@@ -558,7 +340,7 @@ async def _set_deleted(update: Update, context: Context, *, delete: bool) -> Non
                     fact.id,
                     {"deleted_at": now if delete else None},
                     seen_version=fact.version,
-                    admin_id=_admin(update),
+                    admin_id=context.user_id,
                     now=now,
                     action=curation.DELETE if delete else curation.RESTORE,
                 )
@@ -591,17 +373,17 @@ def conversation() -> ConversationHandler[Context]:
             ],
             states={
                 TOPIC: [
-                    CallbackQueryHandler(choose_topic, pattern=PickTopic.pattern()),
+                    CallbackQueryHandler(choose_topic, pattern=_step(PICK_TOPIC)),
                     MessageHandler(TYPED, type_topic),
                 ],
                 TITLE: [MessageHandler(TYPED, take_title)],
                 TEXT: [MessageHandler(TYPED, take_text)],
                 SOURCE: [
-                    CallbackQueryHandler(choose_source, pattern=PickSource.pattern()),
+                    CallbackQueryHandler(choose_source, pattern=_step(PICK_SOURCE)),
                     MessageHandler(TYPED, type_source),
                 ],
                 CONFIRM: [
-                    CallbackQueryHandler(decide, pattern=Decide.pattern()),
+                    CallbackQueryHandler(decide, pattern=FLOW.handler().pattern),
                     MessageHandler(TYPED, remind_to_decide),
                 ],
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, time_out)],
@@ -615,6 +397,11 @@ def conversation() -> ConversationHandler[Context]:
             conversation_timeout=TIMEOUT,
             name="facts",
         )
+
+
+def _step(choice: str) -> re.Pattern[str]:
+    """The presses of one step: a topic or a source picked, by an id as content writes it."""
+    return DraftPress.matching(FLOW.name, f"{choice.replace('.', '[.]')}[a-z0-9-]{{1,40}}")
 
 
 def register(app: App) -> None:

@@ -3,9 +3,8 @@
 ``/revert N`` puts an item back as it was before change N, whatever came after it, so any
 earlier version can be had again; the preview shows every field that would change and names
 the later changes it undoes too, and Confirm records one "revert" change. The change number
-and the item's version the preview showed wait in the admin's drafts, under the token its
-buttons carry: a press finds only the presser's own preview, a restart forgets it, and an item
-changed since the preview is not reverted.
+and the item's version the preview showed wait as its draft (bot/curation/drafts.py), and an
+item changed since the preview is not reverted.
 """
 
 from __future__ import annotations
@@ -13,20 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
-from bot.context import App, Context, pressed, texts
-from bot.curation.admins import Drafts, admin_named, admin_only
+from bot.context import App, Context, texts
+from bot.curation.admins import admin_named, admin_only
 from bot.curation.content import ID_PATTERN
+from bot.curation.drafts import Flow
+from bot.curation.moments import written
 from bot.knowledge import refresh
-from bot.telegram.callbacks import CallbackData
-from bot.telegram.keyboards import button, keyboard
-from bot.telegram.replies import replace, reply
+from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join, shorten
 from storage import audit, curation
 from storage.models import Base, Change
@@ -39,15 +38,6 @@ _UNSHOWN = frozenset({"origin", "id"})
 
 
 @dataclass(frozen=True)
-class RevertChoice(CallbackData):
-    prefix: ClassVar[str] = "rv"
-    # The draft: the change number the preview showed.
-    token: str
-    # "ok" to revert, "no" to leave it.
-    choice: str
-
-
-@dataclass(frozen=True)
 class Revert:
     """A revert as its preview showed it: the change, the item's version and latest change."""
 
@@ -56,14 +46,47 @@ class Revert:
     latest_id: int
 
 
-def _previews(context: Context) -> Drafts[Revert]:
-    return Drafts(context, "revert")
+class RevertFlow(Flow[Revert]):
+    name = "revert"
+
+    def confirm_label(self, t: Texts) -> str:
+        return t("admin_history.button_revert")
+
+    async def write(self, update: Update, context: Context, draft: Revert, token: str) -> Html:
+        """Revert, unless the item changed since the preview."""
+        t, data = context.texts, context.bot_data
+        try:
+            async with data.sessions.begin() as session:
+                done = await curation.revert(
+                    session,
+                    draft.change_id,
+                    seen_version=draft.version,
+                    admin_id=context.user_id,
+                    now=context.now,
+                )
+                done_id, kind, item_id = done.id, done.kind, done.item_id
+        except (curation.Conflict, StaleDataError):
+            # StaleDataError: the other change was committed between our read and our write.
+            return await _changed_meanwhile(t, context, draft)
+        except curation.CurationError as error:
+            return t("admin_history.revert_refused", reason=str(error))
+        await refresh(data)
+        return t(
+            "admin_history.reverted",
+            number=draft.change_id,
+            change=done_id,
+            kind=kind,
+            item=item_id,
+        )
+
+
+FLOW = RevertFlow()
 
 
 async def show_history(update: Update, context: Context) -> None:
     """An item's changes, latest first; with no id, the usage and the latest changes overall."""
     t = texts(update)
-    words = context.args or []
+    words = context.command_text.split()
     async with context.bot_data.sessions() as session:
         if not words:
             recent = await audit.recent_changes(session, limit=RECENT)
@@ -89,7 +112,7 @@ async def show_history(update: Update, context: Context) -> None:
 async def preview_revert(update: Update, context: Context) -> None:
     """The item now → as it was before the change, with Confirm and Cancel."""
     t = texts(update)
-    words = context.args or []
+    words = context.command_text.split()
     if len(words) != 1 or not words[0].lstrip("#").isdecimal():
         await reply(update, t("admin_history.revert_usage"))
         return
@@ -98,16 +121,7 @@ async def preview_revert(update: Update, context: Context) -> None:
     if seen is None:
         await reply(update, text)
         return
-    token = _previews(context).add(seen)
-    choices = keyboard(
-        [
-            [
-                button(t("admin_history.button_revert"), RevertChoice(token, "ok")),
-                button(t("admin_history.button_cancel"), RevertChoice(token, "no")),
-            ]
-        ]
-    )
-    await reply(update, text, choices)
+    await FLOW.offer(update, context, seen, text)
 
 
 async def _preview(
@@ -146,50 +160,6 @@ async def _preview(
         return join(parts), None
     latest_id = later[0].id if later else change_id
     return join(parts), Revert(change_id, curation.version_of(item), latest_id)
-
-
-async def answer_revert(update: Update, context: Context) -> None:
-    """Confirm: revert, unless the item changed since the preview; Cancel: nothing."""
-    query, data = pressed(update)
-    t = texts(update)
-    choice = RevertChoice.parse(data)
-    seen = _previews(context).pop(choice.token)
-    if seen is None:
-        await query.answer(t("admin_history.revert_gone"), show_alert=True)
-        return
-    await query.answer()
-    if choice.choice != "ok":
-        await replace(query, t("admin_history.revert_cancelled", number=seen.change_id))
-        return
-    bot_data = context.bot_data
-    try:
-        async with bot_data.sessions.begin() as session:
-            done = await curation.revert(
-                session,
-                seen.change_id,
-                seen_version=seen.version,
-                admin_id=query.from_user.id,
-                now=bot_data.clock.now(),
-            )
-            done_id, kind, item_id = done.id, done.kind, done.item_id
-    except (curation.Conflict, StaleDataError):
-        # StaleDataError: the other change was committed between our read and our write.
-        await replace(query, await _changed_meanwhile(t, context, seen))
-        return
-    except curation.CurationError as error:
-        await replace(query, t("admin_history.revert_refused", reason=str(error)))
-        return
-    await refresh(bot_data)
-    await replace(
-        query,
-        t(
-            "admin_history.reverted",
-            number=seen.change_id,
-            change=done_id,
-            kind=kind,
-            item=item_id,
-        ),
-    )
 
 
 def _changes_to(t: Texts, context: Context, item: Base, values: curation.Values) -> list[Html]:
@@ -288,8 +258,7 @@ def _moment(value: object) -> datetime | None:
 
 
 def _when(context: Context, at: datetime) -> str:
-    zone = context.bot_data.settings.zone
-    return f"{at.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+    return written(at, precision="minute", zone=context.bot_data.settings.zone.key)
 
 
 async def _exists(session: AsyncSession, kind: str, item_id: str) -> bool:
@@ -306,6 +275,6 @@ def register(app: App) -> None:
         [
             CommandHandler("history", show_history),
             CommandHandler("revert", preview_revert),
-            CallbackQueryHandler(answer_revert, pattern=RevertChoice.pattern()),
+            FLOW.handler(),
         ],
     )

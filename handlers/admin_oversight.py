@@ -2,7 +2,7 @@
 
 An import is checked with the same rules as ``coopbot content check``, shown as a dry run, and
 applied only on Confirm, in one transaction, and only if nothing changed the knowledge since the
-dry run. The checked file waits for the Confirm in the admin's drafts (the latest one only), so
+dry run. The checked file waits for the Confirm as the admin's draft (the latest one only), so
 a restart forgets it: the admin then sends the file again.
 """
 
@@ -12,23 +12,21 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from telegram import Document, InputFile, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.context import App, Context, pressed, texts
+from bot.context import App, Context, texts
 from bot.curation import importing
-from bot.curation.admins import Drafts, admin_only
+from bot.curation.admins import admin_only
 from bot.curation.content import ContentError
+from bot.curation.drafts import Flow
 from bot.curation.export import content_files, source_files, zipped
 from bot.digest import words
 from bot.digest.due import next_fire, next_reminder, reminder_moments, summary_trigger
 from bot.durations import format_duration
 from bot.knowledge import refresh
-from bot.telegram.callbacks import CallbackData
-from bot.telegram.keyboards import button, keyboard
-from bot.telegram.replies import replace, reply
+from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join
 from storage import exports, imports, knowledge, stats
 from storage.sync import ContentRecords
@@ -42,15 +40,6 @@ IMPORT_CAPTION = filters.CaptionRegex(r"^/import(@\w+)?(\s|$)")
 
 
 @dataclass(frozen=True)
-class ImportChoice(CallbackData):
-    prefix: ClassVar[str] = "im"
-    # Which dry run the button belongs to: an older one's buttons do nothing.
-    token: str
-    # "ok" to import, "no" to drop it.
-    choice: str
-
-
-@dataclass(frozen=True)
 class Draft:
     records: ContentRecords
     tables: frozenset[str]
@@ -58,9 +47,29 @@ class Draft:
     revision: int
 
 
-def _dry_runs(context: Context) -> Drafts[Draft]:
+class ImportFlow(Flow[Draft]):
     """The latest dry run only: a newer file makes an older one's buttons stale."""
-    return Drafts(context, "import", keep=1)
+
+    name = "import"
+    keep = 1
+
+    def confirm_label(self, t: Texts) -> str:
+        return t("admin_oversight.button_import")
+
+    async def write(self, update: Update, context: Context, draft: Draft, token: str) -> Html:
+        """Apply the dry run, if the knowledge is as it was."""
+        t, data = context.texts, context.bot_data
+        async with data.sessions.begin() as session:
+            if await knowledge.revision(session) != draft.revision:
+                return t("admin_oversight.import_stale")
+            outcomes = await imports.apply(
+                session, draft.records, draft.tables, admin_id=context.user_id, now=context.now
+            )
+        await refresh(data)
+        return t("admin_oversight.imported", diff=_diff(t, outcomes))
+
+
+FLOW = ImportFlow()
 
 
 async def show_stats(update: Update, context: Context) -> None:
@@ -192,48 +201,8 @@ async def receive_import(update: Update, context: Context) -> None:
     if not any(o.outcome in (imports.CREATED, imports.UPDATED) for o in outcomes):
         await reply(update, t("admin_oversight.import_nothing", diff=summary))
         return
-    token = _dry_runs(context).add(Draft(records, tables, revision))
-    choices = keyboard(
-        [
-            [
-                button(t("admin_oversight.button_import"), ImportChoice(token, "ok")),
-                button(t("admin_oversight.button_cancel"), ImportChoice(token, "no")),
-            ]
-        ]
-    )
-    await reply(update, t("admin_oversight.import_preview", diff=summary), choices)
-
-
-async def answer_import(update: Update, context: Context) -> None:
-    """Confirm: apply the dry run, if the knowledge is as it was; Cancel: drop it."""
-    query, data = pressed(update)
-    await query.answer()
-    t = texts(update)
-    choice = ImportChoice.parse(data)
-    draft = _dry_runs(context).pop(choice.token)
-    if draft is None:
-        await replace(query, t("admin_oversight.import_expired"))
-        return
-    if choice.choice != "ok":
-        await replace(query, t("admin_oversight.import_cancelled"))
-        return
-    bot_data = context.bot_data
-    async with bot_data.sessions.begin() as session:
-        if await knowledge.revision(session) != draft.revision:
-            outcomes = None
-        else:
-            outcomes = await imports.apply(
-                session,
-                draft.records,
-                draft.tables,
-                admin_id=query.from_user.id,
-                now=bot_data.clock.now(),
-            )
-    if outcomes is None:
-        await replace(query, t("admin_oversight.import_stale"))
-        return
-    await refresh(bot_data)
-    await replace(query, t("admin_oversight.imported", diff=_diff(t, outcomes)))
+    preview = t("admin_oversight.import_preview", diff=summary)
+    await FLOW.offer(update, context, Draft(records, tables, revision), preview)
 
 
 async def _download(document: Document) -> bytes | None:
@@ -302,6 +271,6 @@ def register(app: App) -> None:
             CommandHandler("export", export_content),
             CommandHandler("import", import_usage),
             MessageHandler(filters.Document.ALL & IMPORT_CAPTION, receive_import),
-            CallbackQueryHandler(answer_import, pattern=ImportChoice.pattern()),
+            FLOW.handler(),
         ],
     )

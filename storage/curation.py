@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, TypeDecorator, delete, select, update
+from sqlalchemy import DateTime, TypeDecorator, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.events import period_end
@@ -122,6 +122,11 @@ async def add(
     model = MODELS[kind]
     if await session.get(model, values["id"]) is not None:
         raise Duplicate(kind, values["id"])
+    position = getattr(model, "position", None)
+    if position is not None and "position" not in values:
+        # After every item there is, so that it comes last in its list.
+        last = await session.scalar(select(func.max(position)))
+        values = {**values, "position": (last or 0) + 1}
     item = model(**values, origin="admin", **new_row_times(model, now))
     session.add(item)
     await session.flush()
@@ -390,3 +395,9 @@ def _json_value(value: object) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not stored in history")
+
+
+async def ids(session: AsyncSession, kind: str) -> set[str]:
+    """Every id of a kind in use, deleted items' included: an id is never given twice."""
+    (key,) = MODELS[kind].__mapper__.primary_key
+    return set((await session.scalars(select(key))).all())

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Event
 
@@ -26,3 +30,8 @@ def period_end(moment: datetime, *, precision: str, zone: str) -> datetime:
 def ends(event: Event) -> datetime:
     """When the event is over, as far as its source lets us say."""
     return period_end(event.ends_at or event.starts_at, precision=event.precision, zone=event.zone)
+
+
+async def ids_by_start(session: AsyncSession) -> Sequence[str]:
+    """Every event's id, cancelled ones included, soonest first."""
+    return (await session.scalars(select(Event.id).order_by(Event.starts_at))).all()

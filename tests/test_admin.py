@@ -82,7 +82,7 @@ async def test_repeated_refusals_are_one_row_per_minute_with_a_count(running: Ru
     running.clock.set(DEFAULT_NOW + timedelta(seconds=5))
     for command in ("/stats", "/STATS", "/stats@coop_test_bot now", "/export"):
         assert "curators only" in (await stranger.send(command)).text
-    for data in ("rv:0:ok", "rv:anything:no"):
+    for data in (f"dr:revert:{'0' * 12}:ok", f"dr:revert:{'a' * 12}:no"):
         press = running.emulator.press_data(777, 777, data)
         answer = await running.emulator.wait_for_callback_answer(press)
         assert answer.show_alert
@@ -95,7 +95,7 @@ async def test_repeated_refusals_are_one_row_per_minute_with_a_count(running: Ru
     assert [(r.at, r.user_id, r.chat_id, r.command, r.count) for r in found] == [
         (minute, 777, 777, "/stats", 3),
         (minute, 777, 777, "/export", 1),
-        (minute, 777, 777, "button rv", 2),
+        (minute, 777, 777, "button dr:revert", 2),
         (minute + timedelta(minutes=1), 777, 777, "/stats", 1),
     ]
 
@@ -118,7 +118,7 @@ async def test_an_admin_pressing_outside_their_private_chat_is_pointed_there(
     admin = running.user(ADMIN, "Curator")
     group = running.emulator.group(-100123, admins=[admin])
     await running.emulator.group_chat(group, admin).send("/help")
-    press = running.emulator.press_data(group.id, admin, "rv:0:ok")
+    press = running.emulator.press_data(group.id, admin, f"dr:revert:{'0' * 12}:ok")
     answer = await running.emulator.wait_for_callback_answer(press)
     assert answer.show_alert
     assert "only in your private chat" in (answer.text or "")

@@ -20,6 +20,7 @@ from bot.curation.content import load_content
 from bot.curation.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
 from bot.emulator import SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings
+from bot.texts import texts_for
 from handlers.digest import digest_tick
 from storage.models import Change, Chat, Digest, Event, Subscription
 from tests.conftest import ADMIN, DEFAULT_NOW, OTHER_ADMIN, UNPACED, Running, curator
@@ -226,9 +227,10 @@ async def test_a_start_that_passes_while_the_preview_waits_is_not_saved(running:
 async def test_a_draft_forgotten_by_a_restart_saves_nothing(running: Running) -> None:
     admin = curator(running)
     preview = await admin.send(ADD)
-    running.app.user_data[ADMIN].clear()
-    gone = await admin.press(preview, "✅ Confirm")
-    assert "no longer here" in gone.text
+    running.app.user_data[ADMIN].drafts.clear()
+    answer = await admin.press_for_answer(preview, "✅ Confirm")
+    assert answer.show_alert
+    assert answer.text == texts_for("en")("drafts.gone")
     assert await changes(running) == 0
 
 
@@ -388,8 +390,9 @@ async def test_a_second_admins_edit_meanwhile_is_not_overwritten(running: Runnin
     second_preview = await second.send("/editevent winter-school title = Second title")
     await second.press(second_preview, "✅ Confirm")
     refused = await first.press(first_preview, "✅ Confirm")
-    assert "Not saved: Other (id 4343) changed winter-school at 2026-11-25 17:00 Asia/Almaty" in (
-        refused.text
+    assert (
+        "Not saved: after you were shown winter-school, Other (id 4343) changed it at "
+        "2026-11-25 17:00 Asia/Almaty" in refused.text
     )
     assert "Second title" in refused.text
     event = await stored(running)

@@ -42,11 +42,11 @@ async def stored(running: Running, fact_id: str) -> Fact | None:
 
 
 async def decide(chat: ChatSession, preview: SentMessage, choice: str) -> SentMessage:
-    """Press Confirm or Cancel; the buttons are taken off, then the bot answers."""
-    unbuttoned = await chat.press(preview, choice)
-    assert unbuttoned.message_id == preview.message_id
-    assert not unbuttoned.buttons
-    return await chat.next_message()
+    """Press Confirm or Cancel: the preview becomes the bot's answer, with no buttons left."""
+    answered = await chat.press(preview, choice)
+    assert answered.message_id == preview.message_id
+    assert not answered.buttons
+    return answered
 
 
 async def guided_to_preview(chat: ChatSession, title: str = "Working group formed") -> SentMessage:
@@ -114,7 +114,7 @@ async def test_cancel_at_any_step_saves_nothing(running: Running, steps: int) ->
         message = await chat.press(message, answer) if message.buttons else await chat.send(answer)
     assert ("Preview" in message.text) == (steps == 4)
     cancelled = await chat.send("/cancel")
-    assert cancelled.text == "Cancelled. Nothing was saved."
+    assert cancelled.text == "✖️ Cancelled: nothing was changed."
     assert await changes(running) == 0
     after = await chat.send("/cancel")
     assert after.text == "Nothing to cancel: no draft is under way."
@@ -125,7 +125,7 @@ async def test_cancel_at_any_step_saves_nothing(running: Running, steps: int) ->
 async def test_the_cancel_button_saves_nothing(running: Running) -> None:
     chat = curator(running)
     done = await decide(chat, await guided_to_preview(chat), "✖️ Cancel")
-    assert done.text == "Cancelled. Nothing was saved."
+    assert done.text == "✖️ Cancelled: nothing was changed."
     assert await changes(running) == 0
     assert await stored(running, "working-group-formed") is None
 
@@ -327,8 +327,8 @@ async def test_a_second_admins_edit_is_not_overwritten(running: Running) -> None
     await decide(second, second_preview, "✅ Confirm")
     refused = await decide(first, first_preview, "✅ Confirm")
     assert (
-        f"after you opened agreement-signed, Curator (id {OTHER_ADMIN}) changed it at "
-        "2026-11-25 17:00 (Asia/Almaty). Nothing was overwritten." in refused.text
+        f"after you were shown agreement-signed, Curator (id {OTHER_ADMIN}) changed it at "
+        "2026-11-25 17:00 Asia/Almaty. Nothing was overwritten." in refused.text
     )
     assert "title = Second's title" in refused.text, "the current version is shown"
     fact = await stored(running, "agreement-signed")
@@ -411,7 +411,7 @@ EDIT = st.tuples(
     PIECE,
 ).map(lambda parts: "/editfact {} {} = {}".format(*parts))
 COMMANDS = st.one_of(ONE_LINE, ONE_LINE, EDIT, PIECE.map(lambda rest: f"/addfact {rest}"))
-FINAL = ("Cancelled. Nothing was saved.", "Nothing to cancel: no draft is under way.")
+FINAL = ("✖️ Cancelled: nothing was changed.", "Nothing to cancel: no draft is under way.")
 
 
 @hypothesis_settings(

@@ -27,9 +27,9 @@ from tests.conftest import UNPACED, Running, answers_before, curator, started
 ADMIN, EDITOR, CURATOR, STRANGER = 4242, 4343, 4444, 777
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 SUBSCRIBER = 1001
-# The kind of every admin button (its data's prefix), flow by flow: facts (topic, source,
-# decision), events, import, broadcast, revert.
-EVERY_KIND = {"aft", "afs", "afd", "aev", "im", "bc", "rv"}
+# The kind of every admin button (its data's prefix and flow), flow by flow: facts (topic,
+# source, decision), events, import, broadcast, revert.
+EVERY_KIND = {"dr:fact", "dr:event", "dr:import", "dr:bcast", "dr:revert"}
 NEW_FACT = f"""
 [[facts]]
 id = "imported-fact"
@@ -55,7 +55,7 @@ class Shown:
 
     @property
     def kind(self) -> str:
-        return self.data.split(":")[0]
+        return ":".join(self.data.split(":")[:2])
 
 
 @pytest.fixture

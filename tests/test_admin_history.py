@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.emulator import ChatSession
 from bot.settings import Settings
 from bot.telegram import sightings
+from bot.texts import texts_for
 from storage import curation
 from storage.models import Change, Fact
 from tests.conftest import ADMIN, OTHER_ADMIN, Running, curator
@@ -154,8 +155,8 @@ async def test_revert_cancel_changes_nothing(running: Running) -> None:
     change = await _edit_title(running, "Wrong title")
     chat = curator(running)
     preview = await chat.send(f"/revert {change}")
-    answer = await chat.press(preview, "Cancel")
-    assert "Nothing undone" in answer.text
+    answer = await chat.press(preview, "✖️ Cancel")
+    assert answer.text == texts_for("en")("drafts.cancelled")
     assert await _title(running) == "Wrong title"
     assert await _changes(running) == 1
 
@@ -164,11 +165,11 @@ async def test_a_revert_preview_forgotten_by_a_restart_undoes_nothing(running: R
     change = await _edit_title(running, "Wrong title")
     chat = curator(running)
     preview = await chat.send(f"/revert {change}")
-    running.app.user_data[ADMIN].clear()
+    running.app.user_data[ADMIN].drafts.clear()
     press = running.emulator.press_button(preview, "Undo it", chat.user)
     answer = await running.emulator.wait_for_callback_answer(press)
     assert answer.show_alert
-    assert "Send /revert again" in (answer.text or "")
+    assert answer.text == texts_for("en")("drafts.gone")
     assert await _title(running) == "Wrong title"
     assert await _changes(running) == 1
     again = await chat.send(f"/revert {change}")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.curation.content import load_content
 from bot.emulator import SentMessage
 from bot.settings import Settings
+from bot.texts import texts_for
 from storage import curation, exports
 from storage.models import (
     Change,
@@ -268,8 +269,8 @@ async def test_import_cancel_writes_nothing(running: Running) -> None:
     preview = await chat.send_document(
         "facts.toml", ((await _facts_file(running)) + NEW_FACT).encode(), caption="/import"
     )
-    answer = await chat.press(preview, "Cancel")
-    assert "nothing changed" in answer.text
+    answer = await chat.press(preview, "✖️ Cancel")
+    assert answer.text == texts_for("en")("drafts.cancelled")
     assert await _count(running, Change) == 0
     assert not answer.buttons
 
@@ -279,8 +280,9 @@ async def test_an_older_dry_run_cannot_be_applied(running: Running) -> None:
     file = ((await _facts_file(running)) + NEW_FACT).encode()
     older = await chat.send_document("facts.toml", file, caption="/import")
     await chat.send_document("facts.toml", file, caption="/import")
-    answer = await chat.press(older, "Import")
-    assert "expired" in answer.text
+    answer = await chat.press_for_answer(older, "Import")
+    assert answer.show_alert
+    assert answer.text == texts_for("en")("drafts.gone")
     assert await _count(running, Change) == 0
 
 

@@ -18,6 +18,7 @@ from bot.digest.progress import EVERY, EVERY_SENDS, Progress
 from bot.digest.sending import in_flight
 from bot.emulator import ApiError, SentMessage
 from bot.settings import Settings
+from bot.texts import texts_for
 from handlers.digest import digest_tick
 from storage import digests
 from storage.digests import BROADCAST, NewDigest, broadcast_key
@@ -139,7 +140,7 @@ async def test_cancel_sends_nothing_and_forgets_the_draft(running: Running) -> N
     admin = curator(running)
     cancelled = await admin.press(draft, "✖️ Cancel")
     assert cancelled.message_id == draft.message_id
-    assert cancelled.text == "✖️ Broadcast cancelled; nothing was sent."
+    assert cancelled.text == texts_for("en")("drafts.cancelled")
     assert not cancelled.buttons
     assert received(running, 1001) == []
     assert await broadcasts(running) == []

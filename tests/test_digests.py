@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
-from telegram.ext import CallbackContext
 
+from bot.context import Context
 from bot.digest.planning import plan
 from bot.digest.sending import TICK_JOB, Tally, in_flight, stale
 from bot.emulator import ApiError
@@ -644,7 +644,7 @@ async def test_a_tick_asked_for_while_one_runs_goes_once_more_after_it(running: 
     await add_event(running)
     running.clock.set(START - timedelta(days=7))
     ticker = Ticker()
-    context = CallbackContext(running.app)
+    context = Context(running.app)
     async with ticker.lock:
         await ticker(context)
         assert texts(running, 1001) == [], "nothing runs beside the running tick"
@@ -658,7 +658,7 @@ async def test_the_running_tick_goes_round_again_when_asked_meanwhile(
     running: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ticker = Ticker()
-    context = CallbackContext(running.app)
+    context = Context(running.app)
     passes: list[int] = []
 
     async def one_pass(data: object, bot: object) -> Tally:

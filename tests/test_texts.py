@@ -13,14 +13,14 @@ from bot.telegram.menus import PUBLIC_COMMANDS
 from bot.texts import catalog, shorten, texts_for
 
 ROOT = Path(__file__).parent.parent
-# t("id", ...) and texts(update)("id"): the two ways code asks for a message.
-LITERAL_ID = re.compile(r"""(?:\bt|\))\(\s*"([a-z_]+\.[a-z_.]+)\"""")
+# t("id", ...), texts(update)("id") and context.texts("id"): the ways code asks for a message.
+LITERAL_ID = re.compile(r"""(?:\bt|\)|\.texts)\(\s*"([a-z_]+\.[a-z_.]+)\"""")
 
 
 def used_ids() -> set[str]:
     """Every literal message id the handlers and bot modules pass to a Texts object."""
     ids: set[str] = set()
-    for path in [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")]:
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/*.py")]:
         ids.update(LITERAL_ID.findall(path.read_text(encoding="utf-8")))
     ids.update(f"command.{name}" for name in PUBLIC_COMMANDS)
     for name in ADMIN_COMMANDS:

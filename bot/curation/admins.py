@@ -5,17 +5,16 @@ handler module registers its handlers with ``admin_only``, the one gate for comm
 presses and documents: they run for an admin in their own private chat, and whoever else sends
 what they take is refused and counted, with nothing else written. Callback data is the
 client's to choose, so the gate looks at who pressed, never at what the button says; and each
-admin button carries the token of a draft kept in its admin's own ``user_data`` (``Drafts``),
+admin button carries the token of a draft kept in its admin's own drafts (bot/curation/drafts.py),
 so a press finds only drafts that were shown to the presser.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from telegram import BotCommand, Update, User
 from telegram.constants import ChatType
@@ -45,13 +44,8 @@ ADMIN_COMMANDS = (
     "export",
     "import",
 )
-# Drafts kept per admin and kind; an older one is forgotten once there are more.
-KEPT_DRAFTS = 10
-# 48 bits: a token cannot be guessed, and it fits beside a button's other fields in 64 bytes.
-TOKEN_BYTES = 6
 
 Handler = BaseHandler[Update, Context, Any]
-Draft = TypeVar("Draft")
 
 
 def is_admin(settings: Settings, user: User | None) -> bool:
@@ -95,35 +89,6 @@ def admin_only(
 def admin_menu(t: Texts) -> list[BotCommand]:
     """The admin's extra commands, for setMyCommands in each admin's private chat."""
     return [BotCommand(name, t(f"admin_command.{name}")) for name in ADMIN_COMMANDS]
-
-
-class Drafts(Generic[Draft]):
-    """One admin's drafts of one kind, each under the token its buttons carry.
-
-    They live in the ``user_data`` of whoever the update is from, so a press finds only the
-    presser's own drafts: a token from someone else's screen, or from before a restart, finds
-    none, and the press is stale. The newest ``keep`` are kept.
-    """
-
-    def __init__(self, context: Context, kind: str, *, keep: int = KEPT_DRAFTS) -> None:
-        if context.user_data is None:
-            raise RuntimeError("admin updates come from a user, who has user_data")
-        self._drafts: dict[str, Draft] = context.user_data.setdefault(("drafts", kind), {})
-        self._keep = keep
-
-    def add(self, draft: Draft) -> str:
-        """Keep a draft; the token for its buttons."""
-        token = secrets.token_hex(TOKEN_BYTES)
-        self._drafts[token] = draft
-        for old in list(self._drafts)[: -self._keep]:
-            del self._drafts[old]
-        return token
-
-    def get(self, token: str) -> Draft | None:
-        return self._drafts.get(token)
-
-    def pop(self, token: str) -> Draft | None:
-        return self._drafts.pop(token, None)
 
 
 @dataclass(frozen=True)
@@ -233,7 +198,8 @@ def _attempt(update: Update) -> str:
     data's prefix, one of ours since it matched; the rest is the client's to choose)."""
     query = update.callback_query
     if query is not None:
-        return "button " + (query.data or "").split(":", 1)[0]
+        # The prefix and, for a draft's button, its flow ("button dr:event").
+        return "button " + ":".join((query.data or "").split(":")[:2])
     message = update.effective_message
     words = (message.text or message.caption or "").split() if message else []
     return words[0].split("@", 1)[0].lower() if words else "?"

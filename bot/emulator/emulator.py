@@ -449,6 +449,11 @@ class ChatSession:
         self.presses.append(self.emulator.press_button(message, button, self.user))
         return await self.next_message()
 
+    async def press_for_answer(self, message: SentMessage, button: str) -> CallbackAnswer:
+        """Press a button and return the bot's answer to the press itself (a note or an alert)."""
+        self.presses.append(self.emulator.press_button(message, button, self.user))
+        return await self.emulator.wait_for_callback_answer(self.presses[-1])
+
     async def next_message(self) -> SentMessage:
         """The bot's next message (new or edited) in this chat."""
         return await self.emulator.wait_for_message(self.chat, timeout=self.timeout)
