@@ -23,6 +23,7 @@ from bot.telegram.transport import AiohttpRequest
 from handlers import (
     about,
     admin,
+    admin_deletion,
     admin_events,
     admin_facts,
     admin_history,
@@ -124,6 +125,7 @@ def build_app(
     # Admin features, each behind the gate (bot.curation.admins.admin_only), which refuses
     # everyone else.
     admin_facts.register(app)
+    admin_deletion.register(app)
     admin_events.register(app)
     admin_history.register(app)
     admin_oversight.register(app)

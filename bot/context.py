@@ -106,15 +106,27 @@ class Context(CallbackContext[Courier, UserData, dict[Any, Any], BotData]):
         return user.id
 
     @property
+    def chat_id(self) -> int:
+        """The chat the update came from: every command and press has one."""
+        chat = self._sent().effective_chat
+        if chat is None:
+            raise RuntimeError("the update has no chat")
+        return chat.id
+
+    @property
     def now(self) -> datetime:
         return self.bot_data.clock.now()
 
     @property
-    def command_text(self) -> str:
-        """What follows the command word, line breaks kept; formatting the sender applied is
-        not taken as markup."""
+    def text(self) -> str:
+        """The message as plain text: formatting the sender applied is not taken as markup."""
         message = self._sent().effective_message
-        words = (message.text or "").split(maxsplit=1) if message else []
+        return message.text if message and message.text else ""
+
+    @property
+    def command_text(self) -> str:
+        """What follows the command word, line breaks kept."""
+        words = self.text.split(maxsplit=1)
         return words[1].strip() if len(words) > 1 else ""
 
     @property

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot import rendering
-from bot.context import App, Context, texts
+from bot.context import App, Context
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.replies import reply
 from bot.texts import join
@@ -17,7 +17,7 @@ SIDES = ("kazakhstan", "jinr")
 
 async def show_about(update: Update, context: Context) -> None:
     """The agreement: who signed it, when, and what for, with its source."""
-    t = texts(update)
+    t = context.texts
     known = context.bot_data.knowledge
     items = known.facts_in(AGREEMENT_TOPIC)
     if not items:
@@ -30,7 +30,7 @@ async def show_about(update: Update, context: Context) -> None:
 
 async def show_delegation(update: Update, context: Context) -> None:
     """Both sides of the October 2023 meeting, each in the order the source names them."""
-    t = texts(update)
+    t = context.texts
     known = context.bot_data.knowledge
     sides = {side: known.on_side(side) for side in SIDES}
     everyone = [person for group in sides.values() for person in group]

@@ -13,7 +13,7 @@ from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler
 
-from bot.context import App, Context, texts
+from bot.context import App, Context
 from bot.curation.admins import ADMIN_COMMANDS, admin_menu, admin_only
 from bot.curation.moments import examples
 from bot.telegram.menus import menu
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 async def admin_help(update: Update, context: Context) -> None:
     """The public help, then every admin command with its one-line form."""
-    t, data = texts(update), context.bot_data
+    t, data = context.texts, context.bot_data
     ahead = examples(data.clock.now(), data.settings.zone)
     lines = join([t(f"admin_help.{name}", **ahead) for name in ADMIN_COMMANDS], "\n\n")
     await reply(update, join([t("help.body"), t("admin.help", commands=lines)], "\n\n"))
@@ -47,15 +47,13 @@ async def publish_admin_menus(app: App) -> None:
 
 async def admin_start(update: Update, context: Context) -> None:
     """An admin's /start also (re)publishes their menu, which needs the chat to exist."""
-    user = update.effective_user
-    assert user is not None  # the gate let it through
     t = texts_for(None)
     try:
         await context.bot.set_my_commands(
-            [*menu(t), *admin_menu(t)], scope=BotCommandScopeChat(user.id)
+            [*menu(t), *admin_menu(t)], scope=BotCommandScopeChat(context.user_id)
         )
     except TelegramError as error:
-        log.warning("could not set the admin menu for %s: %s", user.id, error)
+        log.warning("could not set the admin menu for %s: %s", context.user_id, error)
 
 
 def register_before_public(app: App) -> None:

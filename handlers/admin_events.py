@@ -12,6 +12,7 @@ and plans reminders at the new time from the event rows themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -78,11 +79,8 @@ class EventFlow(Flow[Draft]):
         except Duplicate:
             return t("admin_events.duplicate", id=draft.event_id)
         except (Conflict, StaleDataError) as error:
-            # StaleDataError: another admin's edit committed between our read and our write.
-            stamp = error.latest if isinstance(error, Conflict) else None
-            return await conflict(
-                context, "event", draft.event_id, lambda event: _shown(t, data, event), stamp
-            )
+            shown = partial(_shown, t, data)
+            return await conflict(context, error, "event", draft.event_id, shown)
         except CurationError as error:
             return t("admin_events.not_saved", reason=str(error))
         await refresh(data)

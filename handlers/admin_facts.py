@@ -1,4 +1,4 @@
-"""/addfact, /editfact, /delfact, /restore: admins curate facts from their private chat.
+"""/addfact, /editfact: admins add and change facts from their private chat.
 
 Adding goes step by step (topic, title, text, source) or from one line; editing names one
 field. Both end in a preview, shown as users will see it (bot/curation/fact_drafts.py), with
@@ -9,12 +9,11 @@ overwritten. Deleting is soft and undone by /restore, so it asks for no confirma
 
 from __future__ import annotations
 
-import difflib
 import re
 import warnings
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from functools import partial
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import (
@@ -31,13 +30,12 @@ from bot.curation import fact_drafts, fact_forms
 from bot.curation.admins import admin_only
 from bot.curation.drafts import DraftPress, Flow, conflict
 from bot.curation.fact_drafts import Draft
-from bot.curation.fact_forms import FACT_FIELDS, FormError, SourceChoice
+from bot.curation.fact_forms import FACT_FIELDS, FormError
 from bot.knowledge import refresh
 from bot.telegram.keyboards import button, keyboard
 from bot.telegram.replies import reply
 from bot.texts import Html
 from storage import curation
-from storage.models import Fact
 
 TOPIC, TITLE, TEXT, SOURCE, CONFIRM = range(5)
 END = ConversationHandler.END
@@ -57,55 +55,23 @@ class FactFlow(Flow[Draft]):
 
     async def write(self, update: Update, context: Context, draft: Draft, token: str) -> Html:
         t, admin_id, now = context.texts, context.user_id, context.now
-        item = draft.fact()
         try:
             async with context.bot_data.sessions.begin() as session:
-                await _add_source(session, draft.source, admin_id=admin_id, now=now)
-                if draft.before is None:
-                    values = {
-                        "id": item.id,
-                        "topic": item.topic,
-                        "title": item.title,
-                        "text": item.text,
-                        "source_id": item.source_id,
-                    }
-                    await curation.add(session, "fact", values, admin_id=admin_id, now=now)
-                else:
-                    name = "source_id" if draft.field == "source" else draft.field
-                    await curation.edit(
-                        session,
-                        "fact",
-                        draft.fact_id,
-                        {name: getattr(item, name)},
-                        seen_version=draft.before.version,
-                        admin_id=admin_id,
-                        now=now,
-                    )
+                await fact_drafts.save(session, draft, admin_id=admin_id, now=now)
         except curation.Duplicate:
             # Another admin took the id since the preview: show the one it would get now.
             await _preview(update, context, draft)
             return t("admin_facts.id_taken")
         except (curation.Conflict, StaleDataError) as error:
-            # StaleDataError: the other edit was committed between our read and our write.
-            stamp = error.latest if isinstance(error, curation.Conflict) else None
-
-            def shown(fact: Fact) -> Html:
-                return fact_drafts.fields_view(t, fact)
-
-            return await conflict(context, "fact", draft.fact_id, shown, stamp)
+            shown = partial(fact_drafts.fields_view, t)
+            return await conflict(context, error, "fact", draft.fact_id, shown)
         await refresh(context.bot_data)
         if draft.before is None:
-            return t("admin_facts.added", id=item.id, topic=item.topic)
+            return t("admin_facts.added", id=draft.fact_id, topic=draft.fact().topic)
         return t("admin_facts.edited", id=draft.fact_id, field=draft.field)
 
 
 FLOW = FactFlow()
-
-
-def _typed(update: Update) -> str:
-    """The message as plain text: formatting the admin applied is not taken as markup."""
-    message = update.effective_message
-    return message.text if message and message.text else ""
 
 
 def _today(context: Context) -> date:
@@ -122,14 +88,9 @@ def _draft(context: Context) -> Draft:
 
 async def _preview(update: Update, context: Context, draft: Draft) -> int:
     """Show the draft as it will be saved, with the id a new fact will get; await a decision."""
-    if draft.before is None and draft.source is not None:
+    if draft.before is None:
         async with context.bot_data.sessions() as session:
-            base = fact_forms.slug(draft.title)
-            draft.fact_id = fact_forms.unique_id(base, await curation.ids(session, "fact"))
-            if draft.source.new:
-                cited = draft.source.source
-                base = fact_forms.slug(cited.title, fallback="source")
-                cited.id = fact_forms.unique_id(base, await curation.ids(session, "source"))
+            await fact_drafts.assign_ids(session, draft)
     text = fact_drafts.preview(context.texts, context.bot_data.knowledge, draft)
     await FLOW.offer(update, context, draft, text)
     return CONFIRM
@@ -142,13 +103,7 @@ async def start_adding(update: Update, context: Context) -> int:
     rest = context.command_text
     if rest:
         try:
-            form = fact_forms.one_line(rest)
-            draft = Draft(
-                topic=fact_forms.topic(known, form.topic),
-                title=fact_forms.check("title", form.title),
-                text=fact_forms.check("text", form.text),
-                source=fact_drafts.source(known, form.source, today=_today(context)),
-            )
+            draft = fact_drafts.one_line_draft(known, rest, today=_today(context))
         except FormError as error:
             await reply(update, error.message(t))
             return END
@@ -190,13 +145,13 @@ async def choose_topic(update: Update, context: Context) -> int | None:
 
 
 async def type_topic(update: Update, context: Context) -> int | None:
-    return await _take_topic(update, context, _typed(update))
+    return await _take_topic(update, context, context.text)
 
 
 async def take_title(update: Update, context: Context) -> int | None:
     t = context.texts
     try:
-        _draft(context).title = fact_forms.check("title", _typed(update))
+        _draft(context).title = fact_forms.check("title", context.text)
     except FormError as error:
         await reply(update, error.message(t))
         return None
@@ -207,7 +162,7 @@ async def take_title(update: Update, context: Context) -> int | None:
 async def take_text(update: Update, context: Context) -> int | None:
     t = context.texts
     try:
-        _draft(context).text = fact_forms.check("text", _typed(update))
+        _draft(context).text = fact_forms.check("text", context.text)
     except FormError as error:
         await reply(update, error.message(t))
         return None
@@ -236,7 +191,7 @@ async def choose_source(update: Update, context: Context) -> int | None:
 
 
 async def type_source(update: Update, context: Context) -> int | None:
-    return await _take_source(update, context, _typed(update))
+    return await _take_source(update, context, context.text)
 
 
 async def start_editing(update: Update, context: Context) -> int:
@@ -246,7 +201,7 @@ async def start_editing(update: Update, context: Context) -> int:
     try:
         form = fact_forms.edit_form(context.command_text)
         async with context.bot_data.sessions() as session:
-            fact = await _fact(session, form.fact_id)
+            fact = await fact_drafts.stored(session, form.fact_id)
         if form.field is None or form.value is None:
             await reply(update, fact_drafts.fields_view(t, fact))
             return END
@@ -263,40 +218,12 @@ async def start_editing(update: Update, context: Context) -> int:
     return await _preview(update, context, draft)
 
 
-async def _fact(session: AsyncSession, fact_id: str) -> Fact:
-    """The fact, deleted or not; for an unknown id, the closest ones are named."""
-    try:
-        found: Fact = await curation.get(session, "fact", fact_id)
-    except curation.NotFound:
-        taken = await curation.ids(session, "fact")
-        close = difflib.get_close_matches(fact_id, taken, n=3, cutoff=0.5)
-        shown, ids = fact_forms.echo(fact_id), ", ".join(close)
-        if close:
-            raise FormError(
-                lambda t: t("admin_facts.unknown_id_close", id=shown, ids=ids)
-            ) from None
-        raise FormError(lambda t: t("admin_facts.unknown_id", id=shown)) from None
-    return found
-
-
 async def decide(update: Update, context: Context) -> int | None:
     """Confirm or Cancel under the preview; a stale press leaves the conversation where it is,
     and a preview made again (its id was taken meanwhile) awaits a decision of its own."""
     if not await FLOW.answer(update, context):
         return None
     return CONFIRM if FLOW.drafts(context).latest() is not None else END
-
-
-async def _add_source(
-    session: AsyncSession, choice: SourceChoice | None, *, admin_id: int, now: datetime
-) -> None:
-    """Create the source a draft cites by a new URL, in the fact's own transaction."""
-    if choice is None or not choice.new:
-        return
-    cited = choice.source
-    names = ("id", "title", "publisher", "published", "cited", "url")
-    values = {name: getattr(cited, name) for name in names}
-    await curation.add(session, "source", values, admin_id=admin_id, now=now)
 
 
 async def cancel(update: Update, context: Context) -> int:
@@ -314,50 +241,6 @@ async def time_out(update: Update, context: Context) -> None:
     FLOW.drafts(context).clear()
     minutes = int(TIMEOUT / timedelta(minutes=1))
     await reply(update, context.texts("admin_facts.timed_out", minutes=minutes))
-
-
-async def delete_fact(update: Update, context: Context) -> None:
-    """Hide a fact from /facts and /search; /restore brings it back."""
-    await _set_deleted(update, context, delete=True)
-
-
-async def restore_fact(update: Update, context: Context) -> None:
-    await _set_deleted(update, context, delete=False)
-
-
-async def _set_deleted(update: Update, context: Context, *, delete: bool) -> None:
-    t, now = context.texts, context.now
-    try:
-        command = "delfact" if delete else "restore"
-        fact_id = fact_forms.fact_id(context.command_text, command=command)
-        async with context.bot_data.sessions.begin() as session:
-            fact = await _fact(session, fact_id)
-            already = (fact.deleted_at is not None) == delete
-            if not already:
-                await curation.edit(
-                    session,
-                    "fact",
-                    fact.id,
-                    {"deleted_at": now if delete else None},
-                    seen_version=fact.version,
-                    admin_id=context.user_id,
-                    now=now,
-                    action=curation.DELETE if delete else curation.RESTORE,
-                )
-    except FormError as error:
-        await reply(update, error.message(t))
-        return
-    if already:
-        if delete:
-            await reply(update, t("admin_facts.already_deleted", id=fact.id))
-        else:
-            await reply(update, t("admin_facts.not_deleted", id=fact.id))
-        return
-    await refresh(context.bot_data)
-    if delete:
-        await reply(update, t("admin_facts.deleted", id=fact.id))
-    else:
-        await reply(update, t("admin_facts.restored", id=fact.id, topic=fact.topic))
 
 
 def conversation() -> ConversationHandler[Context]:
@@ -410,7 +293,5 @@ def register(app: App) -> None:
         app,
         [
             conversation(),
-            CommandHandler("delfact", delete_fact),
-            CommandHandler("restore", restore_fact),
         ],
     )

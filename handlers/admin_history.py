@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.context import App, Context, texts
+from bot.context import App, Context
 from bot.curation.admins import admin_named, admin_only
 from bot.curation.content import ID_PATTERN
 from bot.curation.drafts import Flow
@@ -85,7 +85,7 @@ FLOW = RevertFlow()
 
 async def show_history(update: Update, context: Context) -> None:
     """An item's changes, latest first; with no id, the usage and the latest changes overall."""
-    t = texts(update)
+    t = context.texts
     words = context.command_text.split()
     async with context.bot_data.sessions() as session:
         if not words:
@@ -111,7 +111,7 @@ async def show_history(update: Update, context: Context) -> None:
 
 async def preview_revert(update: Update, context: Context) -> None:
     """The item now → as it was before the change, with Confirm and Cancel."""
-    t = texts(update)
+    t = context.texts
     words = context.command_text.split()
     if len(words) != 1 or not words[0].lstrip("#").isdecimal():
         await reply(update, t("admin_history.revert_usage"))

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
-from bot.context import App, Context, pressed, texts
+from bot.context import App, Context, pressed
 from bot.paging import page_of
 from bot.telegram.callbacks import EventsPage
 from bot.telegram.deeplinks import deep_link
@@ -51,7 +51,7 @@ def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
 
 async def show_events(update: Update, context: Context) -> None:
     """Upcoming events first; past ones are a button away."""
-    await reply(update, *_events_view(context, texts(update), UPCOMING, 0))
+    await reply(update, *_events_view(context, context.texts, UPCOMING, 0))
 
 
 async def turn_events_page(update: Update, context: Context) -> None:
@@ -59,12 +59,12 @@ async def turn_events_page(update: Update, context: Context) -> None:
     await query.answer()
     wanted = EventsPage.parse(data)
     which = PAST if wanted.which == PAST else UPCOMING
-    await replace(query, *_events_view(context, texts(update), which, wanted.number))
+    await replace(query, *_events_view(context, context.texts, which, wanted.number))
 
 
 async def show_next(update: Update, context: Context) -> None:
     """The next event and how long until it, or the latest one if nothing is scheduled."""
-    t = texts(update)
+    t = context.texts
     known, now = context.bot_data.knowledge, context.bot_data.clock.now()
     ahead = known.upcoming(now)
     latest = None if ahead else next(iter(known.past(now)), None)

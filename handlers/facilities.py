@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
-from bot.context import App, Context, pressed, texts
+from bot.context import App, Context, pressed
 from bot.paging import page_of
 from bot.telegram.callbacks import FacilitiesPage, FacilityCard
 from bot.telegram.deeplinks import deep_link
@@ -33,21 +33,21 @@ def _list_page(
 
 async def show_facilities(update: Update, context: Context) -> None:
     """The first page of facilities."""
-    text, markup = _list_page(context, texts(update), 0)
+    text, markup = _list_page(context, context.texts, 0)
     await reply(update, text, markup)
 
 
 async def turn_facilities_page(update: Update, context: Context) -> None:
     query, data = pressed(update)
     await query.answer()
-    text, markup = _list_page(context, texts(update), FacilitiesPage.parse(data).number)
+    text, markup = _list_page(context, context.texts, FacilitiesPage.parse(data).number)
     await replace(query, text, markup)
 
 
 async def open_facility(update: Update, context: Context) -> None:
     """A facility's card, with a button back to the page it was opened from."""
     query, data = pressed(update)
-    t = texts(update)
+    t = context.texts
     wanted = FacilityCard.parse(data)
     known = context.bot_data.knowledge
     item = known.facility(wanted.facility_id)

@@ -7,7 +7,7 @@ from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import rendering
-from bot.context import App, Context, pressed, texts
+from bot.context import App, Context, pressed
 from bot.curation.admins import is_admin
 from bot.paging import page_of
 from bot.telegram.callbacks import FactsPage
@@ -70,7 +70,7 @@ def _page_view(
 
 async def show_facts(update: Update, context: Context) -> None:
     """Without a topic, the topics to choose from; with one, its first page of facts."""
-    t = texts(update)
+    t = context.texts
     known = context.bot_data.knowledge
     wanted = " ".join(context.args or [])
     if not wanted:
@@ -88,7 +88,7 @@ async def turn_facts_page(update: Update, context: Context) -> None:
     query, data = pressed(update)
     await query.answer()
     wanted = FactsPage.parse(data)
-    known, t = context.bot_data.knowledge, texts(update)
+    known, t = context.bot_data.knowledge, context.texts
     if wanted.topic == TOPIC_LIST:
         await replace(query, *_topics_view(known, t))
     else:

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import App, Context, texts
+from bot.context import App, Context, pressed
 from bot.telegram.menus import PUBLIC_COMMANDS
 from bot.telegram.replies import reply
 
@@ -30,7 +30,7 @@ async def explain_unknown_command(update: Update, context: Context) -> None:
         return
     if not addressee and message.chat.type != ChatType.PRIVATE:
         return
-    t = texts(update)
+    t = context.texts
     typed = name.lower()
     others = [command for command in PUBLIC_COMMANDS if command != typed]
     close = difflib.get_close_matches(typed, others, n=1, cutoff=0.6)
@@ -42,13 +42,12 @@ async def explain_unknown_command(update: Update, context: Context) -> None:
 
 async def nothing_to_cancel(update: Update, context: Context) -> None:
     """/cancel that no conversation took: there was nothing under way."""
-    await reply(update, texts(update)("fallback.nothing_to_cancel"))
+    await reply(update, context.texts("fallback.nothing_to_cancel"))
 
 
 async def explain_outdated_button(update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None  # guaranteed by the handler
-    await query.answer(texts(update)("fallback.button"), show_alert=True)
+    query, _ = pressed(update)
+    await query.answer(context.texts("fallback.button"), show_alert=True)
 
 
 def register(app: App) -> None:

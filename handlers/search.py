@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import rendering
-from bot.context import App, Context, pressed, texts
+from bot.context import App, Context, pressed
 from bot.telegram.callbacks import SearchHit, SearchPage
 from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
@@ -74,7 +74,7 @@ def _opening(hit: search.Hit, number: int, key: str) -> SearchHit:
 async def open_hit(update: Update, context: Context) -> None:
     """A result opened: the item whole, with its source, and a way back to the results."""
     query, data = pressed(update)
-    t = texts(update)
+    t = context.texts
     wanted = SearchHit.parse(data)
     known = context.bot_data.knowledge
     item = known.item(KIND_LETTERS.get(wanted.kind, ""), wanted.item_id)
@@ -94,7 +94,7 @@ def _sources(t: Texts, context: Context, item: Item) -> Html:
 
 async def _answer_search(update: Update, context: Context, text: str) -> None:
     """The first page of results for what the user typed, or how to search if it has no words."""
-    t = texts(update)
+    t = context.texts
     words = " ".join(search.words(text))
     if not words:
         await reply(update, t("search.usage"))
@@ -113,7 +113,7 @@ async def search_plain_text(update: Update, context: Context) -> None:
     if message is None or message.text is None:
         return
     if not search.words(message.text):
-        await reply(update, texts(update)("fallback.text"))
+        await reply(update, context.texts("fallback.text"))
         return
     await _answer_search(update, context, message.text)
 
@@ -121,7 +121,7 @@ async def search_plain_text(update: Update, context: Context) -> None:
 async def turn_search_page(update: Update, context: Context) -> None:
     """Another page of a recent search; one from before a restart asks to search again."""
     query, data = pressed(update)
-    t = texts(update)
+    t = context.texts
     wanted = SearchPage.parse(data)
     words = context.bot_data.recent_searches.recall(wanted.key)
     if words is None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.context import App, Context, texts
+from bot.context import App, Context
 from bot.telegram.replies import reply
 
 
 async def start(update: Update, context: Context) -> None:
     """Welcome; a deep link whose payload no section claimed lands here too."""
-    t = texts(update)
+    t = context.texts
     user = update.effective_user
     # A chat that had blocked the bot and sends /start is back: bot.telegram.sightings notes it.
     name = user.first_name if user else ""
@@ -19,7 +19,7 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def show_help(update: Update, context: Context) -> None:
-    await reply(update, texts(update)("help.body"))
+    await reply(update, context.texts("help.body"))
 
 
 def register(app: App) -> None:

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.context import App, Context, pressed, texts
+from bot.context import App, Context, pressed
 from bot.digest.words import reminders_on, wanted_leads
 from bot.durations import format_duration
 from bot.rendering import babel_locale, span
@@ -47,7 +47,7 @@ def _settings_view(
         events = t("settings.events_off")
     if subscription.news:
         trigger = CronTrigger.from_crontab(settings.digest.summary, timezone=settings.zone)
-        upcoming = trigger.get_next_fire_time(None, context.bot_data.clock.now())
+        upcoming = trigger.get_next_fire_time(None, context.now)
         when = format_datetime(upcoming, "EEEE d MMMM, HH:mm", tzinfo=settings.zone, locale=locale)
         news = t("settings.news_on", next=when, zone=settings.zone.key)
     else:
@@ -85,18 +85,18 @@ def _sighting(update: Update, context: Context) -> Sighting:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None  # commands and button presses always come from a chat
     return Sighting(
-        chat_id=chat.id,
+        chat_id=context.chat_id,
         type=chat.type,
         title=chat.title or chat.username or chat.first_name,
         language=user.language_code if user else None,
-        at=context.bot_data.clock.now(),
+        at=context.now,
     )
 
 
 async def subscribe(update: Update, context: Context) -> None:
     """Subscribe the chat with the defaults and show what it can change; in a forum topic,
     digests go to that topic."""
-    t = texts(update)
+    t = context.texts
     if not await may_change(update, context):
         await reply(update, t("subscription.admins_only"))
         return
@@ -115,25 +115,19 @@ async def subscribe(update: Update, context: Context) -> None:
 
 
 async def unsubscribe(update: Update, context: Context) -> None:
-    t = texts(update)
-    chat = update.effective_chat
-    assert chat is not None  # a command always comes from a chat
+    t = context.texts
     if not await may_change(update, context):
         await reply(update, t("subscription.admins_only"))
         return
     async with context.bot_data.sessions.begin() as session:
-        removed = await subscriptions.unsubscribe(
-            session, chat.id, now=context.bot_data.clock.now()
-        )
+        removed = await subscriptions.unsubscribe(session, context.chat_id, now=context.now)
     await reply(update, t("unsubscribe.done") if removed else t("unsubscribe.not_subscribed"))
 
 
 async def show_settings(update: Update, context: Context) -> None:
-    t = texts(update)
-    chat = update.effective_chat
-    assert chat is not None  # a command always comes from a chat
+    t = context.texts
     async with context.bot_data.sessions() as session:
-        subscription = await subscriptions.get(session, chat.id)
+        subscription = await subscriptions.get(session, context.chat_id)
     if subscription is None:
         await reply(update, t("settings.not_subscribed"))
         return
@@ -143,23 +137,21 @@ async def show_settings(update: Update, context: Context) -> None:
 async def change_setting(update: Update, context: Context) -> None:
     """Flip one setting, or unsubscribe, and redraw the settings in place."""
     query, data = pressed(update)
-    t = texts(update)
+    t = context.texts
     if not await may_change(update, context):
         await query.answer(t("subscription.admins_only"), show_alert=True)
         return
     setting = SubscriptionSetting.parse(data).setting
-    chat = update.effective_chat
-    assert chat is not None  # a button press on a message has its chat
     configured = context.bot_data.settings.digest.lead_times
     async with context.bot_data.sessions.begin() as session:
         if setting == STOP:
-            await subscriptions.unsubscribe(session, chat.id, now=context.bot_data.clock.now())
+            await subscriptions.unsubscribe(session, context.chat_id, now=context.now)
             subscription = None
         else:
-            subscription = await subscriptions.get(session, chat.id)
+            subscription = await subscriptions.get(session, context.chat_id)
             if subscription is not None:
                 _apply(subscription, setting, configured)
-                subscription.updated_at = context.bot_data.clock.now()
+                subscription.updated_at = context.now
     await query.answer()
     if subscription is None:
         await replace(

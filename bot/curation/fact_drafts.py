@@ -7,13 +7,17 @@ what will be shown, plus the curator's own field list.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import rendering
 from bot.curation import fact_forms
-from bot.curation.fact_forms import SourceChoice
+from bot.curation.fact_forms import FormError, SourceChoice
 from bot.texts import Html, Texts
+from storage import curation
 from storage.knowledge import Knowledge
 from storage.models import Fact, Source, Topic
 
@@ -44,6 +48,59 @@ class Draft:
         )
 
 
+async def stored(session: AsyncSession, fact_id: str) -> Fact:
+    """The fact, deleted or not; FormError naming the closest ids for an unknown one."""
+    try:
+        found: Fact = await curation.get(session, "fact", fact_id)
+    except curation.NotFound:
+        taken = await curation.ids(session, "fact")
+        close = difflib.get_close_matches(fact_id, taken, n=3, cutoff=0.5)
+        shown, ids = fact_forms.echo(fact_id), ", ".join(close)
+        if close:
+            raise FormError(
+                lambda t: t("admin_facts.unknown_id_close", id=shown, ids=ids)
+            ) from None
+        raise FormError(lambda t: t("admin_facts.unknown_id", id=shown)) from None
+    return found
+
+
+async def assign_ids(session: AsyncSession, draft: Draft) -> None:
+    """Ids for a new fact, and for a new source it cites, from their titles: never one that is
+    or was in use."""
+    draft.fact_id = fact_forms.unique_id(
+        fact_forms.slug(draft.title), await curation.ids(session, "fact")
+    )
+    if draft.source is not None and draft.source.new:
+        cited = draft.source.source
+        base = fact_forms.slug(cited.title, fallback="source")
+        cited.id = fact_forms.unique_id(base, await curation.ids(session, "source"))
+
+
+async def save(session: AsyncSession, draft: Draft, *, admin_id: int, now: datetime) -> None:
+    """Write a confirmed draft, with the new source it cites, in the caller's transaction."""
+    item = draft.fact()
+    if draft.source is not None and draft.source.new:
+        cited = draft.source.source
+        names = ("id", "title", "publisher", "published", "cited", "url")
+        values = {name: getattr(cited, name) for name in names}
+        await curation.add(session, "source", values, admin_id=admin_id, now=now)
+    if draft.before is None:
+        columns = ("id", "topic", "title", "text", "source_id")
+        values = {column: getattr(item, column) for column in columns}
+        await curation.add(session, "fact", values, admin_id=admin_id, now=now)
+        return
+    name = "source_id" if draft.field == "source" else draft.field
+    await curation.edit(
+        session,
+        "fact",
+        draft.fact_id,
+        {name: getattr(item, name)},
+        seen_version=draft.before.version,
+        admin_id=admin_id,
+        now=now,
+    )
+
+
 def value(item: Fact, name: str) -> str:
     """A field as /editfact names it."""
     found: str = getattr(item, "source_id" if name == "source" else name)
@@ -53,6 +110,17 @@ def value(item: Fact, name: str) -> str:
 def source(known: Knowledge, typed: str, *, today: date) -> SourceChoice:
     """The source a curator named: a known id, or a web address that makes a new one."""
     return fact_forms.source(known, typed, today=today, taken=known.sources)
+
+
+def one_line_draft(known: Knowledge, typed: str, *, today: date) -> Draft:
+    """The draft of ``topic | title | text | source``; FormError if a part will not do."""
+    form = fact_forms.one_line(typed)
+    return Draft(
+        topic=fact_forms.topic(known, form.topic),
+        title=fact_forms.check("title", form.title),
+        text=fact_forms.check("text", form.text),
+        source=source(known, form.source, today=today),
+    )
 
 
 def edit_draft(known: Knowledge, fact: Fact, name: str, typed: str, *, today: date) -> Draft:
