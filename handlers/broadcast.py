@@ -25,7 +25,6 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import App, Context, pressed, texts
 from bot.curation.admins import Drafts, admin_only
-from bot.digest.sending import TICK_JOB
 from bot.telegram.callbacks import CallbackData
 from bot.telegram.keyboards import button, keyboard
 from bot.telegram.replies import drop_buttons, replace, reply
@@ -139,20 +138,8 @@ async def _send(
     log.info("broadcast %s confirmed by admin %s", key, user.id)
     # The preview stays as the record of what went out; its buttons go.
     await drop_buttons(query)
-    _start_sending(context)
-
-
-def _start_sending(context: Context) -> None:
-    """Run the digest tick now rather than at its next turn: one fan-out at a time, so no chat
-    is sent a message twice. If a tick is already running, it goes round once more.
-    """
-    queue = context.job_queue
-    assert queue is not None  # the builder is always given one
-    jobs = queue.get_jobs_by_name(TICK_JOB)
-    if not jobs:
-        log.warning("no %r job: the broadcast waits for the next start", TICK_JOB)
-    for job in jobs:
-        queue.application.create_task(job.run(queue.application), name="broadcast")
+    # Now rather than at the tick's next turn; a tick already running goes round once more.
+    context.bot_data.ticker.kick()
 
 
 def register(app: App) -> None:
