@@ -53,10 +53,11 @@ from sqlalchemy import insert
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.app import CONNECTION_POOL_SIZE, build_app
+from bot.app import CONNECTION_POOL_SIZE, build_app, digest_engine
 from bot.clock import ManualClock
 from bot.digest.planning import plan
-from bot.digest.sending import fan_out, in_flight
+from bot.digest.sending import fan_out
+from bot.digest.sends import in_flight
 from bot.emulator import BotApiEmulator, RateLimits, User
 from bot.knowledge import refresh
 from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
@@ -141,10 +142,11 @@ async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
             reset = _reset_peak()
             data = app.bot_data
             await refresh(data)
+            engine = digest_engine(data)
             async with data.sessions.begin() as session:
-                await plan(session, data, now=clock.now())
+                await plan(session, engine, now=clock.now())
             started, cpu = time.perf_counter(), time.process_time()
-            tally = await fan_out(data, app.bot)
+            tally = await fan_out(engine, app.bot)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             peak = _peak_kb(reset)
             _say(sent=tally.sent, failed=tally.failed, elapsed=elapsed, cpu=cpu, peak_kb=peak)
@@ -206,10 +208,11 @@ async def send_until_stopped(base_url: str, db: Path, per_second: int) -> None:
             await _go()
             data = app.bot_data
             await refresh(data)
+            engine = digest_engine(data)
             async with data.sessions.begin() as session:
-                await plan(session, data, now=clock.now())
+                await plan(session, engine, now=clock.now())
             # As a broadcast runs the tick: Application.stop waits for it.
-            sending = app.create_task(fan_out(data, app.bot), name="fan-out")
+            sending = app.create_task(fan_out(engine, app.bot), name="fan-out")
             await wait_for_stop_signal()
             signalled = time.perf_counter()
         stopped = time.perf_counter() - signalled

@@ -11,6 +11,8 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue, T
 
 from bot.clock import Clock, SystemClock
 from bot.context import App, BotData, Context, UserData
+from bot.digest.engine import Engine
+from bot.digest.ticker import Ticker
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.search_memory import RecentSearches
 from bot.settings import Settings
@@ -108,6 +110,7 @@ def build_app(
     data.knowledge = Knowledge()
     data.knowledge_revision = -1
     data.changes = ChangeWatch(settings.storage_url)
+    data.ticker = Ticker(digest_engine(data))
 
     # Group -3: an edit, a channel post or any other kind the bot did not ask for goes no further.
     update_kinds.register(app)
@@ -121,6 +124,7 @@ def build_app(
     facts.register(app)
     events.register(app)
     subscriptions.register(app)
+    # /digest, and the digest tick on the job queue.
     digest.register(app)
     # Admin features, each behind the gate (bot.curation.admins.admin_only), which refuses
     # everyone else.
@@ -139,6 +143,23 @@ def build_app(
     fallback.register(app)
     errors.register(app)
     return app
+
+
+def digest_engine(data: BotData) -> Engine:
+    """What the digest engine gets of the bot's state: the settings as they are now, the
+    knowledge and the chats noted through ``data``, as they change."""
+    return Engine(
+        sessions=data.sessions,
+        clock=data.clock,
+        settings=data.settings.digest,
+        limits=data.settings.limits,
+        zone=data.settings.zone,
+        stopping=data.stopping,
+        knowledge=lambda: data.knowledge,
+        revision=lambda: data.knowledge_revision,
+        refresh=lambda: refresh(data),
+        save_sightings=lambda: sightings.save(data),
+    )
 
 
 async def prepare(app: App) -> None:

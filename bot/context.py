@@ -12,6 +12,7 @@ from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.clock import Clock
+from bot.digest.ticker import Ticker
 from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.telegram.courier import Courier
@@ -54,6 +55,8 @@ class BotData:
     errors_unreported: int
     # Set once the bot begins to stop: long work (a digest's fan-out) ends at its next step.
     stopping: asyncio.Event
+    # The digest tick, with the engine it runs; a confirmed broadcast kicks it.
+    ticker: Ticker
     # The updates in hand, once polling has started.
     intake: Intake
 

@@ -23,7 +23,7 @@ from bot.curation.content import ContentError
 from bot.curation.drafts import Flow
 from bot.curation.export import content_files, source_files, zipped
 from bot.digest import words
-from bot.digest.due import next_fire, next_reminder, reminder_moments, summary_trigger
+from bot.digest.due import next_fire, summary_trigger, upcoming_reminders
 from bot.durations import format_duration
 from bot.knowledge import refresh
 from bot.telegram.replies import reply
@@ -118,15 +118,10 @@ def _next_digests(t: Texts, context: Context, now: datetime) -> Html:
         if fire is not None
         else t("admin_oversight.no_summary")
     ]
-    ahead = []
-    for event in data.knowledge.upcoming(now):
-        moments = reminder_moments(event, data.settings.digest.lead_times)
-        found = next_reminder(moments, now=now)
-        if found is not None:
-            ahead.append((found[1], found[0], event))
-    for moment, lead, event in sorted(ahead, key=lambda item: (item[0], item[2].id))[
-        :NEXT_REMINDERS
-    ]:
+    ahead = upcoming_reminders(
+        data.knowledge.upcoming(now), data.settings.digest.lead_times, now=now
+    )
+    for moment, lead, event in ahead[:NEXT_REMINDERS]:
         lines.append(
             t(
                 "admin_oversight.next_reminder",

@@ -23,7 +23,6 @@ from telegram.ext import CommandHandler
 from bot.context import App, Context, pressed
 from bot.curation.admins import admin_only
 from bot.curation.drafts import Choice, DraftPress, Flow
-from bot.digest.sending import TICK_JOB
 from bot.telegram.keyboards import button
 from bot.telegram.replies import reply
 from bot.texts import Html, texts_for
@@ -80,7 +79,8 @@ class BroadcastFlow(Flow[Html]):
             await progress.edit_text(t("broadcast.already_sent"))
             return
         log.info("broadcast %s confirmed by admin %s", key, context.user_id)
-        _start_sending(context)
+        # Now rather than at the tick's next turn; a tick already running goes round once more.
+        context.bot_data.ticker.kick()
 
     async def gone(self, context: Context, token: str) -> str | None:
         """A double press finds the draft gone because it was sent: say so."""
@@ -115,19 +115,6 @@ async def draft_broadcast(update: Update, context: Context) -> None:
         above=lambda token: [[button(t("broadcast.button_test"), FLOW.press(token, TEST))]],
         confirm=t("broadcast.button_send", count=count) if count else None,
     )
-
-
-def _start_sending(context: Context) -> None:
-    """Run the digest tick now rather than at its next turn: one fan-out at a time, so no chat
-    is sent a message twice. If a tick is already running, it goes round once more.
-    """
-    queue = context.job_queue
-    assert queue is not None  # the builder is always given one
-    jobs = queue.get_jobs_by_name(TICK_JOB)
-    if not jobs:
-        log.warning("no %r job: the broadcast waits for the next start", TICK_JOB)
-    for job in jobs:
-        queue.application.create_task(job.run(queue.application), name="broadcast")
 
 
 def register(app: App) -> None:

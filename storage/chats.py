@@ -10,7 +10,7 @@ from sqlalchemy import and_, delete, literal, select, true, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.digests import PENDING, SKIPPED
+from storage.digests import DeliveryStatus
 from storage.models import Chat, Delivery, Subscription
 
 
@@ -87,8 +87,8 @@ async def deactivate(session: AsyncSession, *, chat_id: int, reason: str, now: d
     await session.execute(update(Chat).where(Chat.id == chat_id).values(active=False))
     await session.execute(
         update(Delivery)
-        .where(Delivery.chat_id == chat_id, Delivery.status == PENDING)
-        .values(status=SKIPPED, error=reason, updated_at=now)
+        .where(Delivery.chat_id == chat_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SKIPPED, error=reason, updated_at=now)
     )
 
 
@@ -117,7 +117,7 @@ async def migrate_chat(session: AsyncSession, *, old: int, new: int, now: dateti
     )
     await session.execute(delete(Subscription).where(Subscription.chat_id == old))
     await session.execute(update(Chat).where(Chat.id == old).values(active=False))
-    moved = and_(Delivery.chat_id == old, Delivery.status == PENDING)
+    moved = and_(Delivery.chat_id == old, Delivery.status == DeliveryStatus.PENDING)
     await session.execute(
         update(Delivery)
         .prefix_with("OR IGNORE")
@@ -127,5 +127,5 @@ async def migrate_chat(session: AsyncSession, *, old: int, new: int, now: dateti
     await session.execute(
         update(Delivery)
         .where(moved)
-        .values(status=SKIPPED, error=f"migrated to {new}", updated_at=now)
+        .values(status=DeliveryStatus.SKIPPED, error=f"migrated to {new}", updated_at=now)
     )

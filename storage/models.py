@@ -275,7 +275,7 @@ class Delivery(Base):
     digest_id: Mapped[str] = mapped_column(ForeignKey("digests.id"), primary_key=True)
     # No foreign key: the digest channel need not be a chat the bot has heard from.
     chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    # "pending", "sent", "failed", "skipped" or "superseded" (see storage/digests.py).
+    # "pending", "sent", "failed", "skipped" or "superseded" (storage.digests.DeliveryStatus).
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -32,7 +32,7 @@ K = TypeVar("K")
 class Stats:
     subscribers_active: int
     subscribers_blocked: int
-    # Deliveries touched since the cut-off, by status (storage.digests' SENT, FAILED ...).
+    # Deliveries touched since the cut-off, by status (storage.digests.DeliveryStatus).
     deliveries: Counter[str]
     # Of those, the ones of digests created late (e.g. after the bot was down).
     late: int

@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import digest_engine
 from bot.curation.content import load_content
 from bot.curation.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
+from bot.digest.ticker import digest_tick
 from bot.emulator import SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings
 from bot.texts import texts_for
-from handlers.digest import digest_tick
 from storage.models import Change, Chat, Digest, Event, Subscription
 from tests.conftest import ADMIN, DEFAULT_NOW, OTHER_ADMIN, UNPACED, Running, curator
 
@@ -75,7 +76,7 @@ async def subscribe(running: Running, chat_id: int = SUBSCRIBER) -> None:
 
 async def tick_at(running: Running, moment: datetime) -> None:
     running.clock.set(moment)
-    await digest_tick(running.app.bot_data, running.app.bot)
+    await digest_tick(digest_engine(running.app.bot_data), running.app.bot)
 
 
 def received(running: Running, chat_id: int = SUBSCRIBER) -> list[str]:

@@ -13,13 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_app
+from bot.app import build_app, digest_engine
 from bot.digest.progress import EVERY, EVERY_SENDS, Progress
-from bot.digest.sending import in_flight
+from bot.digest.sends import in_flight
+from bot.digest.ticker import digest_tick
 from bot.emulator import ApiError, SentMessage
 from bot.settings import Settings
 from bot.texts import texts_for
-from handlers.digest import digest_tick
 from storage import digests
 from storage.digests import BROADCAST, NewDigest, broadcast_key
 from storage.models import Chat, Delivery, Digest, Subscription
@@ -248,12 +248,12 @@ async def test_a_fresh_app_finishes_the_broadcast_and_edits_the_same_message(
     fresh = build_app(running.settings, running.sessions, clock=running.clock)
     async with fresh:
         edits = len(running.emulator.calls_to("editMessageText"))
-        await digest_tick(fresh.bot_data, fresh.bot)
+        await digest_tick(digest_engine(fresh.bot_data), fresh.bot)
         # 1002 failed once more: the same numbers, which Telegram refuses to "edit" to.
         unchanged = running.emulator.calls_to("editMessageText")[edits:]
         [refused] = unchanged
         assert "message is not modified" in (refused.error or "")
-        await digest_tick(fresh.bot_data, fresh.bot)
+        await digest_tick(digest_engine(fresh.bot_data), fresh.bot)
     done = await until(running, finished)
     assert done.message_id == progress.message_id
     assert done.text == "✅ Broadcast finished\nSent 3 of 3 · failed 0 · blocked 0"
@@ -283,7 +283,7 @@ async def test_progress_waits_two_seconds_of_the_clock_between_edits(running: Ru
         )
         row = await session.get(Digest, digest.key)
     assert row is not None
-    progress = Progress(running.app.bot_data, running.app.bot, row)
+    progress = Progress(digest_engine(running.app.bot_data), running.app.bot, row)
     await progress.sent(1)
     running.clock.advance(EVERY - timedelta(milliseconds=1))
     await progress.sent(1)

@@ -25,7 +25,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.digest.sending import in_flight
+from bot.digest.sends import in_flight
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage
 from bot.runtime import open_database, sync
 from bot.settings import Limits, load_settings

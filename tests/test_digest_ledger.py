@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage import chats, digests
+from storage import chats, digests, ledger
 from storage.db import session_factory
-from storage.digests import NewDigest
+from storage.digests import Kind, NewDigest
 from storage.models import Chat, Delivery, Digest, Subscription
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -31,7 +31,7 @@ async def add_chats(session: AsyncSession, rows: list[tuple[int, bool, str | Non
 
 
 def reminder(key: str = "reminder:e:1h:x") -> NewDigest:
-    return NewDigest(key=key, kind=digests.REMINDER, due_at=NOW, text="hi", lead="1h")
+    return NewDigest(key=key, kind=Kind.REMINDER, due_at=NOW, text="hi", lead="1h")
 
 
 async def test_a_digest_key_is_created_once(engine: AsyncEngine) -> None:
@@ -83,7 +83,7 @@ async def test_pending_deliveries_come_in_pages_by_chat_id(engine: AsyncEngine) 
     sizes: list[int] = []
     after = None
     async with sessions() as session:
-        while page := await digests.pending(session, digest_id="reminder:e:1h:x", after=after):
+        while page := await ledger.pending(session, digest_id="reminder:e:1h:x", after=after):
             sizes.append(len(page))
             seen.extend(row.chat_id for row in page)
             after = page[-1].chat_id

@@ -18,13 +18,15 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
+from bot.app import digest_engine
 from bot.context import Context
 from bot.digest.planning import plan
-from bot.digest.sending import TICK_JOB, Tally, in_flight, stale
+from bot.digest.sending import Tally, stale
+from bot.digest.sends import in_flight
+from bot.digest.ticker import TICK_JOB, Ticker, digest_tick
 from bot.emulator import ApiError
 from bot.knowledge import refresh
 from bot.settings import Limits, Settings
-from handlers.digest import Ticker, digest_tick
 from storage import subscriptions
 from storage.models import Chat, Delivery, Digest, Event, Facility, Fact, Person, Subscription
 from tests.conftest import DEFAULT_NOW, UNPACED, Running
@@ -54,7 +56,7 @@ async def aged(running: Running) -> Running:
 
 
 async def tick(running: Running) -> Tally:
-    return await digest_tick(running.app.bot_data, running.app.bot)
+    return await digest_tick(digest_engine(running.app.bot_data), running.app.bot)
 
 
 async def tick_at(running: Running, moment: datetime) -> Tally:
@@ -512,7 +514,7 @@ async def test_deliveries_planned_before_a_crash_are_sent_by_the_next_tick(
     data = running.app.bot_data
     await refresh(data)
     async with data.sessions.begin() as session:
-        assert await plan(session, data, now=data.clock.now()) == 1
+        assert await plan(session, digest_engine(data), now=data.clock.now()) == 1
     assert [row.status for row in await delivery_rows(running, 1001)] == ["pending"]
     await tick(running)
     await tick(running)
@@ -643,7 +645,7 @@ async def test_a_tick_asked_for_while_one_runs_goes_once_more_after_it(running: 
     await subscribe(running, 1001)
     await add_event(running)
     running.clock.set(START - timedelta(days=7))
-    ticker = Ticker()
+    ticker = Ticker(digest_engine(running.app.bot_data))
     context = Context(running.app)
     async with ticker.lock:
         await ticker(context)
@@ -657,7 +659,7 @@ async def test_a_tick_asked_for_while_one_runs_goes_once_more_after_it(running: 
 async def test_the_running_tick_goes_round_again_when_asked_meanwhile(
     running: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ticker = Ticker()
+    ticker = Ticker(digest_engine(running.app.bot_data))
     context = Context(running.app)
     passes: list[int] = []
 
@@ -667,7 +669,7 @@ async def test_the_running_tick_goes_round_again_when_asked_meanwhile(
             await ticker(context)  # asked for while this pass runs
         return Tally()
 
-    monkeypatch.setattr("handlers.digest.digest_tick", one_pass)
+    monkeypatch.setattr("bot.digest.ticker.digest_tick", one_pass)
     await ticker(context)
     assert passes == [0, 1]
 

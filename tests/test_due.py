@@ -14,6 +14,7 @@ from bot.digest.due import (
     reminder_moments,
     reminders_due,
     summary_trigger,
+    upcoming_reminders,
 )
 
 WEEK, DAY, HOUR = timedelta(days=7), timedelta(days=1), timedelta(hours=1)
@@ -112,6 +113,29 @@ def test_a_day_before_a_dst_change_is_the_calendar_day_before_at_nine() -> None:
 def test_the_next_reminder_is_the_soonest_still_ahead() -> None:
     assert next_reminder(MOMENTS, now=START - WEEK) == (DAY, START - DAY)
     assert next_reminder(MOMENTS, now=START - HOUR) is None
+
+
+@dataclass(frozen=True)
+class Listed(Dated):
+    """An event as a list of reminders names it."""
+
+    id: str = "event"
+
+
+def test_upcoming_reminders_go_soonest_first_then_by_start_then_by_id() -> None:
+    now = START - WEEK
+    c, b = Listed(START, id="c"), Listed(START, id="b")
+    # Its 7-day reminder falls with the 1-day ones of b and c, and it starts later.
+    later = Listed(START + WEEK - DAY, id="a")
+    sooner = Listed(START - HOUR, id="z")
+    imminent = Listed(now + timedelta(minutes=30), id="imminent")
+    ahead = upcoming_reminders([c, later, imminent, sooner, b], LEADS, now=now)
+    assert ahead == [
+        (START - HOUR - DAY, DAY, sooner),
+        (START - DAY, DAY, b),
+        (START - DAY, DAY, c),
+        (START - DAY, WEEK, later),
+    ]
 
 
 def test_latest_fire_after_a_year_of_downtime_on_a_minutely_crontab() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -58,3 +59,44 @@ def test_every_suppression_says_why() -> None:
         if UNEXPLAINED.search(line)
     ]
     assert silent == []
+
+
+# What the digest engine may not reach, even through another module: the handlers' shared state
+# and the handlers themselves (issue 13: it is given an Engine, not BotData).
+DIGEST_ENGINE_AVOIDS = ("bot.context", "bot.app", "handlers")
+
+
+def _project_imports(module: str) -> set[str]:
+    """The project modules (bot, handlers, storage) that a module imports, as dotted names."""
+    path = ROOT / Path(*module.split("."))
+    source = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    found = set()
+    for node in ast.walk(ast.parse(source.read_text("utf-8"))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        for name in names:
+            path = ROOT / Path(*name.split("."))
+            if name.split(".")[0] in ("bot", "handlers", "storage") and (
+                path.is_dir() or path.with_suffix(".py").is_file()
+            ):
+                found.add(name)
+    return found
+
+
+def test_the_digest_engine_reaches_neither_the_handlers_nor_their_shared_state() -> None:
+    todo = [f"bot.digest.{path.stem}" for path in sorted((ROOT / "bot" / "digest").glob("*.py"))]
+    seen: dict[str, str] = {}
+    while todo:
+        module = todo.pop()
+        for imported in _project_imports(module) - seen.keys():
+            seen[imported] = module
+            todo.append(imported)
+    reached = {
+        f"{name} (from {seen[name]})"
+        for name in seen
+        if any(name == avoid or name.startswith(f"{avoid}.") for avoid in DIGEST_ENGINE_AVOIDS)
+    }
+    assert reached == set()

@@ -6,10 +6,10 @@ in the database is reminded at its new time, and a tick after downtime sees ever
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -53,6 +53,16 @@ class Scheduled(Protocol):
 
     @property
     def zone(self) -> str: ...
+
+
+class Listed(Scheduled, Protocol):
+    """An event as a list of reminders names it: by its id, among others."""
+
+    @property
+    def id(self) -> str: ...
+
+
+E = TypeVar("E", bound=Listed)
 
 
 def reminder_moments(
@@ -116,6 +126,19 @@ def next_reminder(
         return None
     moment, lead = min(ahead)
     return lead, moment
+
+
+def upcoming_reminders(
+    events: Iterable[E], configured: Sequence[timedelta], *, now: datetime
+) -> list[tuple[datetime, timedelta, E]]:
+    """Each event's next reminder still ahead, as (moment, lead, event), soonest first; at one
+    moment, the event that starts first (then by id), as the events are listed."""
+    found = []
+    for event in events:
+        ahead = next_reminder(reminder_moments(event, configured), now=now)
+        if ahead is not None:
+            found.append((ahead[1], ahead[0], event))
+    return sorted(found, key=lambda item: (item[0], item[2].starts_at, item[2].id))
 
 
 def summary_trigger(crontab: str, zone: ZoneInfo) -> CronTrigger:

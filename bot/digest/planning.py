@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import BotData
 from bot.digest import words
 from bot.digest.due import (
     LATE_AFTER_TICKS,
@@ -21,37 +20,29 @@ from bot.digest.due import (
     summary_since,
     summary_trigger,
 )
+from bot.digest.engine import Engine
 from bot.durations import format_duration, parse_duration
 from bot.settings import LONGEST_LEAD_TIME
 from bot.texts import texts_for
-from storage import digests
-from storage.digests import (
-    CANCELLED,
-    CHANGED,
-    OPEN,
-    REMINDER,
-    RESTORED,
-    SKIPPED,
-    SUMMARY,
-    NewDigest,
-)
+from storage import digests, ledger, notices
+from storage.digests import DeliveryStatus, DigestStatus, Kind, NewDigest
 from storage.models import Digest, Event
 
 
-async def plan(session: AsyncSession, data: BotData, *, now: datetime) -> int:
+async def plan(session: AsyncSession, engine: Engine, *, now: datetime) -> int:
     """Create every digest due at ``now``, with its deliveries; how many are to be sent.
 
     Notices go first so that, for a moved event, "it moved" is created before the reminder
     for its new time.
     """
-    created = len(await _notices(session, data, now=now))
-    created += await _reminders(session, data, now=now)
-    created += await _summary(session, data, now=now)
+    created = len(await _notices(session, engine, now=now))
+    created += await _reminders(session, engine, now=now)
+    created += await _summary(session, engine, now=now)
     return created
 
 
 async def supersede(
-    session: AsyncSession, data: BotData, stale: Digest, *, now: datetime
+    session: AsyncSession, engine: Engine, stale: Digest, *, now: datetime
 ) -> list[str]:
     """Replace a reminder or notice that no longer tells the event as it is, mid-way or before
     it began; the keys of the digests that replace it, in the order they go.
@@ -62,11 +53,12 @@ async def supersede(
     would have been written now, unless the event moved: then its reminders follow the new start.
     So no chat gets the stale words after the change, and none is told the change twice.
     """
-    await digests.supersede(session, digest_id=stale.id, now=now)
-    created = await _notices(session, data, now=now)
-    event = next((e for e in data.knowledge.events if e.id == stale.event_id), None)
+    await ledger.supersede(session, digest_id=stale.id, now=now)
+    created = await _notices(session, engine, now=now)
+    known = engine.knowledge()
+    event = next((e for e in known.events if e.id == stale.event_id), None)
     if (
-        stale.kind != REMINDER
+        stale.kind != Kind.REMINDER
         or stale.lead is None
         or event is None
         or event.starts_at != stale.starts_at
@@ -76,10 +68,10 @@ async def supersede(
     key = digests.replacement_key(stale.id, event)
     late_since = now if stale.late else None
     lead = parse_duration(stale.lead, longest=LONGEST_LEAD_TIME)
-    text = words.reminder(texts_for(None), data.knowledge, event, lead=lead, late_since=late_since)
+    text = words.reminder(texts_for(None), known, event, lead=lead, late_since=late_since)
     replacement = NewDigest(
         key=key,
-        kind=REMINDER,
+        kind=Kind.REMINDER,
         due_at=stale.due_at,
         text=text,
         event_id=event.id,
@@ -91,10 +83,10 @@ async def supersede(
     )
     if not await digests.create(session, digest=replacement, now=now):
         return created
-    channel = data.settings.digest.channel_id
+    channel = engine.settings.channel_id
     channel_missed = channel is not None and (
-        await digests.delivery_status(session, digest_id=stale.id, chat_id=channel)
-        == digests.SUPERSEDED
+        await ledger.delivery_status(session, digest_id=stale.id, chat_id=channel)
+        == DeliveryStatus.SUPERSEDED
     )
     await digests.fill(
         session,
@@ -106,35 +98,35 @@ async def supersede(
     return [*created, key]
 
 
-async def _notices(session: AsyncSession, data: BotData, *, now: datetime) -> list[str]:
+async def _notices(session: AsyncSession, engine: Engine, *, now: datetime) -> list[str]:
     """Notices of cancelled, restored and changed events to those told of them otherwise."""
     created = []
-    for event in await digests.cancelled_events(session):
-        created.append(await _notice(session, data, event, kind=CANCELLED, now=now))
-    for event in await digests.restored_events(session, now=now):
-        created.append(await _notice(session, data, event, kind=RESTORED, now=now))
-    for event in await digests.changed_events(session, now=now):
-        created.append(await _notice(session, data, event, kind=CHANGED, now=now))
+    for event in await notices.cancelled_events(session):
+        created.append(await _notice(session, engine, event, kind=Kind.CANCELLED, now=now))
+    for event in await notices.restored_events(session, now=now):
+        created.append(await _notice(session, engine, event, kind=Kind.RESTORED, now=now))
+    for event in await notices.changed_events(session, now=now):
+        created.append(await _notice(session, engine, event, kind=Kind.CHANGED, now=now))
     return [key for key in created if key is not None]
 
 
 async def _notice(
-    session: AsyncSession, data: BotData, event: Event, *, kind: str, now: datetime
+    session: AsyncSession, engine: Engine, event: Event, *, kind: Kind, now: datetime
 ) -> str | None:
-    t = texts_for(None)
-    if kind in (CANCELLED, RESTORED):
-        key = digests.fate_key(kind, event.id, await digests.fates_of(session, event.id))
-    if kind == CANCELLED:
-        text = words.cancelled(t, data.knowledge, event)
-        audience = digests.notice_audience(event.id)
-    elif kind == RESTORED:
-        text = words.restored(t, data.knowledge, event)
-        audience = digests.told_cancelled(event.id)
+    t, known = texts_for(None), engine.knowledge()
+    if kind in (Kind.CANCELLED, Kind.RESTORED):
+        key = digests.fate_key(kind, event.id, await notices.fates_of(session, event.id))
+    if kind == Kind.CANCELLED:
+        text = words.cancelled(t, known, event)
+        audience = notices.notice_audience(event.id)
+    elif kind == Kind.RESTORED:
+        text = words.restored(t, known, event)
+        audience = notices.told_cancelled(event.id)
     else:
-        key = digests.changed_key(event, await digests.notices_of(session, event.id))
-        before = await digests.last_told(session, event)
-        text = words.changed(t, data.knowledge, event, before=before)
-        audience = digests.notice_audience(event.id, unless_told=event)
+        key = digests.changed_key(event, await notices.notices_of(session, event.id))
+        before = await notices.last_told(session, event)
+        text = words.changed(t, known, event, before=before)
+        audience = notices.notice_audience(event.id, unless_told=event)
     notice = NewDigest(
         key=key,
         kind=kind,
@@ -147,19 +139,19 @@ async def _notice(
     )
     if not await digests.create(session, digest=notice, now=now):
         return None
-    await _fill(session, data, key, audience, now=now)
+    await _fill(session, engine, key, audience, now=now)
     return key
 
 
-async def _reminders(session: AsyncSession, data: BotData, *, now: datetime) -> int:
-    settings = data.settings.digest
+async def _reminders(session: AsyncSession, engine: Engine, *, now: datetime) -> int:
+    settings, known = engine.settings, engine.knowledge()
     longest = max(settings.lead_times, default=timedelta(0))
     # Events whose first reminder is due, up to those that began within the longest lead:
     # an event that began during downtime gets its missed reminders recorded as skipped. A day
     # more on the early side, for an event known only to its day (reminded at CIVIL_HOUR).
     events = [
         event
-        for event in data.knowledge.events
+        for event in known.events
         if event.starts_at - longest - timedelta(days=1) <= now < event.starts_at + longest
     ]
     keys = await digests.reminder_keys(session, event_ids=[event.id for event in events])
@@ -186,12 +178,10 @@ async def _reminders(session: AsyncSession, data: BotData, *, now: datetime) -> 
             text = ""
             if reminder.send:
                 late_since = now if reminder.late else None
-                text = words.reminder(
-                    t, data.knowledge, event, lead=reminder.lead, late_since=late_since
-                )
+                text = words.reminder(t, known, event, lead=reminder.lead, late_since=late_since)
             new = NewDigest(
                 key=key,
-                kind=REMINDER,
+                kind=Kind.REMINDER,
                 due_at=reminder.due_at,
                 text=text,
                 event_id=event.id,
@@ -200,48 +190,48 @@ async def _reminders(session: AsyncSession, data: BotData, *, now: datetime) -> 
                 place=event.place,
                 ends_at=event.ends_at,
                 late=reminder.late,
-                status=OPEN if reminder.send else SKIPPED,
+                status=DigestStatus.OPEN if reminder.send else DigestStatus.SKIPPED,
             )
             if await digests.create(session, digest=new, now=now) and reminder.send:
-                await _fill(session, data, key, digests.reminder_audience(lead), now=now)
+                await _fill(session, engine, key, digests.reminder_audience(lead), now=now)
                 created += 1
     return created
 
 
-async def _summary(session: AsyncSession, data: BotData, *, now: datetime) -> int:
+async def _summary(session: AsyncSession, engine: Engine, *, now: datetime) -> int:
     """The summary for the latest fire time since the last one, if it has anything new.
 
     Fire times missed in between are folded into it: it reports everything since the last
     summary. The very first one reports since the fire time before it.
     """
-    settings = data.settings
-    trigger = summary_trigger(settings.digest.summary, settings.zone)
+    settings, known = engine.settings, engine.knowledge()
+    trigger = summary_trigger(settings.summary, engine.zone)
     last = await digests.last_summary_at(session)
     fire = latest_fire(trigger, until=now, after=last)
     if fire is None:
         return 0
-    since = summary_since(trigger, fire=fire, last=last, seeded=data.knowledge.first_loaded())
+    since = summary_since(trigger, fire=fire, last=last, seeded=known.first_loaded())
     text = words.summary(
-        texts_for(None), data.knowledge, since=since, until=fire, now=now, zone=settings.zone
+        texts_for(None), known, since=since, until=fire, now=now, zone=engine.zone
     )
     key = digests.summary_key(fire.astimezone(UTC))
     summary = NewDigest(
         key=key,
-        kind=SUMMARY,
+        kind=Kind.SUMMARY,
         due_at=fire,
         text=text or "",
-        late=now - fire > LATE_AFTER_TICKS * settings.digest.tick,
-        status=OPEN if text else SKIPPED,
+        late=now - fire > LATE_AFTER_TICKS * settings.tick,
+        status=DigestStatus.OPEN if text else DigestStatus.SKIPPED,
     )
     if not await digests.create(session, digest=summary, now=now) or text is None:
         return 0
-    await _fill(session, data, key, digests.summary_audience(), now=now)
+    await _fill(session, engine, key, digests.summary_audience(), now=now)
     return 1
 
 
 async def _fill(
     session: AsyncSession,
-    data: BotData,
+    engine: Engine,
     key: str,
     audience: digests.Audience,
     *,
@@ -251,6 +241,6 @@ async def _fill(
         session,
         digest_id=key,
         audience=audience,
-        channel_id=data.settings.digest.channel_id,
+        channel_id=engine.settings.channel_id,
         now=now,
     )

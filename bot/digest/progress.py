@@ -15,9 +15,9 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
-from bot.context import BotData
+from bot.digest.engine import Engine
 from bot.texts import texts_for
-from storage import digests
+from storage import ledger
 from storage.models import Digest
 
 log = logging.getLogger(__name__)
@@ -29,19 +29,19 @@ EVERY_SENDS = 100
 class Progress:
     """Edits a digest's progress message, if it has one; otherwise does nothing."""
 
-    def __init__(self, data: BotData, bot: Bot, digest: Digest) -> None:
-        self._data = data
+    def __init__(self, engine: Engine, bot: Bot, digest: Digest) -> None:
+        self._engine = engine
         self._bot = bot
         self._digest_id = digest.id
         self._chat_id = digest.progress_chat_id
         self._message_id = digest.progress_message_id
-        self._shown_at = data.clock.now()
+        self._shown_at = engine.clock.now()
         self._sends = 0
 
     async def sent(self, count: int) -> None:
         """After a few sends: show the numbers if it has been a while."""
         self._sends += count
-        waited = self._data.clock.now() - self._shown_at
+        waited = self._engine.clock.now() - self._shown_at
         if self._sends >= EVERY_SENDS or waited >= EVERY:
             await self.show()
 
@@ -49,9 +49,9 @@ class Progress:
         """Show where the broadcast stands; "finished" once nothing is pending."""
         if self._chat_id is None or self._message_id is None:
             return
-        self._shown_at, self._sends = self._data.clock.now(), 0
-        async with self._data.sessions() as session:
-            counts = await digests.counts(session, digest_id=self._digest_id)
+        self._shown_at, self._sends = self._engine.clock.now(), 0
+        async with self._engine.sessions() as session:
+            counts = await ledger.counts(session, digest_id=self._digest_id)
         t = texts_for(None)
         values = {**dataclasses.asdict(counts), "total": counts.total}
         if counts.remaining:

@@ -26,9 +26,9 @@ from bot.rendering import (
     when,
 )
 from bot.texts import Html, Texts, join
-from storage.digests import Told
 from storage.knowledge import Knowledge
 from storage.models import Event, Fact
+from storage.notices import Told
 
 # Items per summary section; the rest are counted, and /facts or /events shows them.
 SUMMARY_ITEMS = 10

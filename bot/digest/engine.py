@@ -1,0 +1,41 @@
+"""What the digest engine is given of the running bot, and nothing more.
+
+Planning, sending and a broadcast's progress need the database, the clock, the digest settings,
+the bot's copy of the curated knowledge and the stopping signal: not the whole ``BotData`` that
+handlers share. bot/app.py builds one ``Engine`` from it; a test can build one of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.settings import DigestSettings, Limits
+from storage.knowledge import Knowledge
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The digest engine's dependencies."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    settings: DigestSettings
+    # Sends are paced to these; a fan-out keeps as many in flight as they call for.
+    limits: Limits
+    # The zone of the summary's crontab and of the dates a digest shows.
+    zone: ZoneInfo
+    # Set once the bot begins to stop: a fan-out ends at its next step.
+    stopping: asyncio.Event
+    # The bot's copy of the knowledge as it is now, and its revision: a refresh replaces both.
+    knowledge: Callable[[], Knowledge]
+    revision: Callable[[], int]
+    # Reload the knowledge if the database has a newer revision.
+    refresh: Callable[[], Awaitable[object]]
+    # Write the chats noted since the last save: one that came back with /start is a recipient.
+    save_sightings: Callable[[], Awaitable[None]]
