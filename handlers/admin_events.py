@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import CommandHandler
 
@@ -78,9 +77,9 @@ class EventFlow(Flow[Draft]):
                     )
         except Duplicate:
             return t("admin_events.duplicate", id=draft.event_id)
-        except (Conflict, StaleDataError) as error:
+        except Conflict as error:
             shown = partial(_shown, t, data)
-            return await conflict(context, error, "event", draft.event_id, shown)
+            return await conflict(context, error, shown)
         except CurationError as error:
             return t("admin_events.not_saved", reason=str(error))
         await refresh(data)

@@ -14,7 +14,6 @@ import warnings
 from datetime import date, timedelta
 from functools import partial
 
-from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -62,9 +61,9 @@ class FactFlow(Flow[Draft]):
             # Another admin took the id since the preview: show the one it would get now.
             await _preview(update, context, draft)
             return t("admin_facts.id_taken")
-        except (curation.Conflict, StaleDataError) as error:
+        except curation.Conflict as error:
             shown = partial(fact_drafts.fields_view, t)
-            return await conflict(context, error, "fact", draft.fact_id, shown)
+            return await conflict(context, error, shown)
         await refresh(context.bot_data)
         if draft.before is None:
             return t("admin_facts.added", id=draft.fact_id, topic=draft.fact().topic)

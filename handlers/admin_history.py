@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 from telegram import Update
 from telegram.ext import CommandHandler
 
@@ -65,8 +64,7 @@ class RevertFlow(Flow[Revert]):
                     now=context.now,
                 )
                 done_id, kind, item_id = done.id, done.kind, done.item_id
-        except (curation.Conflict, StaleDataError):
-            # StaleDataError: the other change was committed between our read and our write.
+        except curation.Conflict:
             return await _changed_meanwhile(t, context, draft)
         except curation.CurationError as error:
             return t("admin_history.revert_refused", reason=str(error))

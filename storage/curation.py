@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, TypeDecorator, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage.events import period_end
 from storage.models import (
@@ -310,7 +311,7 @@ async def _write(
     now: datetime,
 ) -> Change:
     """Set the values on the item, mark it an admin's, and record the change."""
-    before = snapshot(item)
+    before, item_id = snapshot(item), item.id
     if isinstance(item, Event):
         reschedule(item, values, now=now)
     for name, value in values.items():
@@ -319,8 +320,11 @@ async def _write(
     if hasattr(item, "updated_at"):
         item.updated_at = now
     # The flush runs SQLAlchemy's own version check (UPDATE ... WHERE version = ?), which
-    # catches an edit committed between our read and this write.
-    await session.flush()
+    # catches an edit committed between our read and this write: who made it is not known.
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise Conflict(kind, item_id, None) from None
     return await _record(session, kind, item, action, before, admin_id=admin_id, now=now)
 
 

@@ -260,3 +260,39 @@ async def test_reverting_a_move_of_an_event_reschedules_it(sessions: Sessions) -
     async with sessions() as session:
         event = await session.get_one(Event, "new-event")
     assert (event.starts_at, event.place, event.scheduled_since) == (starts, "Almaty", later)
+
+
+async def test_an_edit_committed_between_our_read_and_our_write_is_a_conflict(
+    sessions: Sessions,
+) -> None:
+    """The version check of the write itself catches what the check before it could not."""
+
+    async def edit_after_another_commits() -> None:
+        async with sessions.begin() as session:
+            seen = await curation.get(session, "fact", "agreement-signed")
+            async with sessions.begin() as other:
+                await curation.edit(
+                    other,
+                    "fact",
+                    "agreement-signed",
+                    {"title": "First"},
+                    seen_version=seen.version,
+                    admin_id=OTHER_ADMIN,
+                    now=NOW,
+                )
+            await curation.edit(
+                session,
+                "fact",
+                "agreement-signed",
+                {"title": "Second"},
+                seen_version=seen.version,
+                admin_id=ADMIN,
+                now=NOW,
+            )
+
+    with pytest.raises(curation.Conflict) as refused:
+        await edit_after_another_commits()
+    assert refused.value.latest is None, "the version check knows no more than that it failed"
+    async with sessions() as session:
+        fact = await curation.get(session, "fact", "agreement-signed")
+    assert fact.title == "First"

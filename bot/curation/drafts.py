@@ -205,14 +205,14 @@ def changed_by(t: Texts, context: Context, stamp: Stamp | None) -> Html:
 
 
 async def conflict(
-    context: Context, error: Exception, kind: str, item_id: str, shown: Callable[[Any], Html]
+    context: Context, error: curation.Conflict, shown: Callable[[Any], Html]
 ) -> Html:
-    """A change refused because the item moved on since its preview (``error``, a Conflict or
-    SQLAlchemy's StaleDataError): who changed it and when, and the item as it is now, ``shown``
-    as the flow shows it. A StaleDataError (the other write committed between our read and our
-    write) names nobody, so the item's latest change is looked up."""
-    t = context.texts
-    stamp = error.latest if isinstance(error, curation.Conflict) else None
+    """A change refused because the item moved on since its preview: who changed it and when,
+    and the item as it is now, ``shown`` as the flow shows it. A conflict found by the version
+    check (the other write committed between our read and our write) names nobody, so the
+    item's latest change is looked up."""
+    t, kind, item_id = context.texts, error.kind, error.item_id
+    stamp = error.latest
     async with context.bot_data.sessions() as session:
         item = await curation.get(session, kind, item_id)
         if stamp is None:
