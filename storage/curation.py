@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.events import period_end
 from storage.models import (
+    Action,
     Base,
     Change,
     Event,
     Fact,
+    ItemKind,
     Refusal,
     Source,
     new_row_times,
@@ -33,19 +35,18 @@ from storage.models import (
 )
 
 # What admins curate, by the name commands and history use.
-MODELS: Mapping[str, type[Base]] = {"fact": Fact, "event": Event, "source": Source}
+MODELS: Mapping[str, type[Base]] = {
+    ItemKind.FACT: Fact,
+    ItemKind.EVENT: Event,
+    ItemKind.SOURCE: Source,
+}
 # Bookkeeping columns: not part of what an item says, so neither shown in history nor reverted.
 _BOOKKEEPING = frozenset({"created_at", "updated_at", "version", "scheduled_since"})
 
-ADD, EDIT, DELETE, RESTORE, CANCEL, REVERT, IMPORT = (
-    "add",
-    "edit",
-    "delete",
-    "restore",
-    "cancel",
-    "revert",
-    "import",
-)
+# The names handlers/admin_events.py (ADD, EDIT, CANCEL) and admin_facts.py (DELETE, RESTORE)
+# use; being rewritten in issue 13, they will name the Action members, and then these go.
+ADD, EDIT, CANCEL = Action.ADD, Action.EDIT, Action.CANCEL
+DELETE, RESTORE = Action.DELETE, Action.RESTORE
 
 Values = Mapping[str, Any]
 
@@ -125,7 +126,7 @@ async def add(
     item = model(**values, origin="admin", **new_row_times(model, now))
     session.add(item)
     await session.flush()
-    return await _record(session, kind, item, ADD, None, admin_id=admin_id, now=now)
+    return await _record(session, kind, item, Action.ADD, None, admin_id=admin_id, now=now)
 
 
 async def edit(
@@ -137,7 +138,8 @@ async def edit(
     seen_version: int | None,
     admin_id: int,
     now: datetime,
-    action: str = EDIT,
+    # An Action; typed str, as a handler's draft keeps the one it will do.
+    action: str = Action.EDIT,
 ) -> Change:
     """Change some fields of an item the admin saw at `seen_version`; Conflict if it moved on.
 
@@ -202,7 +204,7 @@ async def revert(
         seen_version=seen_version,
         admin_id=admin_id,
         now=now,
-        action=REVERT,
+        action=Action.REVERT,
     )
     done.reverts = undone.id
     return done

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.curation.content import load_content
+from bot.curation.loading import load_content
 from bot.curation.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
 from bot.emulator import SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings

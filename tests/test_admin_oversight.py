@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.curation.content import load_content
+from bot.curation.loading import load_content
 from bot.emulator import SentMessage
 from bot.settings import Settings
 from storage import curation, exports
 from storage.models import (
+    Action,
     Change,
     Chat,
     Delivery,
@@ -62,7 +63,7 @@ async def _curate(running: Running) -> None:
             seen_version=1,
             admin_id=ADMIN,
             now=now,
-            action=curation.DELETE,
+            action=Action.DELETE,
         )
         await curation.edit(
             session,
@@ -72,7 +73,7 @@ async def _curate(running: Running) -> None:
             seen_version=1,
             admin_id=ADMIN,
             now=now,
-            action=curation.CANCEL,
+            action=Action.CANCEL,
         )
         await curation.add(
             session,
