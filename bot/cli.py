@@ -13,7 +13,8 @@ from pathlib import Path
 
 from bot import logs
 from bot.app import build_app
-from bot.curation.content import KINDS, ContentError, load_content
+from bot.curation.content import KINDS, ContentError
+from bot.curation.loading import load_content
 from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
 from bot.settings import Settings, SettingsError, database_location, load_settings
 from bot.telegram.polling import Interrupted, Unrecoverable

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
@@ -14,12 +14,17 @@ from babel.lists import format_list
 from babel.units import format_unit
 
 from bot.texts import Html, Texts, escape, join
-from storage.models import Event, Facility, Fact, Person, Source
+from storage.models import Event, Facility, Fact, ItemKind, Person, Source
 from storage.search import MATCH_END, MATCH_START, Hit
 
 # Babel locales for our languages: British English writes dates as the source does ("2 October").
 BABEL_LOCALES = {"en": "en_GB"}
-KIND_ICONS = {"fact": "📌", "person": "👤", "facility": "🏛", "event": "📅"}
+KIND_ICONS: Mapping[str, str] = {
+    ItemKind.FACT: "📌",
+    ItemKind.PERSON: "👤",
+    ItemKind.FACILITY: "🏛",
+    ItemKind.EVENT: "📅",
+}
 
 
 class Cited(Protocol):

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.context import App
-from bot.curation.content import load_content
+from bot.curation.loading import load_content
 from bot.settings import Settings
 from bot.telegram.intake import Intake
 from bot.telegram.polling import Backoff, Poller, connect

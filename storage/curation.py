@@ -13,45 +13,42 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, TypeDecorator, delete, func, select, update
+from sqlalchemy import DateTime, TypeDecorator, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from storage.events import period_end
 from storage.models import (
+    Action,
     Base,
     Change,
     Event,
     Fact,
-    Refusal,
+    ItemKind,
     Source,
     new_row_times,
     reschedule,
 )
 
 # What admins curate, by the name commands and history use.
-MODELS: Mapping[str, type[Base]] = {"fact": Fact, "event": Event, "source": Source}
+MODELS: Mapping[str, type[Base]] = {
+    ItemKind.FACT: Fact,
+    ItemKind.EVENT: Event,
+    ItemKind.SOURCE: Source,
+}
 # Bookkeeping columns: not part of what an item says, so neither shown in history nor reverted.
 _BOOKKEEPING = frozenset({"created_at", "updated_at", "version", "scheduled_since"})
 
-ADD, EDIT, DELETE, RESTORE, CANCEL, REVERT, IMPORT = (
-    "add",
-    "edit",
-    "delete",
-    "restore",
-    "cancel",
-    "revert",
-    "import",
-)
+# The names handlers/admin_events.py (ADD, EDIT, CANCEL) and admin_facts.py (DELETE, RESTORE)
+# use; being rewritten in issue 13, they will name the Action members, and then these go.
+ADD, EDIT, CANCEL = Action.ADD, Action.EDIT, Action.CANCEL
+DELETE, RESTORE = Action.DELETE, Action.RESTORE
 
 Values = Mapping[str, Any]
-
-# How long refused attempts are kept: long enough to see who keeps trying, and a bound on rows.
-REFUSALS_KEPT = timedelta(days=30)
 
 
 class CurationError(Exception):
@@ -131,7 +128,7 @@ async def add(
     item = model(**values, origin="admin", **new_row_times(model, now))
     session.add(item)
     await session.flush()
-    return await _record(session, kind, item, ADD, None, admin_id=admin_id, now=now)
+    return await _record(session, kind, item, Action.ADD, None, admin_id=admin_id, now=now)
 
 
 async def edit(
@@ -143,7 +140,8 @@ async def edit(
     seen_version: int | None,
     admin_id: int,
     now: datetime,
-    action: str = EDIT,
+    # An Action; typed str, as a handler's draft keeps the one it will do.
+    action: str = Action.EDIT,
 ) -> Change:
     """Change some fields of an item the admin saw at `seen_version`; Conflict if it moved on.
 
@@ -208,7 +206,7 @@ async def revert(
         seen_version=seen_version,
         admin_id=admin_id,
         now=now,
-        action=REVERT,
+        action=Action.REVERT,
     )
     done.reverts = undone.id
     return done
@@ -253,51 +251,6 @@ def version_of(item: Base) -> int | None:
 def with_values(item: Base, values: Values) -> Snapshot:
     """The item as it would be with these values: what a preview compares it with."""
     return Snapshot({**snapshot(item).fields, **values})
-
-
-async def refuse(
-    session: AsyncSession,
-    *,
-    user_id: int | None,
-    username: str | None,
-    chat_id: int | None,
-    command: str,
-    now: datetime,
-) -> bool:
-    """Count an attempt by someone who is not an admin; True if it is the first of its minute.
-
-    Repeats within a minute add to one row, so a burst costs a row, not a row per attempt;
-    each new row prunes those older than ``REFUSALS_KEPT``. The count is one UPDATE, a write
-    from its first statement, so attempts counted side by side never read a stale row.
-    """
-    minute = now.replace(second=0, microsecond=0)
-    command = command[:64]
-    counted = await session.scalar(
-        update(Refusal)
-        .where(
-            Refusal.at == minute,
-            Refusal.user_id.is_not_distinct_from(user_id),
-            Refusal.chat_id.is_not_distinct_from(chat_id),
-            Refusal.command == command,
-        )
-        .values(count=Refusal.count + 1, username=username)
-        .returning(Refusal.id)
-    )
-    if counted is not None:
-        return False
-    await session.execute(delete(Refusal).where(Refusal.at < minute - REFUSALS_KEPT))
-    session.add(
-        Refusal(
-            at=minute,
-            user_id=user_id,
-            username=username,
-            chat_id=chat_id,
-            command=command,
-            count=1,
-        )
-    )
-    await session.flush()
-    return True
 
 
 async def _write(

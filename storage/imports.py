@@ -13,24 +13,39 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import curation
-from storage.models import Base, Change, Fact
+from storage.models import Action, Base, Change, Fact, ItemKind
 from storage.sync import KINDS, ContentRecords, Record
 
 NOUNS = {
-    "sources": "source",
-    "topics": "topic",
-    "facts": "fact",
-    "people": "person",
-    "facilities": "facility",
-    "events": "event",
+    "sources": ItemKind.SOURCE,
+    "topics": ItemKind.TOPIC,
+    "facts": ItemKind.FACT,
+    "people": ItemKind.PERSON,
+    "facilities": ItemKind.FACILITY,
+    "events": ItemKind.EVENT,
 }
-CREATED, UPDATED, UNCHANGED, KEPT = "created", "updated", "unchanged", "kept"
+
+
+class Effect(StrEnum):
+    """What an import does to one item; a dry run lists the items by these."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    # Changed from Telegram since: the file's version is not taken.
+    KEPT = "kept"
+
+
+# The names handlers/admin_oversight.py imports; being rewritten in issue 13, it will name the
+# Effect members, and then these go.
+CREATED, UPDATED, UNCHANGED, KEPT = Effect.CREATED, Effect.UPDATED, Effect.UNCHANGED, Effect.KEPT
 # Not compared: the file's order says nothing about where an existing item stands.
 _IGNORED = frozenset({"id", "position"})
 
@@ -41,7 +56,7 @@ class Outcome:
 
     table: str
     item_id: str
-    outcome: str
+    outcome: Effect
     # The fields that differ, for an update or a kept item.
     fields: tuple[str, ...] = ()
 
@@ -74,11 +89,11 @@ async def apply(
     by_id = {(table, r["id"]): r for table in tables for r in getattr(records, table)}
     models = dict(KINDS)
     for outcome in outcomes:
-        if outcome.outcome not in (CREATED, UPDATED):
+        if outcome.outcome not in (Effect.CREATED, Effect.UPDATED):
             continue
         model = models[outcome.table]
         record = by_id[outcome.table, outcome.item_id]
-        if outcome.outcome == CREATED:
+        if outcome.outcome == Effect.CREATED:
             row = model(**record, **_admin_marks(model, now))
             session.add(row)
             before = None
@@ -96,7 +111,7 @@ async def apply(
                 admin_id=admin_id,
                 kind=NOUNS[outcome.table],
                 item_id=outcome.item_id,
-                action=curation.IMPORT,
+                action=Action.IMPORT,
                 before=before,
                 after=curation.snapshot(row).to_json(),
             )
@@ -124,7 +139,7 @@ async def _existing(
 async def _outcome(session: AsyncSession, table: str, record: Record, row: Any) -> Outcome:
     item_id = record["id"]
     if row is None:
-        return Outcome(table, item_id, CREATED)
+        return Outcome(table, item_id, Effect.CREATED)
     fields = tuple(
         name
         for name, value in record.items()
@@ -132,10 +147,10 @@ async def _outcome(session: AsyncSession, table: str, record: Record, row: Any) 
     )
     hidden = isinstance(row, Fact) and row.deleted_at is not None
     if not fields and not hidden:
-        return Outcome(table, item_id, UNCHANGED)
+        return Outcome(table, item_id, Effect.UNCHANGED)
     if await _touched_by_admin(session, table, row):
-        return Outcome(table, item_id, KEPT, fields)
-    return Outcome(table, item_id, UPDATED if fields else UNCHANGED, fields)
+        return Outcome(table, item_id, Effect.KEPT, fields)
+    return Outcome(table, item_id, Effect.UPDATED if fields else Effect.UNCHANGED, fields)
 
 
 async def _touched_by_admin(session: AsyncSession, table: str, row: Any) -> bool:
@@ -143,4 +158,4 @@ async def _touched_by_admin(session: AsyncSession, table: str, row: Any) -> bool
     if getattr(row, "origin", "content") != "admin":
         return False
     latest = await curation.latest_change(session, NOUNS[table], row.id)
-    return latest is None or latest.action != curation.IMPORT
+    return latest is None or latest.action != Action.IMPORT

@@ -15,11 +15,26 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.events import ends
-from storage.models import KNOWLEDGE, Event, Facility, Fact, Person, Revision, Source, Topic
+from storage.models import (
+    KNOWLEDGE,
+    Event,
+    Facility,
+    Fact,
+    ItemKind,
+    Person,
+    Revision,
+    Source,
+    Topic,
+)
 
 # The kinds of item search finds, by the one letter a button carries for each.
-KIND_LETTERS = {"f": "fact", "p": "person", "c": "facility", "e": "event"}
-LETTER_OF_KIND = {kind: letter for letter, kind in KIND_LETTERS.items()}
+KIND_LETTERS: Mapping[str, str] = {
+    "f": ItemKind.FACT,
+    "p": ItemKind.PERSON,
+    "c": ItemKind.FACILITY,
+    "e": ItemKind.EVENT,
+}
+LETTER_OF_KIND: Mapping[str, str] = {kind: letter for letter, kind in KIND_LETTERS.items()}
 
 Item = Fact | Person | Facility | Event
 
@@ -61,10 +76,10 @@ class Knowledge:
     @cached_property
     def _by_kind_and_id(self) -> Mapping[tuple[str, str], Item]:
         kinds: dict[str, Sequence[Item]] = {
-            "fact": self.facts,
-            "person": self.people,
-            "facility": self.facilities,
-            "event": self.events,
+            ItemKind.FACT: self.facts,
+            ItemKind.PERSON: self.people,
+            ItemKind.FACILITY: self.facilities,
+            ItemKind.EVENT: self.events,
         }
         return {(kind, item.id): item for kind, items in kinds.items() for item in items}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -282,6 +283,32 @@ class Delivery(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ItemKind(StrEnum):
+    """What a curated item is, by the name commands, search hits and history use.
+
+    The values are stored (``Change.kind``) and shown (/history): they never change.
+    """
+
+    SOURCE = "source"
+    TOPIC = "topic"
+    FACT = "fact"
+    PERSON = "person"
+    FACILITY = "facility"
+    EVENT = "event"
+
+
+class Action(StrEnum):
+    """What a change did to an item; stored (``Change.action``) and shown in /history."""
+
+    ADD = "add"
+    EDIT = "edit"
+    DELETE = "delete"
+    RESTORE = "restore"
+    CANCEL = "cancel"
+    REVERT = "revert"
+    IMPORT = "import"
+
+
 class Change(Base):
     """One admin change to a curated item: who, when, and the item before and after, as JSON.
 
@@ -295,10 +322,9 @@ class Change(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime]
     admin_id: Mapped[int]
-    # "fact" or "event".
+    # An ItemKind, an Action: read back as plain strings, equal to the members.
     kind: Mapped[str] = mapped_column(String(16))
     item_id: Mapped[str] = mapped_column(String(64))
-    # "add", "edit", "delete", "restore", "cancel", "revert" or "import".
     action: Mapped[str] = mapped_column(String(16))
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import digest_engine
-from bot.curation.content import load_content
+from bot.curation.loading import load_content
 from bot.curation.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
 from bot.digest.ticker import digest_tick
 from bot.emulator import SentMessage

@@ -13,7 +13,7 @@ from bot.settings import Settings
 from bot.telegram import sightings
 from bot.texts import texts_for
 from storage import curation
-from storage.models import Change, Fact
+from storage.models import Action, Change, Fact
 from tests.conftest import ADMIN, OTHER_ADMIN, Running, curator
 
 NEW_FACT = "new-fact"
@@ -58,7 +58,7 @@ async def _add_fact(running: Running) -> int:
 
 
 async def _edit_fact(
-    running: Running, values: dict[str, object], action: str = curation.EDIT
+    running: Running, values: dict[str, object], action: str = Action.EDIT
 ) -> int:
     async with running.sessions.begin() as session:
         fact = await curation.get(session, "fact", NEW_FACT)
@@ -182,8 +182,8 @@ async def test_reverting_an_older_change_names_the_later_ones_it_undoes_too(
 ) -> None:
     await _add_fact(running)
     edited = await _edit_fact(running, {"title": "Edited title"})
-    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
-    restored = await _edit_fact(running, {"deleted_at": None}, curation.RESTORE)
+    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, Action.DELETE)
+    restored = await _edit_fact(running, {"deleted_at": None}, Action.RESTORE)
     chat = curator(running)
     preview = await chat.send(f"/revert {edited}")
     assert "title: Edited title → Added title" in preview.text
@@ -206,7 +206,7 @@ async def test_a_curator_gets_back_to_the_version_before_a_delete_after_undoing_
     and gives the fact as the edit left it (it was "revert the later revert first", forever)."""
     await _add_fact(running)
     edited = await _edit_fact(running, {"title": "Edited title"})
-    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
+    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, Action.DELETE)
     chat = curator(running)
     undeleted = await _confirm_revert(running, chat, deleted)
     deleted_again = await _confirm_revert(running, chat, undeleted)
@@ -238,8 +238,8 @@ async def test_reverting_to_what_the_item_already_is_says_nothing_would_change(
     running: Running,
 ) -> None:
     await _add_fact(running)
-    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, curation.DELETE)
-    await _edit_fact(running, {"deleted_at": None}, curation.RESTORE)
+    deleted = await _edit_fact(running, {"deleted_at": running.clock.now()}, Action.DELETE)
+    await _edit_fact(running, {"deleted_at": None}, Action.RESTORE)
     preview = await curator(running).send(f"/revert {deleted}")
     assert "nothing would change" in preview.text
     assert not preview.buttons, "there is nothing to confirm"
@@ -320,7 +320,7 @@ async def test_times_in_history_are_shown_in_the_bots_zone(running: Running) -> 
             seen_version=fact.version,
             admin_id=ADMIN,
             now=running.clock.now(),
-            action=curation.DELETE,
+            action=Action.DELETE,
         )
     text = (await curator(running).send("/history agreement-signed")).text
     # The clock says 12:00 UTC: 17:00 in Almaty, the configured zone.

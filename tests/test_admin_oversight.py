@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.curation.content import load_content
+from bot.curation.loading import load_content
 from bot.emulator import SentMessage
 from bot.settings import Settings
 from bot.texts import texts_for
 from storage import curation, exports
 from storage.models import (
+    Action,
     Change,
     Chat,
     Delivery,
@@ -63,7 +64,7 @@ async def _curate(running: Running) -> None:
             seen_version=1,
             admin_id=ADMIN,
             now=now,
-            action=curation.DELETE,
+            action=Action.DELETE,
         )
         await curation.edit(
             session,
@@ -73,7 +74,7 @@ async def _curate(running: Running) -> None:
             seen_version=1,
             admin_id=ADMIN,
             now=now,
-            action=curation.CANCEL,
+            action=Action.CANCEL,
         )
         await curation.add(
             session,

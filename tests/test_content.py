@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.curation.content import ContentError, load_content
+from bot.curation.content import ContentError
+from bot.curation.loading import load_content
 from storage.db import session_factory
 from storage.models import Event
 from storage.sync import sync_content

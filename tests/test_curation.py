@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.curation.content import load_content
+from bot.curation.loading import load_content
 from bot.settings import Settings
 from storage import curation
 from storage.knowledge import load
-from storage.models import Change, Event, Fact
+from storage.models import Action, Change, Event, Fact
 from storage.sync import sync_content
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -114,7 +114,7 @@ async def test_delete_restore_and_revert_walk_the_history(sessions: Sessions) ->
             seen_version=fact.version,
             admin_id=ADMIN,
             now=NOW,
-            action=curation.DELETE,
+            action=Action.DELETE,
         )
     async with sessions() as session:
         assert "agreement-signed" not in [f.id for f in (await load(session)).facts]

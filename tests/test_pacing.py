@@ -24,14 +24,8 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.app import CONNECTION_POOL_SIZE
 from bot.emulator import ApiError, BotApiEmulator, RateLimits
 from bot.settings import Limits
-from bot.telegram.pacing import (
-    GUARD,
-    MAX_RETRIES,
-    REPLY_BURST,
-    Result,
-    SmoothRateLimiter,
-    low_priority,
-)
+from bot.telegram.pacing import MAX_RETRIES, Result, SmoothRateLimiter, low_priority
+from bot.telegram.slots import GUARD, REPLY_BURST
 from bot.telegram.transport import AiohttpRequest
 from tests.conftest import TEST_TOKEN, Running
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.curation.content import load_content
+from bot.curation.loading import load_content
 from storage.db import session_factory
 from storage.models import Event, Facility, Fact, Person, Source, Topic
 from storage.sync import ContentRecords, KindCounts, SyncReport, sync_content

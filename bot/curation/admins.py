@@ -24,7 +24,7 @@ from bot.context import App, Context, texts
 from bot.settings import Settings
 from bot.telegram.replies import reply
 from bot.texts import Html, Texts
-from storage import curation
+from storage import refusals
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ async def _count(update: Update, context: Context) -> None:
     data = context.bot_data
     attempt = _attempt(update)
     async with data.sessions.begin() as session:
-        first = await curation.refuse(
+        first = await refusals.count(
             session,
             user_id=user.id if user else None,
             username=user.username if user else None,

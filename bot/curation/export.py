@@ -20,7 +20,7 @@ import tomli_w
 from bot.curation.content import KINDS, Kind
 from storage.models import Base
 
-# How each precision is written; the forms bot.curation.content.MOMENT_FORMS reads.
+# How each precision is written; the forms bot.curation.moments.MOMENT_FORMS reads.
 MOMENT_WRITTEN = {"minute": "%Y-%m-%dT%H:%M", "day": "%Y-%m-%d", "month": "%Y-%m"}
 SOURCES_FOLDER = "sources"
 

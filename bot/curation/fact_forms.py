@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from bot.curation.content import ID_PATTERN, KINDS, Field
 from bot.texts import Html, Texts, shorten
 from storage.knowledge import Knowledge
-from storage.models import Source, Topic
+from storage.models import ItemKind, Source, Topic
 
 # The fields an admin can set, in the order /addfact asks for them.
 FIELDS = ("topic", "title", "text", "source")
@@ -32,12 +32,12 @@ ID_LIMIT = 40
 FALLBACK_ID = "fact"
 
 
-def _fields(noun: str) -> dict[str, Field]:
+def _fields(noun: ItemKind) -> dict[str, Field]:
     kind = next(kind for kind in KINDS if kind.noun == noun)
     return {field.name: field for field in kind.fields}
 
 
-FACT_FIELDS, SOURCE_FIELDS = _fields("fact"), _fields("source")
+FACT_FIELDS, SOURCE_FIELDS = _fields(ItemKind.FACT), _fields(ItemKind.SOURCE)
 
 
 class FormError(Exception):

@@ -1,7 +1,7 @@
 """Reading a content file an admin sent: unpacked, then checked exactly as content/ is.
 
 The upload is laid over the current content (as /export would write it) in a scratch folder and
-read with ``bot.curation.content.load_content``: the same checks, the same messages naming file,
+read with ``bot.curation.loading.load_content``: the same checks, the same messages naming file,
 item and field, and references into the files the admin did not send are checked against the
 database.
 """
@@ -15,8 +15,9 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from bot.curation.content import KINDS, load_content
+from bot.curation.content import KINDS
 from bot.curation.export import SOURCES_FOLDER
+from bot.curation.loading import load_content
 from storage.sync import ContentRecords
 
 # Content files are a few kilobytes; a megabyte is room to grow, and caps the download.

@@ -1,9 +1,9 @@
-"""Moments as admins write them: "2026-12-01 10:00 Asia/Almaty", "2026-12-01", "2026-12 UTC".
+"""Moments as content/ and admins write them: "2026-12-01T10:00" in a file, with the zone in a
+field of its own; "2026-12-01 10:00 Asia/Almaty", "2026-12-01", "2026-12 UTC" from Telegram.
 
-content/ writes the same moments as "2026-12-01T10:00" with the zone in a field of its own; this
-reads the admin's form by content's own rules (bot/curation/content.py) into the very values a
-content sync would store (the first instant of the minute, day or month, in UTC, and its
-precision), so that an event added from Telegram exports and syncs back unchanged.
+Both are read by the one grammar here (``parse_moment``), into the very values a content sync
+stores (the first instant of the minute, day or month, in UTC, and its precision), so that an
+event added from Telegram exports and syncs back unchanged.
 
 The zone may be left out; the caller then names the zone meant (the bot's ``[time] zone`` for a
 new event, the event's own zone for an edit). A local time the clocks skip is refused; one they
@@ -13,18 +13,50 @@ pass twice (when they go back) is taken at its first occurrence, as a content sy
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import NoReturn
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-# The parsing rules of content/, so that both read a moment alike.
-from bot.curation.content import parse_moment, zone_named
 from storage.events import period_end
 
+# The three ways to write a moment, each as precise as its source: a month, a day, a minute.
+MOMENT_FORMS = (
+    ("minute", re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})")),
+    ("day", re.compile(r"(\d{4})-(\d{2})-(\d{2})")),
+    ("month", re.compile(r"(\d{4})-(\d{2})")),
+)
+MOMENT_HINT = (
+    'write "2023-11" for a month, "2023-10-02" for a day or "2026-12-01T10:00" for a local time'
+)
 UNPARSABLE, UNKNOWN_ZONE, SKIPPED = "unparsable", "unknown_zone", "skipped"
 _FORMATS = {"minute": "%Y-%m-%d %H:%M", "day": "%Y-%m-%d", "month": "%Y-%m"}
+
+
+def parse_moment(text: str) -> tuple[str, datetime] | None:
+    """A moment as content/ writes it: its precision and local time; None if it is not one."""
+    for precision, pattern in MOMENT_FORMS:
+        match = pattern.fullmatch(text)
+        if match:
+            parts = [int(part) for part in match.groups()]
+            # A month starts on its first day, a day at midnight.
+            parts += (1, 0, 0)[len(parts) - 2 :]
+            year, month, day, hour, minute = parts
+            try:
+                return precision, datetime(year, month, day, hour, minute)
+            except ValueError:
+                return None
+    return None
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA time zone of this name; None if there is none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 class MomentError(ValueError):

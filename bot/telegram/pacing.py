@@ -38,55 +38,32 @@ dispatcher task hand out send slots one at a time:
 
 Only methods that post or change a message are paced; getUpdates, answerCallbackQuery,
 getChatMember and the like go straight through.
+
+This module is the part PTB calls: the waiting, the retries, the dispatcher task. The state the
+rules above are kept in, and the decisions made from it, are in bot/telegram/slots.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.settings import Limits
+from bot.telegram.slots import GUARD, Priority, Send, Slots, Ticket
 
 log = logging.getLogger(__name__)
 
-# Slack on the windows counted from when sends went (a chat's, a group's, a pause): the delay
-# from our clock to Telegram's varies a little.
-GUARD = 0.02
-# The overall window, counted from answers (see above); the millisecond over a second keeps
-# sends off the window's very edge, where a rounding of either clock would decide.
-WINDOW = 1.001
-# The event loop wakes a little after its timers, and a busy loop later still; a send up to
-# this much behind its slot still counts on from the slot, so the sends a late wake-up held
-# back go at once (the window still holds). At 1,000 a second each wake-up is a slot or two
-# late, which would otherwise halve the rate; at 30 a second the spacing covers it.
-CATCH_UP = 0.015
-# At rates whose slots are closer than this, a slot goes up to this much before it is due, so
-# after a stall the sends catch up on the lead rather than losing the stall for good (20 ms
-# stalls every 0.1 s cost 3% of the rate without it on the virtual-time loop, 0.5% with it).
-EARLY = 0.008
 # A retry that still finds the window full costs another wait; after this many, give up.
 MAX_RETRIES = 3
-# The memory of recent chats is swept for idle ones each time it doubles past this size.
-SWEEP_FROM = 64
-# How many replies may go to one chat at once; after that, the chat's rate applies. Five covers
-# a long answer split in parts and a few quick presses; more would lean on Telegram's patience.
-REPLY_BURST = 5
-# A group's limit is counted over this many seconds (plus GUARD).
-GROUP_PERIOD = 60.0
 
 # What Telegram counts against the limits: methods that post or change a message.
 _PACED_PREFIXES = ("send", "copy", "forward", "editMessage", "stopMessageLiveLocation", "stopPoll")
@@ -95,13 +72,6 @@ _UNPACED = frozenset({"sendChatAction"})
 
 JsonDict = dict[str, Any]
 Result = bool | JsonDict | list[JsonDict]
-
-
-class Priority(IntEnum):
-    """Who goes first when both wait; the lower value wins."""
-
-    HIGH = 0
-    LOW = 1
 
 
 _priority: ContextVar[Priority] = ContextVar("pacing_priority", default=Priority.HIGH)
@@ -137,45 +107,6 @@ def until(stopping: asyncio.Event) -> Iterator[None]:
         _stopping.reset(token)
 
 
-@dataclass(eq=False, slots=True)
-class _Send:
-    """A send let go; Telegram had counted it by the time its answer came back."""
-
-    answered: float = math.inf
-
-
-@dataclass(eq=False)
-class _Ticket:
-    """One request's place in line; the dispatcher resolves `granted` when it may go."""
-
-    priority: Priority
-    seq: int
-    chat: _Chat | None
-    granted: asyncio.Future[_Send]
-
-
-# Heap entries: (priority, seq, ticket); seq is unique, so tickets are never compared.
-_Entry = tuple[int, int, _Ticket]
-
-
-@dataclass(eq=False)
-class _Chat:
-    """What the dispatcher remembers about a chat while it matters."""
-
-    # The chat's rate as a virtual schedule (GCRA): the time its next message is due, were it
-    # sent at exactly the chat's rate; replies may run up to REPLY_BURST - 1 messages ahead.
-    due: float = -math.inf
-    last: float = -math.inf
-    # Groups only: the send times within the last GROUP_PERIOD, at most the limit of them.
-    recent: deque[float] | None = None
-    # Tickets for this chat in the dispatcher's line or in `waiting`, abandoned ones included.
-    pending: int = 0
-    # Tickets that came while the chat was not due; the best goes in line when it is.
-    waiting: list[_Entry] = field(default_factory=list)
-    # When the dispatcher next looks at `waiting`, if it is to.
-    timer_at: float | None = None
-
-
 class SmoothRateLimiter(BaseRateLimiter[None]):
     """Paces sends evenly under Telegram's limits; replies overtake fan-outs."""
 
@@ -189,35 +120,19 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         # `clock` must tell the event loop's time (time.monotonic in production): waits are
         # asyncio timeouts computed from it.
         self._clock = clock
-        self._connections = connections or math.inf
-        self._on_the_way = 0
-        self._spacing = 1.0 / limits.per_second
-        self._early = EARLY if self._spacing < EARLY else 0.0
-        self._chat_interval = (1.0 + GUARD) / limits.per_chat_per_second
-        self._reply_lead = (REPLY_BURST - 1) * self._chat_interval
-        self._group_period = GROUP_PERIOD + GUARD
-        self._group_limit = limits.per_group_per_minute
-        self._group_interval = self._group_period / limits.per_group_per_minute
-        self._sent: deque[_Send] = deque(maxlen=limits.per_second)
-        self._last_slot = -math.inf
-        self._paused_until = -math.inf
-        self._ready: list[_Entry] = []
-        self._timed: list[tuple[float, int, _Chat]] = []
-        self._chats: dict[int | str, _Chat] = {}
-        self._sweep_at = SWEEP_FROM
-        self._seq = itertools.count()
+        self._slots = Slots(limits, connections=connections)
         self._changed: asyncio.Event | None = None
         self._dispatcher: asyncio.Task[None] | None = None
 
     @property
     def remembered_chats(self) -> int:
         """How many chats the limiter keeps state for; bounded by recent traffic, not history."""
-        return len(self._chats)
+        return self._slots.remembered_chats
 
     @property
     def remembered_sends(self) -> int:
         """How many sends the overall window keeps: the last second's, at most per_second."""
-        return len(self._sent)
+        return self._slots.remembered_sends
 
     async def initialize(self) -> None:
         """Start the dispatcher in the bot's event loop."""
@@ -245,7 +160,7 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         chat_key = _chat_key(data.get("chat_id"))
         priority = _priority.get()
         # A retry keeps its place: it goes before whatever came after it.
-        seq = next(self._seq)
+        seq = next(self._slots.seq)
         for _ in range(MAX_RETRIES):
             send = await self._turn(chat_key, priority, seq)
             try:
@@ -260,7 +175,7 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
 
     async def _go(
         self,
-        send: _Send,
+        send: Send,
         callback: Callable[..., Coroutine[Any, Any, Result]],
         args: Any,
         kwargs: dict[str, Any],
@@ -274,14 +189,9 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         finally:
             self._returned(send)
 
-    def _returned(self, send: _Send) -> None:
+    def _returned(self, send: Send) -> None:
         """A granted send is back (or will not go): counted, and its connection free again."""
-        send.answered = self._clock()
-        # The dispatcher may be waiting for a connection, or for this answer to open the window.
-        oldest = self._sent[0] if self._sent else None
-        wake = self._on_the_way >= self._connections or oldest is send
-        self._on_the_way -= 1
-        if wake and self._changed is not None:
+        if self._slots.returned(send, self._clock()) and self._changed is not None:
             self._changed.set()
 
     def _start(self) -> asyncio.Event:
@@ -292,24 +202,18 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
             )
         return self._changed
 
-    async def _turn(self, chat_key: int | str | None, priority: Priority, seq: int) -> _Send:
+    async def _turn(self, chat_key: int | str | None, priority: Priority, seq: int) -> Send:
         """Wait until this request may go."""
         changed = self._start()
+        slots = self._slots
         now = self._clock()
-        chat = None if chat_key is None else self._chat(chat_key, now)
-        allowed = chat is None or self._due(chat, priority) <= now
-        if allowed and self._free(now):
+        chat = None if chat_key is None else slots.chat(chat_key, now)
+        allowed = chat is None or slots.due(chat, priority) <= now
+        if allowed and slots.free(now):
             # Nobody in line and a slot free: go now, without a round trip through the dispatcher.
-            return self._record_send(chat, now)
-        ticket = _Ticket(priority, seq, chat, asyncio.get_running_loop().create_future())
-        entry: _Entry = (priority, seq, ticket)
-        if chat is None or allowed:
-            heapq.heappush(self._ready, entry)
-        else:
-            heapq.heappush(chat.waiting, entry)
-            self._set_timer(chat)
-        if chat is not None:
-            chat.pending += 1
+            return slots.record_send(chat, now)
+        ticket = Ticket(priority, seq, chat, asyncio.get_running_loop().create_future())
+        slots.enqueue(ticket, allowed=allowed)
         changed.set()
         try:
             return await ticket.granted
@@ -319,158 +223,38 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
                 self._returned(ticket.granted.result())
             raise
 
-    def _chat(self, key: int | str, now: float) -> _Chat:
-        chat = self._chats.get(key)
-        if chat is None:
-            if len(self._chats) >= self._sweep_at:
-                self._sweep(now)
-            group = not isinstance(key, int) or key < 0
-            chat = _Chat(recent=deque(maxlen=self._group_limit) if group else None)
-            self._chats[key] = chat
-        return chat
-
-    def _due(self, chat: _Chat, priority: int) -> float:
-        """When a message of this priority may next go to this chat."""
-        if priority == Priority.HIGH:
-            at = chat.due - self._reply_lead
-        else:
-            at = chat.due
-            if chat.recent is not None:
-                at = max(at, chat.last + self._group_interval)
-        if chat.recent is not None and len(chat.recent) == self._group_limit:
-            at = max(at, chat.recent[0] + self._group_period)
-        return at
-
-    def _sweep(self, now: float) -> None:
-        """Forget chats whose past no longer limits them: they start afresh."""
-        self._chats = {
-            key: chat
-            for key, chat in self._chats.items()
-            if chat.pending
-            or chat.due > now
-            or (chat.recent and chat.recent[-1] + self._group_period > now)
-        }
-        self._sweep_at = max(SWEEP_FROM, 2 * len(self._chats))
-
     def _pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._clock() + seconds + GUARD)
+        self._slots.pause(self._clock() + seconds + GUARD)
         if self._changed is not None:
             self._changed.set()
 
     async def _dispatch(self, changed: asyncio.Event) -> None:
         """Hand out slots, one at a time, for as long as the bot runs."""
+        slots = self._slots
         try:
             while True:
                 now = self._clock()
-                self._release_due_chats(now)
-                ticket = self._head(now)
+                slots.release_due_chats(now)
+                ticket = slots.head(now)
                 if ticket is None:
-                    await self._wait(changed, self._timed[0][0] if self._timed else None)
+                    await self._wait(changed, slots.next_timer)
                     continue
-                if self._on_the_way >= self._connections:
+                if slots.connections_full:
                     # A send returning wakes us.
                     await self._wait(changed, None)
                     continue
-                at = self._earliest()
+                at = slots.earliest()
                 if at > now:
                     # A HIGH request arriving meanwhile wakes us, and then it is the head; an
                     # answer still out wakes us when it comes.
                     await self._wait(changed, at if at < math.inf else None)
                     continue
-                heapq.heappop(self._ready)
                 self._grant(ticket, now)
         finally:
             self._fail_waiting()
 
-    def _slot(self) -> float:
-        """The next send's place on the even schedule."""
-        return max(self._last_slot + self._spacing, self._paused_until)
-
-    def _earliest(self) -> float:
-        """When the next send may go: up to the lead before its slot, never into a full window."""
-        at = max(self._slot() - self._early, self._paused_until)
-        if len(self._sent) == self._sent.maxlen:
-            at = max(at, self._sent[0].answered + WINDOW)
-        return at
-
-    def _head(self, now: float) -> _Ticket | None:
-        """The first request in line that its chat allows now."""
-        while self._ready:
-            ticket = self._ready[0][2]
-            chat = ticket.chat
-            if ticket.granted.done():
-                # Its caller was cancelled while waiting.
-                heapq.heappop(self._ready)
-                if chat is not None:
-                    chat.pending -= 1
-                    self._set_timer(chat)
-            elif chat is not None and self._due(chat, ticket.priority) > now:
-                # Its chat had a send since it got in line: back to wait for the chat.
-                heapq.heappush(chat.waiting, heapq.heappop(self._ready))
-                self._set_timer(chat)
-            else:
-                return ticket
-        return None
-
-    def _free(self, now: float) -> bool:
-        """Whether a send may go at once: nobody waits or is due to, and the window has room."""
-        return (
-            not self._ready
-            and self._on_the_way < self._connections
-            and not (self._timed and self._timed[0][0] <= now)
-            and self._earliest() <= now
-        )
-
-    def _grant(self, ticket: _Ticket, now: float) -> None:
-        if ticket.chat is not None:
-            ticket.chat.pending -= 1
-        ticket.granted.set_result(self._record_send(ticket.chat, now))
-
-    def _record_send(self, chat: _Chat | None, now: float) -> _Send:
-        self._on_the_way += 1
-        # Counting on from the slot keeps a send that went a little late (the loop woke late, or
-        # the window held it) from slowing every send after it; after a longer spell, from now.
-        slot = self._slot()
-        self._last_slot = slot if now - slot < max(self._spacing, CATCH_UP) else now
-        sent = self._sent
-        while sent and sent[0].answered + WINDOW <= now:
-            # Out of every window from now on: remembering it would only cost memory.
-            sent.popleft()
-        send = _Send()
-        sent.append(send)
-        if chat is not None:
-            chat.due = max(chat.due, now) + self._chat_interval
-            chat.last = now
-            if chat.recent is not None:
-                chat.recent.append(now)
-            self._set_timer(chat)
-        return send
-
-    def _set_timer(self, chat: _Chat) -> None:
-        """Make sure the dispatcher looks at the chat's waiting requests when the best is due."""
-        if not chat.waiting:
-            return
-        at = self._due(chat, chat.waiting[0][0])
-        if chat.timer_at is None or at < chat.timer_at:
-            chat.timer_at = at
-            heapq.heappush(self._timed, (at, next(self._seq), chat))
-
-    def _release_due_chats(self, now: float) -> None:
-        """Chats that are due put their best waiting request in line."""
-        while self._timed and self._timed[0][0] <= now:
-            at, _, chat = heapq.heappop(self._timed)
-            if chat.timer_at != at:
-                continue  # an earlier timer for this chat took its place
-            chat.timer_at = None
-            while chat.waiting and chat.waiting[0][2].granted.done():
-                heapq.heappop(chat.waiting)
-                chat.pending -= 1
-            if not chat.waiting:
-                continue
-            if self._due(chat, chat.waiting[0][0]) <= now:
-                heapq.heappush(self._ready, heapq.heappop(chat.waiting))
-            else:
-                self._set_timer(chat)
+    def _grant(self, ticket: Ticket, now: float) -> None:
+        ticket.granted.set_result(self._slots.let_go(ticket, now))
 
     async def _wait(self, changed: asyncio.Event, until: float | None) -> None:
         """Until `until`, or until a request arrives or a 429 changes the plan."""
@@ -484,14 +268,9 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
 
     def _fail_waiting(self) -> None:
         """The dispatcher has stopped: nobody would ever let these requests go."""
-        entries = [*self._ready, *(e for chat in self._chats.values() for e in chat.waiting)]
-        for _, _, ticket in entries:
+        for ticket in self._slots.forget_waiting():
             if not ticket.granted.done():
                 ticket.granted.set_exception(RuntimeError("the rate limiter has stopped"))
-        self._ready.clear()
-        self._timed.clear()
-        self._chats.clear()
-        self._sweep_at = SWEEP_FROM
 
 
 def _chat_key(chat_id: object) -> int | str | None:
