@@ -6,7 +6,6 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.emulator import ChatSession
 from bot.settings import Settings
@@ -14,6 +13,7 @@ from bot.telegram import sightings
 from storage import curation
 from storage.models import Change, Fact
 from tests.conftest import ADMIN, OTHER_ADMIN, Running, curator
+from tests.helpers import changes
 
 NEW_FACT = "new-fact"
 
@@ -96,11 +96,6 @@ async def _title(running: Running) -> str:
         return fact.title
 
 
-async def _changes(running: Running) -> int:
-    async with running.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(Change)) or 0
-
-
 async def test_history_shows_edits_latest_first_with_before_and_after(running: Running) -> None:
     first = await _edit_title(running, "First <b>title</b> & more")
     running.clock.advance(timedelta(hours=1))
@@ -157,7 +152,7 @@ async def test_revert_cancel_changes_nothing(running: Running) -> None:
     answer = await chat.press(preview, "Cancel")
     assert "Nothing undone" in answer.text
     assert await _title(running) == "Wrong title"
-    assert await _changes(running) == 1
+    assert await changes(running) == 1
 
 
 async def test_a_revert_preview_forgotten_by_a_restart_undoes_nothing(running: Running) -> None:
@@ -170,7 +165,7 @@ async def test_a_revert_preview_forgotten_by_a_restart_undoes_nothing(running: R
     assert answer.show_alert
     assert "Send /revert again" in (answer.text or "")
     assert await _title(running) == "Wrong title"
-    assert await _changes(running) == 1
+    assert await changes(running) == 1
     again = await chat.send(f"/revert {change}")
     await chat.press(again, "Undo it")
     assert await _title(running) == "An agreement of intent", "a new preview works"
@@ -192,7 +187,7 @@ async def test_reverting_an_older_change_names_the_later_ones_it_undoes_too(
     assert f"#{deleted} delete (fact)" in also
     done = await chat.press(preview, "Undo it")
     assert f"change #{edited}" in done.text
-    assert await _changes(running) == 5, "one change more, the revert"
+    assert await changes(running) == 5, "one change more, the revert"
     facts = await chat.send("/facts agreement")
     assert "Added title" in facts.text
     assert "Edited title" not in facts.text
@@ -242,7 +237,7 @@ async def test_reverting_to_what_the_item_already_is_says_nothing_would_change(
     preview = await curator(running).send(f"/revert {deleted}")
     assert "nothing would change" in preview.text
     assert not preview.buttons, "there is nothing to confirm"
-    assert await _changes(running) == 3
+    assert await changes(running) == 3
 
 
 async def test_a_change_made_after_the_preview_blocks_the_confirm(running: Running) -> None:
@@ -258,7 +253,7 @@ async def test_a_change_made_after_the_preview_blocks_the_confirm(running: Runni
     assert f"#{shown} " not in answer.text
     assert f"/revert {first} again" in answer.text
     assert await _title(running) == "Three"
-    assert await _changes(running) == 3
+    assert await changes(running) == 3
     again = await chat.send(f"/revert {first}")
     assert "title: Three → An agreement of intent" in again.text, "a new preview shows it now"
 
@@ -305,7 +300,7 @@ async def test_bad_revert_input_gets_the_usage_and_writes_nothing(
 ) -> None:
     answer = await curator(running).send(command)
     assert "/history" in answer.text, "it says where the change numbers are"
-    assert await _changes(running) == 0
+    assert await changes(running) == 0
 
 
 async def test_times_in_history_are_shown_in_the_bots_zone(running: Running) -> None:

@@ -20,7 +20,7 @@ LITERAL_ID = re.compile(r"""(?:\bt|\))\(\s*"([a-z_]+\.[a-z_.]+)\"""")
 def used_ids() -> set[str]:
     """Every literal message id the handlers and bot modules pass to a Texts object."""
     ids: set[str] = set()
-    for path in [*ROOT.glob("bot/*.py"), *ROOT.glob("handlers/*.py")]:
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/*.py")]:
         ids.update(LITERAL_ID.findall(path.read_text(encoding="utf-8")))
     ids.update(f"command.{name}" for name in PUBLIC_COMMANDS)
     for name in ADMIN_COMMANDS:
