@@ -1,10 +1,15 @@
-"""Shared fixtures: a fresh migrated database per test, a settable clock, the curated content."""
+"""Shared fixtures: a fresh migrated database per test, a settable clock, the curated content.
+
+The databases are copies: the migrations run once a session, into templates (one empty, one with
+content/ loaded), and each test gets its own copy of the file. Tests of the migrations and of a
+first start make theirs from nothing, as the bot does."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +28,7 @@ from bot.logs import redact_records
 from bot.runtime import PATIENT, open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
 from bot.telegram.polling import Backoff
-from storage.db import create_engine, migrate
+from storage.db import create_engine, session_factory
 
 TEST_TOKEN = "123456789:test-token-never-real-0123456789"
 # A moment after every event in content/ (all in 2023), as on the day this was written.
@@ -85,21 +90,63 @@ def settings(db_path: Path) -> Settings:
     )
 
 
+def _template(folder: Path, *, content: bool) -> Path:
+    """A database migrated to the newest revision (content/ loaded if `content`), made once."""
+    path = folder / "coopbot.db"
+    settings = Settings(
+        token=Secret(TEST_TOKEN),
+        storage_url=f"sqlite+aiosqlite:///{path}",
+        content_dir=DEFAULT_CONTENT,
+    )
+
+    async def build() -> None:
+        async with open_database(settings) as database:
+            if content:
+                await sync(settings, database.sessions)
+
+    # A loop of its own: a session-wide fixture outlives each test's loop. Disposing the engine
+    # closes the last connection, which folds the write-ahead log into the file.
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated, empty database that each test's `engine` copies."""
+    return _template(tmp_path_factory.mktemp("migrated"), content=False)
+
+
+@pytest.fixture(scope="session")
+def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated database with content/ loaded, that each test's `sessions` copies."""
+    return _template(tmp_path_factory.mktemp("synced"), content=True)
+
+
+def copied(template: Path, path: Path) -> Path:
+    """The template copied to `path`, for one test to change as it likes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return path
+
+
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def engine(tmp_path: Path, migrated_template: Path) -> AsyncIterator[AsyncEngine]:
     """A fresh migrated database with nothing in it."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/coopbot.db")
-    await migrate(engine)
+    path = copied(migrated_template, tmp_path / "coopbot.db")
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
     yield engine
     await engine.dispose()
 
 
 @pytest.fixture
-async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A migrated database under tmp_path with content/ loaded."""
-    async with open_database(settings) as database:
-        await sync(settings, database.sessions)
-        yield database.sessions
+async def sessions(
+    settings: Settings, db_path: Path, synced_template: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated database at db_path with content/ loaded."""
+    copied(synced_template, db_path)
+    engine = create_engine(settings.storage_url)
+    yield session_factory(engine)
+    await engine.dispose()
 
 
 @dataclass
@@ -155,13 +202,16 @@ async def started(
     clock: ManualClock,
     *,
     backoff: Backoff = PATIENT,
+    read_timeout: float = 5.0,
 ) -> AsyncIterator[Running]:
     """The bot polling the emulator until the block ends: one start of the process, so that a
     test can stop it and start it again on the same database."""
     settings = dataclasses.replace(
         settings, base_url=emulator.base_url, base_file_url=emulator.base_file_url
     )
-    app = build_app(settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
+    app = build_app(
+        settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT, read_timeout=read_timeout
+    )
     async with polling(app, poll_timeout=POLL_TIMEOUT, backoff=backoff):
         yield Running(emulator, app, clock, sessions, settings)
 

@@ -14,17 +14,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.app import digest_engine
 from bot.curation.loading import load_content
 from bot.curation.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError, parse, written
-from bot.digest.ticker import digest_tick
 from bot.emulator import SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings
 from bot.texts import texts_for
-from storage.models import Change, Chat, Digest, Event, Subscription
+from storage.models import Change, Digest, Event
 from tests.conftest import ADMIN, DEFAULT_NOW, OTHER_ADMIN, UNPACED, Running, curator
+from tests.helpers import changes, first_lines, subscribe, tick_at
 
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -48,11 +47,6 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-async def changes(running: Running) -> int:
-    async with running.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(Change)) or 0
-
-
 async def stored(running: Running, event_id: str = "winter-school") -> Event | None:
     async with running.sessions() as session:
         return await session.get(Event, event_id)
@@ -63,25 +57,6 @@ async def added(running: Running, line: str = ADD) -> SentMessage:
     admin = curator(running)
     preview = await admin.send(line)
     return await admin.press(preview, "✅ Confirm")
-
-
-async def subscribe(running: Running, chat_id: int = SUBSCRIBER) -> None:
-    """A private chat subscribed to event reminders, written as /subscribe would."""
-    running.user(chat_id, f"User {chat_id}")
-    async with running.sessions.begin() as session:
-        session.add(Chat(id=chat_id, type="private", title=None, language="en"))
-        await session.flush()
-        session.add(Subscription(chat_id=chat_id, events=True, news=False))
-
-
-async def tick_at(running: Running, moment: datetime) -> None:
-    running.clock.set(moment)
-    await digest_tick(digest_engine(running.app.bot_data), running.app.bot)
-
-
-def received(running: Running, chat_id: int = SUBSCRIBER) -> list[str]:
-    """The first line of each message a chat got."""
-    return [message.text.split("\n")[0] for message in running.emulator.history(chat_id)]
 
 
 # Moments
@@ -176,7 +151,7 @@ async def test_an_added_event_is_previewed_as_users_see_it_then_saved(running: R
 async def test_an_end_with_a_time_of_day_is_shown_wherever_the_event_is(running: Running) -> None:
     """Preview, /events, /next and a reminder all show when a multi-day school ends."""
     shown = "5 December 2026, 17:00 – 9 December 2026, 18:00 (Asia/Almaty)"
-    await subscribe(running)
+    await subscribe(running, SUBSCRIBER)
     admin = curator(running)
     preview = await admin.send(f"{ADD} | 2026-12-09 18:00")
     assert shown in preview.text
@@ -447,35 +422,35 @@ async def test_bad_input_to_cancelevent_is_explained_and_writes_nothing(
 
 
 async def test_a_subscriber_is_reminded_of_an_added_event(running: Running) -> None:
-    await subscribe(running)
+    await subscribe(running, SUBSCRIBER)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
     await tick_at(running, START - timedelta(hours=1))
-    assert received(running) == ["⏰ Reminder: in 7 days", "⏰ Reminder: in 1 hour"]
+    assert first_lines(running, SUBSCRIBER) == ["⏰ Reminder: in 7 days", "⏰ Reminder: in 1 hour"]
     assert "Winter school" in running.emulator.history(SUBSCRIBER)[-1].text
 
 
 async def test_a_moved_event_brings_a_notice_and_reminders_at_the_new_time(
     running: Running,
 ) -> None:
-    await subscribe(running)
+    await subscribe(running, SUBSCRIBER)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
     admin = curator(running)
     preview = await admin.send("/editevent winter-school start = 2026-12-15 17:00")
     await admin.press(preview, "✅ Confirm")
     await tick_at(running, running.clock.now())
-    assert received(running)[-1] == "🔄 Changed: date"
+    assert first_lines(running, SUBSCRIBER)[-1] == "🔄 Changed: date"
     notice = running.emulator.history(SUBSCRIBER)[-1].text
     assert "📅 Date: 5 December 2026 → 15 December 2026" in notice
     assert "15 December 2026, 17:00 (Asia/Almaty)" in running.emulator.history(SUBSCRIBER)[-1].text
 
     await tick_at(running, START - timedelta(hours=1))
-    assert len(received(running)) == 2, "no reminder at the old time"
+    assert len(first_lines(running, SUBSCRIBER)) == 2, "no reminder at the old time"
     moved = START + timedelta(days=10)
     for lead in (timedelta(days=7), timedelta(days=1), timedelta(hours=1)):
         await tick_at(running, moved - lead)
-    assert received(running)[2:] == [
+    assert first_lines(running, SUBSCRIBER)[2:] == [
         "⏰ Reminder: in 7 days",
         "⏰ Reminder: in 1 day",
         "⏰ Reminder: in 1 hour",
@@ -484,7 +459,7 @@ async def test_a_moved_event_brings_a_notice_and_reminders_at_the_new_time(
 
 async def test_a_changed_notice_says_what_changed_from_what_to_what(running: Running) -> None:
     """Only the time moves, then the place and the end: each notice names those, old → new."""
-    await subscribe(running)
+    await subscribe(running, SUBSCRIBER)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
     admin = curator(running)
@@ -513,13 +488,15 @@ async def test_reminders_due_before_an_event_was_added_or_moved_are_skipped_not_
     running: Running,
 ) -> None:
     """Added three days ahead, then moved: no burst of "late" reminders, only those ahead."""
-    await subscribe(running)
+    await subscribe(running, SUBSCRIBER)
     admin = curator(running)
     soon = ADD.replace("2026-12-05 17:00", "2026-11-28 17:00")  # 3 days ahead
     await admin.press(await admin.send(soon), "✅ Confirm")
     for minutes in (0, 1, 6):
         await tick_at(running, DEFAULT_NOW + timedelta(minutes=minutes))
-    assert received(running) == [], "the 7-day reminder fell due before the event was known"
+    assert first_lines(running, SUBSCRIBER) == [], (
+        "the 7-day reminder fell due before the event was known"
+    )
     async with running.sessions() as session:
         skipped = await session.scalars(
             select(Digest.lead).where(
@@ -529,7 +506,7 @@ async def test_reminders_due_before_an_event_was_added_or_moved_are_skipped_not_
         assert list(skipped) == ["7d"]
     start = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     await tick_at(running, start - timedelta(days=1))
-    assert received(running) == ["⏰ Reminder: in 1 day"]
+    assert first_lines(running, SUBSCRIBER) == ["⏰ Reminder: in 1 day"]
     assert "Sent late" not in running.emulator.history(SUBSCRIBER)[-1].text
 
     # Moved two hours ahead: its 1-day moment has passed; only the notice and the 1 h one go.
@@ -539,7 +516,7 @@ async def test_reminders_due_before_an_event_was_added_or_moved_are_skipped_not_
     for minutes in (0, 1, 6):
         await tick_at(running, running.clock.now() + timedelta(minutes=minutes))
     await tick_at(running, moved_to - timedelta(hours=1))
-    assert received(running) == [
+    assert first_lines(running, SUBSCRIBER) == [
         "⏰ Reminder: in 1 day",
         "🔄 Changed: date and time",
         "⏰ Reminder: in 1 hour",
@@ -549,7 +526,7 @@ async def test_reminders_due_before_an_event_was_added_or_moved_are_skipped_not_
 async def test_a_cancelled_event_is_announced_and_never_reminded_again(
     running: Running,
 ) -> None:
-    await subscribe(running)
+    await subscribe(running, SUBSCRIBER)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
     admin = curator(running)
@@ -558,7 +535,7 @@ async def test_a_cancelled_event_is_announced_and_never_reminded_again(
     await tick_at(running, running.clock.now())
     await tick_at(running, START - timedelta(days=1))
     await tick_at(running, START - timedelta(hours=1))
-    assert received(running) == [
+    assert first_lines(running, SUBSCRIBER) == [
         "⏰ Reminder: in 7 days",
         "❌ Cancelled: this event will not take place.",
     ]
@@ -566,7 +543,7 @@ async def test_a_cancelled_event_is_announced_and_never_reminded_again(
 
 async def test_a_reverted_cancellation_tells_those_told_it_is_on_again(running: Running) -> None:
     """Cancel, revert, cancel again: each is told, once, to those who heard the one before."""
-    await subscribe(running)
+    await subscribe(running, SUBSCRIBER)
     await subscribe(running, 1002)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
@@ -581,7 +558,7 @@ async def test_a_reverted_cancellation_tells_those_told_it_is_on_again(running: 
         await tick_at(running, running.clock.now())
     await tick_at(running, START - timedelta(days=1))
     for chat_id in (SUBSCRIBER, 1002):
-        assert received(running, chat_id) == [
+        assert first_lines(running, chat_id) == [
             "⏰ Reminder: in 7 days",
             CANCELLED_NOTICE,
             ON_AGAIN,
@@ -597,7 +574,7 @@ async def test_going_back_before_an_earlier_cancellation_tells_it_is_on_again(
 ) -> None:
     """Cancel, undo, cancel again; then /revert of the first cancellation, past the later two:
     the event is on again, written as an edit, so the next digest says so and reminds."""
-    await subscribe(running)
+    await subscribe(running, SUBSCRIBER)
     await added(running)
     await tick_at(running, START - timedelta(days=7))
     admin = curator(running)
@@ -614,7 +591,7 @@ async def test_going_back_before_an_earlier_cancellation_tells_it_is_on_again(
     await admin.press(preview, "Undo it")
     await tick_at(running, running.clock.now())
     await tick_at(running, START - timedelta(days=1))
-    assert received(running) == [
+    assert first_lines(running, SUBSCRIBER) == [
         "⏰ Reminder: in 7 days",
         CANCELLED_NOTICE,
         ON_AGAIN,

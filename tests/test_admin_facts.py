@@ -10,13 +10,14 @@ import pytest
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 from telegram.ext import ConversationHandler
 
 from bot.emulator import ChatSession, SentMessage
 from bot.settings import Settings
 from storage.models import Change, Fact, Source
 from tests.conftest import ADMIN, OTHER_ADMIN, UNPACED, Running, answers_before, curator
+from tests.helpers import changes
 
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 TOPIC_TITLE = "The agreement of intent"
@@ -29,11 +30,6 @@ SOURCE_BUTTON = "Agreement of intent signed between JINR and…"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, admin_ids=frozenset({ADMIN, OTHER_ADMIN}), limits=UNPACED)
-
-
-async def changes(running: Running) -> int:
-    async with running.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(Change)) or 0
 
 
 async def stored(running: Running, fact_id: str) -> Fact | None:

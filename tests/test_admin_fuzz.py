@@ -16,11 +16,10 @@ import pytest
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 from bot.settings import Settings
-from storage.models import Change
 from tests.conftest import ADMIN, UNPACED, Running, answers_before, curator
+from tests.helpers import changes
 
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 EVENT_ID = "cp-session-2023"
@@ -72,11 +71,6 @@ ANY_ARGUMENT = st.tuples(
 COMMANDS = st.one_of(
     ADD_EVENT, EDIT_EVENT, PIECE.map(lambda text: f"/broadcast {text}"), ANY_ARGUMENT
 )
-
-
-async def changes(running: Running) -> int:
-    async with running.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(Change)) or 0
 
 
 @hypothesis_settings(

@@ -6,7 +6,6 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.emulator import ChatSession
 from bot.settings import Settings
@@ -15,6 +14,7 @@ from bot.texts import texts_for
 from storage import curation
 from storage.models import Action, Change, Fact
 from tests.conftest import ADMIN, OTHER_ADMIN, Running, curator
+from tests.helpers import changes
 
 NEW_FACT = "new-fact"
 
@@ -97,11 +97,6 @@ async def _title(running: Running) -> str:
         return fact.title
 
 
-async def _changes(running: Running) -> int:
-    async with running.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(Change)) or 0
-
-
 async def test_history_shows_edits_latest_first_with_before_and_after(running: Running) -> None:
     first = await _edit_title(running, "First <b>title</b> & more")
     running.clock.advance(timedelta(hours=1))
@@ -158,7 +153,7 @@ async def test_revert_cancel_changes_nothing(running: Running) -> None:
     answer = await chat.press(preview, "✖️ Cancel")
     assert answer.text == texts_for("en")("drafts.cancelled")
     assert await _title(running) == "Wrong title"
-    assert await _changes(running) == 1
+    assert await changes(running) == 1
 
 
 async def test_a_revert_preview_forgotten_by_a_restart_undoes_nothing(running: Running) -> None:
@@ -171,7 +166,7 @@ async def test_a_revert_preview_forgotten_by_a_restart_undoes_nothing(running: R
     assert answer.show_alert
     assert answer.text == texts_for("en")("drafts.gone")
     assert await _title(running) == "Wrong title"
-    assert await _changes(running) == 1
+    assert await changes(running) == 1
     again = await chat.send(f"/revert {change}")
     await chat.press(again, "Undo it")
     assert await _title(running) == "An agreement of intent", "a new preview works"
@@ -193,7 +188,7 @@ async def test_reverting_an_older_change_names_the_later_ones_it_undoes_too(
     assert f"#{deleted} delete (fact)" in also
     done = await chat.press(preview, "Undo it")
     assert f"change #{edited}" in done.text
-    assert await _changes(running) == 5, "one change more, the revert"
+    assert await changes(running) == 5, "one change more, the revert"
     facts = await chat.send("/facts agreement")
     assert "Added title" in facts.text
     assert "Edited title" not in facts.text
@@ -243,7 +238,7 @@ async def test_reverting_to_what_the_item_already_is_says_nothing_would_change(
     preview = await curator(running).send(f"/revert {deleted}")
     assert "nothing would change" in preview.text
     assert not preview.buttons, "there is nothing to confirm"
-    assert await _changes(running) == 3
+    assert await changes(running) == 3
 
 
 async def test_a_change_made_after_the_preview_blocks_the_confirm(running: Running) -> None:
@@ -259,7 +254,7 @@ async def test_a_change_made_after_the_preview_blocks_the_confirm(running: Runni
     assert f"#{shown} " not in answer.text
     assert f"/revert {first} again" in answer.text
     assert await _title(running) == "Three"
-    assert await _changes(running) == 3
+    assert await changes(running) == 3
     again = await chat.send(f"/revert {first}")
     assert "title: Three → An agreement of intent" in again.text, "a new preview shows it now"
 
@@ -306,7 +301,7 @@ async def test_bad_revert_input_gets_the_usage_and_writes_nothing(
 ) -> None:
     answer = await curator(running).send(command)
     assert "/history" in answer.text, "it says where the change numbers are"
-    assert await _changes(running) == 0
+    assert await changes(running) == 0
 
 
 async def test_times_in_history_are_shown_in_the_bots_zone(running: Running) -> None:

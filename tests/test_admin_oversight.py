@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.curation.loading import load_content
@@ -31,6 +31,7 @@ from storage.models import (
 )
 from storage.sync import sync_content
 from tests.conftest import ADMIN, Running, curator
+from tests.helpers import count_of
 
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 # Columns that say how a row got there, not what it says.
@@ -128,11 +129,6 @@ async def _content(session: AsyncSession) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-async def _count(running: Running, model: type[Any]) -> int:
-    async with running.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(model)) or 0
-
-
 async def test_export_passes_the_check_and_round_trips_through_sync(
     running: Running, engine: AsyncEngine, tmp_path: Path
 ) -> None:
@@ -209,7 +205,7 @@ async def test_reimporting_the_export_changes_nothing(running: Running) -> None:
     answer = await _upload(running, "content.zip", _zip(files))
     assert "Nothing to import" in answer.text
     assert not answer.buttons
-    assert await _count(running, Change) == 0
+    assert await count_of(running, Change) == 0
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -248,7 +244,7 @@ async def test_import_shows_a_dry_run_and_applies_on_confirm(running: Running) -
     assert "created: new-fact" in preview.text
     assert "updated: agreement-signed (title)" in preview.text
     assert "unchanged" in preview.text
-    assert await _count(running, Change) == 0, "a dry run writes nothing"
+    assert await count_of(running, Change) == 0, "a dry run writes nothing"
 
     done = await chat.press(preview, "Import")
     assert "Imported" in done.text
@@ -272,7 +268,7 @@ async def test_import_cancel_writes_nothing(running: Running) -> None:
     )
     answer = await chat.press(preview, "✖️ Cancel")
     assert answer.text == texts_for("en")("drafts.cancelled")
-    assert await _count(running, Change) == 0
+    assert await count_of(running, Change) == 0
     assert not answer.buttons
 
 
@@ -284,7 +280,7 @@ async def test_an_older_dry_run_cannot_be_applied(running: Running) -> None:
     answer = await chat.press_for_answer(older, "Import")
     assert answer.show_alert
     assert answer.text == texts_for("en")("drafts.gone")
-    assert await _count(running, Change) == 0
+    assert await count_of(running, Change) == 0
 
 
 async def test_import_keeps_what_an_admin_edited(running: Running) -> None:
@@ -303,10 +299,10 @@ async def test_import_refuses_when_the_content_changed_after_the_dry_run(
         "facts.toml", ((await _facts_file(running)) + NEW_FACT).encode(), caption="/import"
     )
     await _curate(running)
-    changes = await _count(running, Change)
+    changes = await count_of(running, Change)
     answer = await chat.press(preview, "Import")
     assert "changed since this preview" in answer.text
-    assert await _count(running, Change) == changes
+    assert await count_of(running, Change) == changes
     async with running.sessions() as session:
         assert await session.get(Fact, "new-fact") is None
 
@@ -333,7 +329,7 @@ async def test_a_bad_import_file_is_explained_and_nothing_is_written(
     answer = await _upload(running, name, data)
     assert expected in answer.text
     assert not answer.buttons
-    assert await _count(running, Change) == 0
+    assert await count_of(running, Change) == 0
 
 
 async def test_an_imported_topic_is_in_history_and_not_revertible_here(running: Running) -> None:
@@ -350,7 +346,7 @@ async def test_an_imported_topic_is_in_history_and_not_revertible_here(running: 
     assert f"#{change.id}" in history.text
     answer = await chat.send(f"/revert {change.id}")
     assert "import a corrected file instead" in answer.text
-    assert await _count(running, Change) == 1
+    assert await count_of(running, Change) == 1
 
 
 async def test_import_without_a_file_explains_how(running: Running) -> None:
@@ -362,8 +358,8 @@ async def test_someone_else_sending_an_import_file_is_refused(running: Running) 
     stranger = running.chat(777, first_name="Stranger")
     answer = await stranger.send_document("facts.toml", NEW_FACT.encode(), caption="/import")
     assert "curators only" in answer.text
-    assert await _count(running, Refusal) == 1
-    assert await _count(running, Change) == 0
+    assert await count_of(running, Refusal) == 1
+    assert await count_of(running, Change) == 0
     async with running.sessions() as session:
         assert await session.get(Fact, "new-fact") is None
         assert (await session.get_one(Event, "cp-session-2023")).status == "scheduled"

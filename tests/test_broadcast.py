@@ -22,8 +22,9 @@ from bot.settings import Settings
 from bot.texts import texts_for
 from storage import digests
 from storage.digests import BROADCAST, NewDigest, broadcast_key
-from storage.models import Chat, Delivery, Digest, Subscription
+from storage.models import Chat, Delivery, Digest
 from tests.conftest import ADMIN, UNPACED, Running, curator
+from tests.helpers import received, subscribe
 
 SENT_TEXT = "📣 From the curators\n\n<b>Winter school</b> & more\nsee you"
 
@@ -35,22 +36,6 @@ def settings(settings: Settings) -> Settings:
         admin_ids=frozenset({ADMIN}),
         limits=UNPACED,
     )
-
-
-async def subscribe(
-    running: Running, *chat_ids: int, events: bool = True, news: bool = True, active: bool = True
-) -> None:
-    async with running.sessions.begin() as session:
-        for chat_id in chat_ids:
-            running.user(chat_id, f"User {chat_id}")
-            session.add(Chat(id=chat_id, type="private", title=None, language="en", active=active))
-        await session.flush()
-        for chat_id in chat_ids:
-            session.add(Subscription(chat_id=chat_id, events=events, news=news))
-
-
-def received(running: Running, chat_id: int) -> list[str]:
-    return [message.text for message in running.emulator.history(chat_id)]
 
 
 async def broadcasts(running: Running) -> list[Digest]:
@@ -97,7 +82,7 @@ async def test_the_preview_shows_the_text_literally_with_the_count_and_buttons(
     running: Running,
 ) -> None:
     await subscribe(running, 1001, 1002)
-    await subscribe(running, 1003, events=False)
+    await subscribe(running, 1003, events=False, news=True)
     await subscribe(running, 1004, events=False, news=False)
     await subscribe(running, 1005, active=False)
     admin = curator(running)

@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from bot.emulator import BotApiEmulator
 from bot.settings import DEFAULT_CONTENT
 from tests.conftest import TEST_TOKEN
+from tests.helpers import config_file, table_count
 
 TIMEOUT = 60
 
@@ -44,19 +44,6 @@ def broken_content(tmp_path: Path) -> Path:
     return folder
 
 
-def config(tmp_path: Path, **sections: str) -> Path:
-    path = tmp_path / "coopbot.toml"
-    body = {"storage": f'url = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"', **sections}
-    path.write_text("".join(f"[{name}]\n{text}\n" for name, text in body.items()), "utf-8")
-    return path
-
-
-def count(database: Path, table: str) -> int:
-    with sqlite3.connect(database) as connection:
-        (number,) = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return int(number)
-
-
 def test_content_check_accepts_the_curated_content(tmp_path: Path) -> None:
     result = coopbot("content", "check", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -72,7 +59,7 @@ def test_content_check_names_file_item_and_field(tmp_path: Path) -> None:
 
 
 def test_content_sync_reports_then_finds_nothing_to_do(tmp_path: Path) -> None:
-    settings = config(tmp_path)
+    settings = config_file(tmp_path)
     first = coopbot("content", "sync", "--config", str(settings), cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     database = (tmp_path / "data" / "coopbot.db").resolve()
@@ -95,7 +82,7 @@ def test_a_relative_database_is_beside_the_config_file_not_in_the_working_direct
     assert result.returncode == 0, result.stderr
     database = (folder / "data" / "coopbot.db").resolve()
     assert f"database: {database}\n" in result.stdout
-    assert count(database, "facts") == 24
+    assert table_count(database, "facts") == 24
     assert list(elsewhere.iterdir()) == []
 
 
@@ -105,31 +92,31 @@ def test_without_a_config_the_database_is_in_the_data_folder(tmp_path: Path) -> 
     result = coopbot("content", "sync", cwd=elsewhere, env={"COOPBOT_DATA": str(data)})
     assert result.returncode == 0, result.stderr
     assert f"database: {(data / 'coopbot.db').resolve()}\n" in result.stdout
-    assert count(data / "coopbot.db", "facts") == 24
+    assert table_count(data / "coopbot.db", "facts") == 24
     xdg = coopbot("content", "sync", cwd=elsewhere, env={"XDG_DATA_HOME": str(data)})
     assert xdg.returncode == 0, xdg.stderr
-    assert count(data / "coopbot" / "coopbot.db", "facts") == 24
+    assert table_count(data / "coopbot" / "coopbot.db", "facts") == 24
     assert list(elsewhere.iterdir()) == []
 
 
 def test_run_refuses_invalid_content_and_keeps_the_last_good_data(tmp_path: Path) -> None:
-    good = config(tmp_path)
+    good = config_file(tmp_path)
     assert coopbot("content", "sync", "--config", str(good), cwd=tmp_path).returncode == 0
     database = tmp_path / "data" / "coopbot.db"
-    before = count(database, "facts")
+    before = table_count(database, "facts")
 
-    broken = config(tmp_path, content=f'folder = "{broken_content(tmp_path)}"')
+    broken = config_file(tmp_path, content=f'folder = "{broken_content(tmp_path)}"')
     result = coopbot(
         "run", "--config", str(broken), cwd=tmp_path, env={"COOPBOT_TOKEN": TEST_TOKEN}
     )
     assert result.returncode == 2
     assert "field 'topic'" in result.stderr
-    assert count(database, "facts") == before
+    assert table_count(database, "facts") == before
 
 
 async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     async with BotApiEmulator(token=TEST_TOKEN) as emulator:
-        settings = config(tmp_path, telegram=f'base_url = "{emulator.base_url}"')
+        settings = config_file(tmp_path, telegram=f'base_url = "{emulator.base_url}"')
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -156,7 +143,7 @@ async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: P
     assert f"database: {(tmp_path / 'data' / 'coopbot.db').resolve()}; content: " in log
     assert TEST_TOKEN not in log
     database = tmp_path / "data" / "coopbot.db"
-    assert count(database, "chats") == 1  # written at the latest on the way out
+    assert table_count(database, "chats") == 1  # written at the latest on the way out
 
 
 @pytest.mark.parametrize(

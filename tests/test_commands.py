@@ -10,8 +10,9 @@ from sqlalchemy import delete
 
 from bot.settings import DEFAULT_CONTENT
 from bot.telegram.menus import PUBLIC_COMMANDS
-from storage.models import Event, Facility, Fact
+from storage.models import Facility, Fact
 from tests.conftest import Running
+from tests.helpers import add_event
 
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 SOURCE_TITLE = "Agreement of intent signed between JINR and NAS of Republic of Kazakhstan"
@@ -21,22 +22,6 @@ def content(kind: str) -> list[dict[str, str]]:
     with (DEFAULT_CONTENT / f"{kind}.toml").open("rb") as file:
         items: list[dict[str, str]] = tomllib.load(file)[kind]
     return items
-
-
-async def add_event(running: Running, **fields: object) -> None:
-    values: dict[str, object] = {
-        "id": "test-event",
-        "title": "A test event",
-        "description": "Added by a test.",
-        "place": "Almaty",
-        "zone": "Asia/Almaty",
-        "precision": "minute",
-        "source_id": SOURCE_ID,
-        "origin": "admin",
-    }
-    values.update(fields)
-    async with running.sessions.begin() as session:
-        session.add(Event(**values))
 
 
 async def test_start_welcomes_by_name_and_lists_the_commands(running: Running) -> None:
@@ -188,7 +173,9 @@ async def test_events_shows_upcoming_first_then_past_latest_first(running: Runni
 
 
 async def test_events_lists_a_future_event_as_upcoming(running: Running) -> None:
-    await add_event(running, starts_at=running.clock.now() + timedelta(days=3))
+    await add_event(
+        running, starts_at=running.clock.now() + timedelta(days=3), title="A test event"
+    )
     reply = await running.chat().send("/events")
     assert "Upcoming events" in reply.text
     assert "A test event" in reply.text

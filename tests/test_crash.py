@@ -15,10 +15,8 @@ whatever copy of coopbot is installed.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import Collection
@@ -31,8 +29,8 @@ from bot.runtime import open_database, sync
 from bot.settings import Limits, load_settings
 from storage.models import Base, Chat, Event, Subscription
 from tests.conftest import ADMIN, TEST_TOKEN
+from tests.helpers import config_file, start_bot
 
-ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIBERS = 300
 FIRST_CHAT = 1_000
 TITLE = "Crash drill colloquium"
@@ -44,16 +42,13 @@ PER_SECOND = 100
 
 def config(tmp_path: Path, base_url: str, *, admins: Collection[int] = ()) -> Path:
     """Ticks every second; 100 sends a second, so 300 subscribers take about three seconds."""
-    path = tmp_path / "coopbot.toml"
-    path.write_text(
-        f'[telegram]\nbase_url = "{base_url}"\n'
-        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"\n'
-        '[digest]\ntick = "1s"\n'
-        f"[limits]\nper_second = {PER_SECOND}\n"
-        f"[admins]\nuser_ids = {sorted(admins)}\n",
-        "utf-8",
+    return config_file(
+        tmp_path,
+        telegram=f'base_url = "{base_url}"',
+        digest='tick = "1s"',
+        limits=f"per_second = {PER_SECOND}",
+        admins=f"user_ids = {sorted(admins)}",
     )
-    return path
 
 
 def subscribers() -> set[int]:
@@ -88,26 +83,6 @@ def drill_event() -> Event:
         source_id="jinr-2023-10-04-agreement-of-intent",
         origin="admin",
     )
-
-
-async def start_bot(settings_path: Path, log: Path) -> asyncio.subprocess.Process:
-    """`coopbot run` on this checkout's code, whichever copy the interpreter has installed."""
-    with log.open("ab") as stderr:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            "--config",
-            str(settings_path),
-            cwd=ROOT,
-            env={
-                "PATH": os.environ.get("PATH", ""),
-                "PYTHONPATH": str(ROOT),
-                "COOPBOT_TOKEN": TEST_TOKEN,
-            },
-            stderr=stderr,
-        )
 
 
 async def kill(process: asyncio.subprocess.Process) -> None:

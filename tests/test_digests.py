@@ -23,17 +23,25 @@ from bot.context import Context
 from bot.digest.planning import plan
 from bot.digest.sending import Tally, stale
 from bot.digest.sends import in_flight
-from bot.digest.ticker import TICK_JOB, Ticker, digest_tick
+from bot.digest.ticker import TICK_JOB, Ticker
 from bot.emulator import ApiError
 from bot.knowledge import refresh
 from bot.settings import Limits, Settings
 from storage import subscriptions
 from storage.models import Chat, Delivery, Digest, Event, Facility, Fact, Person, Subscription
 from tests.conftest import DEFAULT_NOW, UNPACED, Running
+from tests.helpers import (
+    SOURCE_ID,
+    START,
+    add_event,
+    chat_row,
+    received,
+    sends_to,
+    subscribe,
+    tick,
+    tick_at,
+)
 
-SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
-# Ten days after the test clock starts: every lead time is still ahead.
-START = DEFAULT_NOW + timedelta(days=10)
 LONG_AGO = datetime(2023, 10, 4, tzinfo=UTC)
 
 
@@ -53,43 +61,6 @@ async def aged(running: Running) -> Running:
         for model in (Fact, Event, Person, Facility):
             await session.execute(update(model).values(created_at=LONG_AGO, updated_at=LONG_AGO))
     return running
-
-
-async def tick(running: Running) -> Tally:
-    return await digest_tick(digest_engine(running.app.bot_data), running.app.bot)
-
-
-async def tick_at(running: Running, moment: datetime) -> Tally:
-    running.clock.set(moment)
-    return await tick(running)
-
-
-async def add_event(
-    running: Running,
-    *,
-    starts_at: datetime = START,
-    event_id: str = "school",
-    zone: str = "Asia/Almaty",
-    title: str = "Summer school on nuclear physics",
-    created_at: datetime | None = None,
-    precision: str = "minute",
-) -> None:
-    async with running.sessions.begin() as session:
-        session.add(
-            Event(
-                id=event_id,
-                title=title,
-                description="Lectures and practice at the INP.",
-                place="Almaty",
-                zone=zone,
-                precision=precision,
-                starts_at=starts_at,
-                source_id=SOURCE_ID,
-                origin="admin",
-                created_at=created_at or running.clock.now(),
-                updated_at=created_at or running.clock.now(),
-            )
-        )
 
 
 async def change_event(running: Running, event_id: str = "school", **values: object) -> None:
@@ -114,34 +85,6 @@ async def add_fact(running: Running, title: str, at: datetime) -> None:
         )
 
 
-async def subscribe(
-    running: Running,
-    chat_id: int,
-    *,
-    lead_times: str | None = None,
-    events: bool = True,
-    news: bool = False,
-    in_emulator: bool = True,
-) -> None:
-    """A subscribed chat, written as /subscribe would; private chats become emulator users."""
-    if in_emulator and chat_id > 0:
-        running.user(chat_id, f"User {chat_id}")
-    async with running.sessions.begin() as session:
-        kind = "private" if chat_id > 0 else "group"
-        session.add(Chat(id=chat_id, type=kind, title=None, language="en"))
-        await session.flush()
-        session.add(Subscription(chat_id=chat_id, events=events, news=news, lead_times=lead_times))
-
-
-def texts(running: Running, chat_id: int) -> list[str]:
-    return [message.text for message in running.emulator.history(chat_id)]
-
-
-def sends_to(running: Running, chat_id: int) -> int:
-    calls = running.emulator.calls_to("sendMessage")
-    return sum(call.params.get("chat_id") == chat_id for call in calls)
-
-
 async def digest_rows(running: Running) -> dict[str, Digest]:
     async with running.sessions() as session:
         return {digest.id: digest for digest in await session.scalars(select(Digest))}
@@ -155,27 +98,22 @@ async def delivery_rows(running: Running, chat_id: int) -> list[Delivery]:
         return list(found)
 
 
-async def chat_row(running: Running, chat_id: int) -> Chat | None:
-    async with running.sessions() as session:
-        return await session.get(Chat, chat_id)
-
-
 async def test_each_subscriber_gets_each_reminder_exactly_once(running: Running) -> None:
     await subscribe(running, 1001)
     await subscribe(running, 1002)
     await add_event(running)
     await tick(running)
-    assert texts(running, 1001) == []
+    assert received(running, 1001) == []
     for lead, words in [(timedelta(days=7), "7 days"), (timedelta(days=1), "1 day")]:
         await tick_at(running, START - lead)
         await tick(running)
         running.clock.advance(timedelta(minutes=1))
         await tick(running)
         for chat_id in (1001, 1002):
-            assert texts(running, chat_id)[-1].startswith(f"⏰ Reminder: in {words}")
+            assert received(running, chat_id)[-1].startswith(f"⏰ Reminder: in {words}")
     await tick_at(running, START - timedelta(hours=1))
     for chat_id in (1001, 1002):
-        sent = texts(running, chat_id)
+        sent = received(running, chat_id)
         assert len(sent) == 3
         assert sent[-1].startswith("⏰ Reminder: in 1 hour")
         assert "Summer school on nuclear physics" in sent[-1]
@@ -232,16 +170,16 @@ async def test_an_event_known_to_the_day_is_reminded_at_nine_local(running: Runn
     await subscribe(running, 1001)
     await add_event(running, starts_at=datetime(2026, 12, 10, tzinfo=almaty), precision="day")
     await tick_at(running, datetime(2026, 12, 3, 8, 59, tzinfo=almaty))
-    assert texts(running, 1001) == []
+    assert received(running, 1001) == []
     await tick_at(running, datetime(2026, 12, 3, 9, 0, tzinfo=almaty))
-    assert texts(running, 1001)[-1].startswith("⏰ Reminder: in 7 days")
+    assert received(running, 1001)[-1].startswith("⏰ Reminder: in 7 days")
     # The day before: not at midnight, nor at any hour before nine.
     await tick_at(running, datetime(2026, 12, 9, 0, 0, tzinfo=almaty))
     await tick_at(running, datetime(2026, 12, 9, 8, 59, tzinfo=almaty))
-    assert len(texts(running, 1001)) == 1
+    assert len(received(running, 1001)) == 1
     await tick_at(running, datetime(2026, 12, 9, 9, 0, tzinfo=almaty))
-    assert texts(running, 1001)[-1].startswith("⏰ Reminder: in 1 day")
-    assert "10 December 2026" in texts(running, 1001)[-1]
+    assert received(running, 1001)[-1].startswith("⏰ Reminder: in 1 day")
+    assert "10 December 2026" in received(running, 1001)[-1]
 
 
 async def test_a_chat_that_chose_1h_gets_only_the_1h_reminder(running: Running) -> None:
@@ -250,8 +188,8 @@ async def test_a_chat_that_chose_1h_gets_only_the_1h_reminder(running: Running) 
     await add_event(running)
     for lead in (timedelta(days=7), timedelta(days=1), timedelta(hours=1)):
         await tick_at(running, START - lead)
-    assert [text.split("\n")[0] for text in texts(running, 1001)] == ["⏰ Reminder: in 1 hour"]
-    assert [text.split("\n")[0] for text in texts(running, 1002)] == [
+    assert [text.split("\n")[0] for text in received(running, 1001)] == ["⏰ Reminder: in 1 hour"]
+    assert [text.split("\n")[0] for text in received(running, 1002)] == [
         "⏰ Reminder: in 7 days",
         "⏰ Reminder: in 1 hour",
     ]
@@ -269,25 +207,25 @@ async def test_a_moved_event_brings_a_notice_then_reminders_at_its_new_time(
     await change_event(running, starts_at=moved)
     await tick(running)
     await tick(running)
-    sent = texts(running, 1001)
+    sent = received(running, 1001)
     assert len(sent) == 3
     assert sent[-1].startswith("🔄 Changed: date\n📅 Date: 5 December 2026 → 15 December 2026\n")
     assert "Reminders follow the new start." in sent[-1]
     assert "15 December 2026, 17:00 (Asia/Almaty)" in sent[-1]
     # Reminded of nothing yet, 1002 has nothing to correct.
-    assert texts(running, 1002) == []
+    assert received(running, 1002) == []
 
     await tick_at(running, START - timedelta(hours=1))
-    assert len(texts(running, 1001)) == 3
+    assert len(received(running, 1001)) == 3
     for lead in (timedelta(days=7), timedelta(days=1), timedelta(hours=1)):
         await tick_at(running, moved - lead)
-    firsts = [text.split("\n")[0] for text in texts(running, 1001)[3:]]
+    firsts = [text.split("\n")[0] for text in received(running, 1001)[3:]]
     assert firsts == [
         "⏰ Reminder: in 7 days",
         "⏰ Reminder: in 1 day",
         "⏰ Reminder: in 1 hour",
     ]
-    assert [text.split("\n")[0] for text in texts(running, 1002)] == ["⏰ Reminder: in 1 hour"]
+    assert [text.split("\n")[0] for text in received(running, 1002)] == ["⏰ Reminder: in 1 hour"]
 
 
 async def test_a_new_place_is_announced_once_and_a_new_description_is_not(
@@ -298,18 +236,18 @@ async def test_a_new_place_is_announced_once_and_a_new_description_is_not(
     await tick_at(running, START - timedelta(days=7))
     await change_event(running, description="Lectures, practice and a visit to the reactor.")
     await tick(running)
-    assert len(texts(running, 1001)) == 1, "the description is not worth a message"
+    assert len(received(running, 1001)) == 1, "the description is not worth a message"
 
     await change_event(running, place="Astana")
     await tick(running)
     await tick(running)
-    sent = texts(running, 1001)
+    sent = received(running, 1001)
     assert len(sent) == 2
     assert sent[-1].startswith("🔄 Changed: place\n📍 Place: Almaty → Astana\n\n")
     assert "Astana" in sent[-1]
 
     await tick_at(running, START - timedelta(days=1))
-    sent = texts(running, 1001)
+    sent = received(running, 1001)
     assert len(sent) == 3
     assert sent[-1].startswith("⏰ Reminder: in 1 day")
     assert "Astana" in sent[-1]
@@ -325,7 +263,7 @@ async def test_a_new_end_is_announced_and_a_move_back_is_announced_again(
     await tick(running)
     await change_event(running, ends_at=None)
     await tick(running)
-    heads = [text.split("\n\n")[0] for text in texts(running, 1001)]
+    heads = [text.split("\n\n")[0] for text in received(running, 1001)]
     assert heads == [
         "⏰ Reminder: in 7 days",
         "🔄 Changed: end\n🏁 End: none given → 5 December 2026, 20:00",
@@ -343,16 +281,16 @@ async def test_an_event_moved_back_and_forth_is_announced_each_time(running: Run
         await change_event(running, starts_at=starts_at)
         await tick(running)
         await tick(running)
-    firsts = [text.split("\n")[0] for text in texts(running, 1001)]
+    firsts = [text.split("\n")[0] for text in received(running, 1001)]
     moved = "🔄 Changed: date"
     assert firsts == ["⏰ Reminder: in 7 days", moved, moved, moved]
-    dates = [text.split("\n")[1] for text in texts(running, 1001)[1:]]
+    dates = [text.split("\n")[1] for text in received(running, 1001)[1:]]
     assert dates == [
         "📅 Date: 5 December 2026 → 7 December 2026",
         "📅 Date: 7 December 2026 → 5 December 2026",
         "📅 Date: 5 December 2026 → 7 December 2026",
     ]
-    assert "7 December 2026" in texts(running, 1001)[-1]
+    assert "7 December 2026" in received(running, 1001)[-1]
 
 
 async def test_reminders_from_before_places_were_recorded_bring_no_notice(
@@ -367,7 +305,7 @@ async def test_reminders_from_before_places_were_recorded_bring_no_notice(
         await session.execute(update(Digest).values(place=None))
     await change_event(running, place="Astana")
     await tick(running)
-    assert len(texts(running, 1001)) == 1
+    assert len(received(running, 1001)) == 1
 
 
 async def test_a_cancelled_event_is_announced_to_those_reminded_of_it(running: Running) -> None:
@@ -378,11 +316,11 @@ async def test_a_cancelled_event_is_announced_to_those_reminded_of_it(running: R
     await change_event(running, status="cancelled")
     await tick(running)
     await tick_at(running, START - timedelta(hours=1))
-    sent = texts(running, 1001)
+    sent = received(running, 1001)
     assert len(sent) == 2
     assert sent[-1].startswith("❌ Cancelled: this event will not take place.")
     assert "Summer school on nuclear physics" in sent[-1]
-    assert texts(running, 1002) == []
+    assert received(running, 1002) == []
 
 
 async def test_after_downtime_the_latest_due_reminder_goes_out_marked_late(
@@ -392,7 +330,7 @@ async def test_after_downtime_the_latest_due_reminder_goes_out_marked_late(
     await add_event(running)
     await tick_at(running, START - timedelta(hours=20))
     await tick(running)
-    sent = texts(running, 1001)
+    sent = received(running, 1001)
     assert len(sent) == 1
     assert sent[0].startswith("⏰ Reminder: in 20 hours")
     assert "Sent late" in sent[0]
@@ -412,7 +350,7 @@ async def test_after_downtime_past_the_start_every_reminder_is_skipped(
     await subscribe(running, 1001)
     await add_event(running)
     await tick_at(running, START + timedelta(hours=1))
-    assert texts(running, 1001) == []
+    assert received(running, 1001) == []
     rows = await digest_rows(running)
     reminders = {d.lead: d.status for d in rows.values() if d.kind == "reminder"}
     assert reminders == {"7d": "skipped", "1d": "skipped", "1h": "skipped"}
@@ -426,7 +364,7 @@ async def test_a_blocked_chat_is_deactivated_and_not_messaged_until_it_starts_ag
     await add_event(running)
     running.emulator.block(1001)
     await tick_at(running, START - timedelta(days=7))
-    assert len(texts(running, 1002)) == 1
+    assert len(received(running, 1002)) == 1
     chat = await chat_row(running, 1001)
     assert chat is not None
     assert chat.active is False
@@ -437,12 +375,12 @@ async def test_a_blocked_chat_is_deactivated_and_not_messaged_until_it_starts_ag
 
     await tick_at(running, START - timedelta(days=1))
     assert sends_to(running, 1001) == 1
-    assert len(texts(running, 1002)) == 2
+    assert len(received(running, 1002)) == 2
 
     running.emulator.unblock(1001)
     await running.emulator.private_chat(running.user(1001)).send("/start")
     await tick_at(running, START - timedelta(hours=1))
-    assert texts(running, 1001)[-1].startswith("⏰ Reminder: in 1 hour")
+    assert received(running, 1001)[-1].startswith("⏰ Reminder: in 1 hour")
 
 
 async def test_a_chat_telegram_cannot_find_is_deactivated_and_not_tried_again(
@@ -457,7 +395,7 @@ async def test_a_chat_telegram_cannot_find_is_deactivated_and_not_tried_again(
     assert chat.active is False
     await tick_at(running, START - timedelta(days=1))
     assert sends_to(running, 4242) == 1
-    assert len(texts(running, 1002)) == 2
+    assert len(received(running, 1002)) == 2
 
 
 async def test_a_group_that_became_a_supergroup_gets_the_reminder_at_its_new_id_once(
@@ -471,7 +409,7 @@ async def test_a_group_that_became_a_supergroup_gets_the_reminder_at_its_new_id_
     running.emulator.fail("sendMessage", ApiError.migrated(new), times=10, chat_id=old)
     await tick_at(running, START - timedelta(days=7))
     await tick(running)
-    assert [text.split("\n")[0] for text in texts(running, new)] == ["⏰ Reminder: in 7 days"]
+    assert [text.split("\n")[0] for text in received(running, new)] == ["⏰ Reminder: in 7 days"]
     async with running.sessions() as session:
         assert await session.get(Subscription, old) is None
         moved = await session.get(Subscription, new)
@@ -485,7 +423,7 @@ async def test_a_group_that_became_a_supergroup_gets_the_reminder_at_its_new_id_
     assert [row.status for row in await delivery_rows(running, new)] == ["sent"]
 
     await tick_at(running, START - timedelta(days=1))
-    assert len(texts(running, new)) == 2
+    assert len(received(running, new)) == 2
     assert sends_to(running, old) == 1
 
 
@@ -501,7 +439,7 @@ async def test_a_failed_send_stays_pending_and_the_next_tick_delivers_it(
     await tick(running)
     [row] = await delivery_rows(running, 1001)
     assert (row.status, row.attempts) == ("sent", 2)
-    assert len(texts(running, 1001)) == 1
+    assert len(received(running, 1001)) == 1
 
 
 async def test_deliveries_planned_before_a_crash_are_sent_by_the_next_tick(
@@ -518,22 +456,22 @@ async def test_deliveries_planned_before_a_crash_are_sent_by_the_next_tick(
     assert [row.status for row in await delivery_rows(running, 1001)] == ["pending"]
     await tick(running)
     await tick(running)
-    assert len(texts(running, 1001)) == len(texts(running, 1002)) == 1
+    assert len(received(running, 1001)) == len(received(running, 1002)) == 1
 
 
 async def test_the_summary_goes_out_on_the_crontab_when_something_is_new(aged: Running) -> None:
     running = aged
     await subscribe(running, 1001, events=False, news=True)
     await tick(running)
-    assert texts(running, 1001) == []
+    assert received(running, 1001) == []
     await add_fact(running, "A new beamline at DC-280", DEFAULT_NOW + timedelta(days=1))
     # Mondays at 09:00 in Asia/Almaty (UTC+5).
     monday = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
     await tick_at(running, monday - timedelta(seconds=1))
-    assert texts(running, 1001) == []
+    assert received(running, 1001) == []
     await tick_at(running, monday)
     await tick(running)
-    [summary] = texts(running, 1001)
+    [summary] = received(running, 1001)
     assert summary.startswith("🗞 What is new since Monday 23 November, 09:00")
     assert "A new beamline at DC-280" in summary
     rows = await digest_rows(running)
@@ -545,7 +483,7 @@ async def test_no_summary_is_sent_when_nothing_is_new(aged: Running) -> None:
     await subscribe(running, 1001, events=False, news=True)
     await tick_at(running, datetime(2026, 11, 30, 4, 0, tzinfo=UTC))
     await tick_at(running, datetime(2026, 12, 7, 4, 0, tzinfo=UTC))
-    assert texts(running, 1001) == []
+    assert received(running, 1001) == []
     summaries = [d for d in (await digest_rows(running)).values() if d.kind == "summary"]
     assert len(summaries) == 2
     assert {d.status for d in summaries} == {"skipped"}
@@ -564,14 +502,14 @@ async def test_the_channel_receives_every_digest(aged: Running) -> None:
     await add_fact(running, "A new beamline at DC-280", DEFAULT_NOW + timedelta(days=1))
     await tick_at(running, START - timedelta(days=7))
     await tick_at(running, START - timedelta(hours=1))
-    firsts = [text.split("\n")[0] for text in texts(running, channel.id)]
+    firsts = [text.split("\n")[0] for text in received(running, channel.id)]
     # The summary of Monday 30 November is planned by the same tick as the 1h reminder.
     assert firsts == [
         "⏰ Reminder: in 7 days",
         "⏰ Reminder: in 1 hour",
         "🗞 What is new since Monday 23 November, 09:00",
     ]
-    assert [text.split("\n")[0] for text in texts(running, 1001)] == ["⏰ Reminder: in 1 hour"]
+    assert [text.split("\n")[0] for text in received(running, 1001)] == ["⏰ Reminder: in 1 hour"]
 
 
 async def test_digest_previews_the_next_reminder_and_summary(aged: Running) -> None:
@@ -609,9 +547,9 @@ async def test_a_reminder_in_a_dst_zone_comes_exactly_a_day_before_in_absolute_t
     await tick_at(running, datetime(2026, 3, 20, tzinfo=UTC))
     await add_event(running, starts_at=starts, zone="Europe/Berlin")
     await tick_at(running, day_before - timedelta(seconds=1))
-    assert texts(running, 1001) == []
+    assert received(running, 1001) == []
     await tick_at(running, day_before)
-    [reminder] = texts(running, 1001)
+    [reminder] = received(running, 1001)
     assert reminder.startswith("⏰ Reminder: in 1 day")
     assert "29 March 2026, 12:00 (Europe/Berlin)" in reminder
     assert "Sent late" not in reminder
@@ -631,9 +569,9 @@ async def test_the_summary_fires_at_nine_local_across_a_dst_change(aged: Running
     await add_fact(running, "A new beamline at DC-280", saturday + timedelta(hours=2))
     sunday = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST, an hour earlier in UTC
     await tick_at(running, sunday - timedelta(seconds=1))
-    assert texts(running, 1001) == []
+    assert received(running, 1001) == []
     await tick_at(running, sunday)
-    [summary] = texts(running, 1001)
+    [summary] = received(running, 1001)
     assert summary.startswith("🗞 What is new since Saturday 28 March, 09:00")
     rows = await digest_rows(running)
     assert rows[f"summary:{sunday.isoformat()}"].due_at == sunday
@@ -649,10 +587,10 @@ async def test_a_tick_asked_for_while_one_runs_goes_once_more_after_it(running: 
     context = Context(running.app)
     async with ticker.lock:
         await ticker(context)
-        assert texts(running, 1001) == [], "nothing runs beside the running tick"
+        assert received(running, 1001) == [], "nothing runs beside the running tick"
     assert ticker.again
     await ticker(context)
-    assert len(texts(running, 1001)) == 1
+    assert len(received(running, 1001)) == 1
     assert not ticker.again
 
 
@@ -710,23 +648,23 @@ async def test_an_edit_landing_mid_fanout_stops_the_stale_reminder_and_sends_the
     reached = {
         chat_id
         for chat_id in chats
-        if texts(running, chat_id) and "Astana" not in texts(running, chat_id)[0]
+        if received(running, chat_id) and "Astana" not in received(running, chat_id)[0]
     }
     assert reached, "the first sends went out before the edit"
     assert len(reached) <= window, "the edit was seen at the next batch of sends"
     for chat_id in chats:
-        firsts = [text.split("\n")[0] for text in texts(running, chat_id)]
+        firsts = [text.split("\n")[0] for text in received(running, chat_id)]
         if chat_id in reached:
             assert firsts == [
                 "⏰ Reminder: in 1 day",
                 "🔄 Changed: place",
             ]
-            assert "📍 Place: Almaty → Astana" in texts(running, chat_id)[1]
+            assert "📍 Place: Almaty → Astana" in received(running, chat_id)[1]
         elif chat_id == quitter:
             assert firsts == []
         else:
             assert firsts == ["⏰ Reminder: in 1 day"]
-            assert "Astana" in texts(running, chat_id)[0]
+            assert "Astana" in received(running, chat_id)[0]
     assert tally.superseded == 1
     stale_key = f"reminder:school:1d:{START.isoformat()}"
     rows = await digest_rows(running)
@@ -749,7 +687,7 @@ async def test_an_edit_landing_mid_fanout_stops_the_stale_reminder_and_sends_the
     await tick(running)
     running.clock.advance(timedelta(minutes=1))
     await tick(running)
-    assert all(len(texts(running, chat_id)) <= 2 for chat_id in chats)
+    assert all(len(received(running, chat_id)) <= 2 for chat_id in chats)
 
 
 async def test_an_event_cancelled_mid_fanout_is_announced_only_to_those_reminded(
@@ -769,10 +707,10 @@ async def test_an_event_cancelled_mid_fanout_is_announced_only_to_those_reminded
     await ticking
     await tick(running)
 
-    reached = {chat_id for chat_id in chats if texts(running, chat_id)}
+    reached = {chat_id for chat_id in chats if received(running, chat_id)}
     assert 0 < len(reached) <= window
     for chat_id in reached:
-        firsts = [text.split("\n")[0] for text in texts(running, chat_id)]
+        firsts = [text.split("\n")[0] for text in received(running, chat_id)]
         assert firsts == [
             "⏰ Reminder: in 1 day",
             "❌ Cancelled: this event will not take place.",
@@ -809,7 +747,7 @@ async def test_stopping_mid_fanout_starts_no_more_sends_and_the_next_start_sends
     tally = await ticking
 
     assert tally.stopped
-    delivered = {chat_id for chat_id in chats if texts(running, chat_id)}
+    delivered = {chat_id for chat_id in chats if received(running, chat_id)}
     assert 0 < len(running.emulator.calls_to("sendMessage")) <= window
     statuses = await delivery_statuses(running)
     assert {chat for chat, status in statuses.items() if status == "sent"} == delivered
@@ -823,7 +761,7 @@ async def test_stopping_mid_fanout_starts_no_more_sends_and_the_next_start_sends
     data.stopping.clear()  # as at the next start, on the same ledger
     await tick(running)
     assert all(sends_to(running, chat_id) == 1 for chat_id in chats)
-    assert all(len(texts(running, chat_id)) == 1 for chat_id in chats)
+    assert all(len(received(running, chat_id)) == 1 for chat_id in chats)
     assert set((await delivery_statuses(running)).values()) == {"sent"}
 
 
@@ -852,7 +790,7 @@ async def test_sends_that_do_not_come_back_are_given_up_after_the_grace_and_left
     running.emulator.release("sendMessage")
     data.stopping.clear()
     await tick(running)
-    assert all(len(texts(running, chat_id)) == 1 for chat_id in chats)
+    assert all(len(received(running, chat_id)) == 1 for chat_id in chats)
     assert set((await delivery_statuses(running)).values()) == {"sent"}
 
 
@@ -883,11 +821,11 @@ async def test_the_first_summary_does_not_present_the_seeded_record_as_new(
     await subscribe(running, 1001, news=True)
     monday = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 09:00 in Almaty
     await tick_at(running, monday)
-    assert texts(running, 1001) == [], "nothing was added since the bot began"
+    assert received(running, 1001) == [], "nothing was added since the bot began"
 
     await add_fact(running, "A new beamline at DC-280", monday + timedelta(days=1))
     await tick_at(running, monday + timedelta(days=7))
-    [summary] = texts(running, 1001)
+    [summary] = received(running, 1001)
     assert "A new beamline at DC-280" in summary
     assert "agreement" not in summary.lower(), summary
 

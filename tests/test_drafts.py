@@ -7,13 +7,13 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.emulator import ChatSession, SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings
 from bot.texts import texts_for
-from storage.models import Change, Chat, Digest, Subscription
+from storage.models import Change, Digest
 from tests.conftest import ADMIN, UNPACED, Running, curator
+from tests.helpers import count_of, subscribe
 
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 NEW_FACT = f"""
@@ -44,10 +44,7 @@ async def import_file(running: Running, admin: ChatSession) -> SentMessage:
 
 
 async def broadcast(running: Running, admin: ChatSession) -> SentMessage:
-    async with running.sessions.begin() as session:
-        session.add(Chat(id=1001, type="private", language="en"))
-        await session.flush()
-        session.add(Subscription(chat_id=1001))
+    await subscribe(running, 1001, events=True)
     await admin.send("/broadcast Hello")
     return await admin.next_message()
 
@@ -68,10 +65,7 @@ def settings(settings: Settings) -> Settings:
 
 async def written(running: Running) -> tuple[int, int]:
     """Changes recorded and digests written: what a confirmed draft would add to."""
-    async with running.sessions() as session:
-        changes = await session.scalar(select(func.count()).select_from(Change))
-        digests = await session.scalar(select(func.count()).select_from(Digest))
-    return changes or 0, digests or 0
+    return await count_of(running, Change), await count_of(running, Digest)
 
 
 @pytest.mark.parametrize("flow", FLOWS, ids=lambda flow: flow.__name__)

@@ -9,7 +9,6 @@ it is registered.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 from collections.abc import Iterator
 from dataclasses import fields
@@ -22,6 +21,7 @@ from bot.emulator import ApiError
 from bot.settings import Settings
 from bot.telegram.callbacks import CallbackData
 from tests.conftest import ADMIN, UNPACED, Running, until_handled
+from tests.helpers import errors_logged
 
 GONE = 999_999
 HUGE = "9" * 25
@@ -78,10 +78,6 @@ def forged(kind: type[CallbackData]) -> list[str]:
     return [
         well_formed(kind, **{name: value}) for name in numbers for value in (HUGE, FOREIGN_DIGIT)
     ]
-
-
-def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def generic_errors(running: Running) -> list[str]:

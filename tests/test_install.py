@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import sysconfig
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import table_count
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a build of a clean clone would not see: environments, caches, build leftovers, data.
@@ -76,12 +77,6 @@ def coopbot(installed: Installed, *args: str, cwd: Path, **env: str) -> str:
     return run(installed.bin / "coopbot", *args, cwd=cwd, env={"PATH": os.environ["PATH"], **env})
 
 
-def count(database: Path, table: str) -> int:
-    with sqlite3.connect(database) as connection:
-        (number,) = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return int(number)
-
-
 def test_the_wheel_carries_every_module_migration_and_content_file(installed: Installed) -> None:
     expected = {
         str(path.relative_to(ROOT))
@@ -119,8 +114,8 @@ def test_the_installed_bot_keeps_its_database_in_the_data_folder(
     assert output.startswith(f"database: {database}\n")
     assert "facts: 24 created" in output
     # The migrations ran from the wheel, and the content came from it.
-    assert count(database, "alembic_version") == 1
-    assert count(database, "facts") == 24
+    assert table_count(database, "alembic_version") == 1
+    assert table_count(database, "facts") == 24
     assert list(elsewhere.iterdir()) == []
 
 
@@ -137,6 +132,6 @@ def test_the_installed_bot_puts_a_relative_database_beside_its_config(
     )
     database = folder / "data" / "coopbot.db"
     assert output.startswith(f"database: {database}\n")
-    assert count(database, "facts") == 24
+    assert table_count(database, "facts") == 24
     assert list(elsewhere.iterdir()) == []
     assert not (tmp_path / ".local").exists()

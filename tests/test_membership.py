@@ -12,7 +12,7 @@ import pytest
 from bot.emulator.values import JsonDict
 from bot.settings import Settings
 from tests.conftest import UNPACED, Running, until_handled
-from tests.test_digests import START, add_event, chat_row, sends_to, subscribe, texts, tick_at
+from tests.helpers import START, add_event, chat_row, received, sends_to, subscribe, tick_at
 
 GROUP = -100321
 ADMIN_RIGHTS = {
@@ -73,11 +73,11 @@ async def test_a_user_who_blocks_the_bot_gets_no_digest_until_they_unblock_it(
 
     await tick_at(running, START - timedelta(days=7))
     assert sends_to(running, 1001) == 0
-    assert len(texts(running, 1002)) == 1  # the tick did send
+    assert len(received(running, 1002)) == 1  # the tick did send
 
     await membership(running, 1001, "kicked", "member")
     await tick_at(running, START - timedelta(days=1))
-    assert texts(running, 1001)[-1].startswith("⏰ Reminder: in 1 day")
+    assert received(running, 1001)[-1].startswith("⏰ Reminder: in 1 day")
 
 
 @pytest.mark.parametrize("removed", ["left", "kicked"])
@@ -94,4 +94,4 @@ async def test_a_group_that_removes_the_bot_gets_no_digest_until_it_adds_it_back
 
     await membership(running, GROUP, removed, "administrator")
     await tick_at(running, START - timedelta(days=1))
-    assert texts(running, GROUP)[-1].startswith("⏰ Reminder: in 1 day")
+    assert received(running, GROUP)[-1].startswith("⏰ Reminder: in 1 day")

@@ -10,14 +10,12 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import build_app
 from bot.clock import ManualClock
 from bot.emulator import ApiError, BotApiEmulator
-from bot.runtime import polling
 from bot.settings import Settings
 from bot.telegram.courier import RETRY_DELAYS
 from storage.models import Fact
-from tests.conftest import POLL_TIMEOUT, UNPACED, Running, answers_before
+from tests.conftest import UNPACED, Running, answers_before, started
 
 # Each wait for the Bot API's answer, short so that a late answer times out quickly.
 READ_TIMEOUT = 1.0
@@ -27,24 +25,20 @@ GENERIC = "Something went wrong"
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, limits=UNPACED)
+
+
+@pytest.fixture
 async def running(
     emulator: BotApiEmulator,
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: ManualClock,
 ) -> AsyncIterator[Running]:
-    """As conftest's, with a short read timeout and no pacing."""
-    settings = dataclasses.replace(
-        settings,
-        base_url=emulator.base_url,
-        base_file_url=emulator.base_file_url,
-        limits=UNPACED,
-    )
-    app = build_app(
-        settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT, read_timeout=READ_TIMEOUT
-    )
-    async with polling(app, poll_timeout=POLL_TIMEOUT):
-        yield Running(emulator, app, clock, sessions, settings)
+    """As conftest's, with a short read timeout."""
+    async with started(emulator, settings, sessions, clock, read_timeout=READ_TIMEOUT) as running:
+        yield running
 
 
 def said(running: Running, words: str) -> int:

@@ -4,7 +4,6 @@ buttons carry a short key to the words, and a key the bot no longer knows asks t
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -16,6 +15,7 @@ from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.telegram.callbacks import MAX_BYTES
 from tests.conftest import UNPACED, Running, answers_before
+from tests.helpers import errors_logged
 
 # Words that find many things (so that there are pages), and words of every kind of script.
 FINDING = ["JINR", "Dubna", "Kazakhstan", "reactor", "agreement", "Almaty"]
@@ -36,10 +36,6 @@ HELP = "What I can do"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, limits=UNPACED)
-
-
-def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def button_data(message: SentMessage) -> list[str]:

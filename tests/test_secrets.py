@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import socket
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -18,6 +15,7 @@ from aiohttp import web
 
 from bot.logs import MASK, redact_records
 from tests.conftest import TEST_TOKEN, Running
+from tests.helpers import closed_port, config_file, start_bot
 
 
 class Collect(logging.Handler):
@@ -70,7 +68,6 @@ async def test_token_is_masked_in_every_log_line_at_debug(
 # A real `coopbot run` against a Bot API that is wrong in each way a start can fail: whatever it
 # prints, on stdout or stderr, says what is wrong in one line and never shows the token.
 
-ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60.0
 
 
@@ -92,14 +89,6 @@ async def answering(
         yield f"http://127.0.0.1:{runner.addresses[0][1]}/bot"
     finally:
         await runner.cleanup()
-
-
-def closed_port() -> str:
-    """A loopback URL nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/bot"
 
 
 class Run:
@@ -137,28 +126,8 @@ class Run:
 
 @asynccontextmanager
 async def coopbot_run(tmp_path: Path, base_url: str) -> AsyncIterator[Run]:
-    config = tmp_path / "coopbot.toml"
-    config.write_text(
-        f'[telegram]\nbase_url = "{base_url}"\n'
-        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"\n',
-        "utf-8",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "run",
-        "--config",
-        str(config),
-        cwd=ROOT,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
-            "COOPBOT_TOKEN": TEST_TOKEN,
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    config = config_file(tmp_path, telegram=f'base_url = "{base_url}"')
+    process = await start_bot(config)
     try:
         yield Run(process)
     finally:
@@ -208,7 +177,7 @@ async def test_a_start_that_may_come_right_retries_a_line_at_a_time_until_sigter
         base_url = (
             await stack.enter_async_context(answering(not_found))
             if where == "not found"
-            else closed_port()
+            else f"http://127.0.0.1:{closed_port()}/bot"
         )
         run = await stack.enter_async_context(coopbot_run(tmp_path, base_url))
         await run.line_with("reaching the Bot API failed (attempt 2)")

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from bot.emulator import BotApiEmulator
 from tests.conftest import TEST_TOKEN
-from tests.test_cli import count
-from tests.test_crash import start_bot
+from tests.helpers import config_file, start_bot, table_count
 
 USERS = 60
 EACH = 8
@@ -23,16 +22,6 @@ FIRST_USER = 7000
 # Docker and systemd wait 10 s at least before they kill; the bot means to be gone in 5.
 STOP_BOUND = 10.0
 TIMEOUT = 60.0
-
-
-def config(tmp_path: Path, base_url: str) -> Path:
-    path = tmp_path / "coopbot.toml"
-    path.write_text(
-        f'[telegram]\nbase_url = "{base_url}"\n'
-        f'[storage]\nurl = "sqlite+aiosqlite:///{tmp_path}/data/coopbot.db"\n',
-        "utf-8",
-    )
-    return path
 
 
 def answered(emulator: BotApiEmulator) -> dict[int, int]:
@@ -52,7 +41,7 @@ async def test_sigterm_with_a_backlog_and_the_api_stalled_stops_in_time_and_lose
 ) -> None:
     log = tmp_path / "coopbot.log"
     async with BotApiEmulator(token=TEST_TOKEN) as emulator:
-        settings = config(tmp_path, emulator.base_url)
+        settings = config_file(tmp_path, telegram=f'base_url = "{emulator.base_url}"')
         ready = emulator.private_chat(emulator.user(42, "Ready"), timeout=TIMEOUT)
         first = await start_bot(settings, log)
         try:
@@ -70,7 +59,7 @@ async def test_sigterm_with_a_backlog_and_the_api_stalled_stops_in_time_and_lose
                 first.kill()
                 await first.wait()
         assert first.returncode == 0, log.read_text("utf-8")
-        kept = count(tmp_path / "data" / "coopbot.db", "inbox")
+        kept = table_count(tmp_path / "data" / "coopbot.db", "inbox")
         assert 0 < sum(answered(emulator).values()) < USERS * EACH
         emulator.resume()
 
@@ -84,5 +73,5 @@ async def test_sigterm_with_a_backlog_and_the_api_stalled_stops_in_time_and_lose
     print(f"{kept} updates waited in the inbox across the stop")
     assert kept > 0
     assert answered(emulator) == dict.fromkeys(range(FIRST_USER, FIRST_USER + USERS), EACH)
-    assert count(tmp_path / "data" / "coopbot.db", "inbox") == 0
+    assert table_count(tmp_path / "data" / "coopbot.db", "inbox") == 0
     assert TEST_TOKEN.split(":")[1] not in log.read_text("utf-8")

@@ -12,7 +12,7 @@ from bot.emulator import ApiError, ChatSession
 from bot.settings import Settings
 from storage.models import Subscription
 from tests.conftest import UNPACED, Running
-from tests.test_digests import START, add_event, tick_at
+from tests.helpers import START, add_event, tick_at
 
 FORUM = -100900
 TOPIC = 42

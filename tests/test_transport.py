@@ -1,7 +1,6 @@
 """The aiohttp request class under PTB's Bot: what reaches the server, and how failures surface."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +10,7 @@ from telegram.error import NetworkError, TimedOut
 
 from bot.emulator import BotApiEmulator
 from bot.telegram.transport import AiohttpRequest
+from tests.helpers import closed_port
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -38,14 +38,6 @@ async def silent_server() -> AsyncIterator[tuple[str, asyncio.Event]]:
             writer.close()
         server.close()
         await server.wait_closed()
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def test_a_message_and_a_document_arrive_as_sent() -> None:
