@@ -110,6 +110,8 @@ def build_app(
     data.knowledge = Knowledge()
     data.knowledge_revision = -1
     data.changes = ChangeWatch(settings.storage_url)
+    # The digest engine (bot/digest/): the ticker wakes it on the job queue; each tick plans what
+    # fell due into the ledger (planning.py), in the words of words.py, and sends it (sending.py).
     data.ticker = Ticker(digest_engine(data))
 
     # Group -3: an edit, a channel post or any other kind the bot did not ask for goes no further.

@@ -26,6 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 # Ten days after the test clock starts: every lead time is still ahead.
 START = DEFAULT_NOW + timedelta(days=10)
+# A fact in content's own form, as an admin's /import file adds it.
+IMPORTED_FACT = f"""
+[[facts]]
+id = "imported-fact"
+topic = "agreement"
+title = "An imported fact"
+text = "Imported and checked."
+source = "{SOURCE_ID}"
+"""
 
 
 async def subscribe(

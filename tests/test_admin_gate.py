@@ -23,6 +23,7 @@ from bot.settings import DEFAULT_CONTENT, Settings
 from storage import curation
 from storage.models import Base, Chat, Fact, Refusal, Subscription
 from tests.conftest import UNPACED, Running, answers_before, curator, started
+from tests.helpers import IMPORTED_FACT
 
 ADMIN, EDITOR, CURATOR, STRANGER = 4242, 4343, 4444, 777
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
@@ -30,14 +31,6 @@ SUBSCRIBER = 1001
 # The kind of every admin button (its data's prefix and flow), flow by flow: facts (topic,
 # source, decision), events, import, broadcast, revert.
 EVERY_KIND = {"dr:fact", "dr:event", "dr:import", "dr:bcast", "dr:revert"}
-NEW_FACT = f"""
-[[facts]]
-id = "imported-fact"
-topic = "agreement"
-title = "An imported fact"
-text = "Imported and checked."
-source = "{SOURCE}"
-"""
 # Tables that note whom the bot met and whom it refused, and the updates in hand (the inbox):
 # what a refused press may write.
 NOTED = {"chats", "refusals", "inbox"}
@@ -107,7 +100,7 @@ async def show_every_admin_button(running: Running) -> tuple[list[Shown], int]:
     )
     await admin.send("/editevent cp-session-2023 place = Elsewhere")
     await admin.send("/cancelevent cp-session-2023")
-    facts = (DEFAULT_CONTENT / "facts.toml").read_text() + NEW_FACT
+    facts = (DEFAULT_CONTENT / "facts.toml").read_text() + IMPORTED_FACT
     dry_run = await admin.send_document("facts.toml", facts.encode(), caption="/import")
     assert "Import" in dry_run.button_labels
     await admin.send("/broadcast Hello")

@@ -13,17 +13,9 @@ from bot.settings import DEFAULT_CONTENT, Settings
 from bot.texts import texts_for
 from storage.models import Change, Digest
 from tests.conftest import ADMIN, UNPACED, Running, curator
-from tests.helpers import count_of, subscribe
+from tests.helpers import IMPORTED_FACT, count_of, subscribe
 
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
-NEW_FACT = f"""
-[[facts]]
-id = "imported-fact"
-topic = "agreement"
-title = "An imported fact"
-text = "Imported and checked."
-source = "{SOURCE}"
-"""
 T = texts_for("en")
 CANCEL = T("drafts.cancel")
 
@@ -39,7 +31,7 @@ async def event(running: Running, admin: ChatSession) -> SentMessage:
 
 
 async def import_file(running: Running, admin: ChatSession) -> SentMessage:
-    facts = (DEFAULT_CONTENT / "facts.toml").read_text() + NEW_FACT
+    facts = (DEFAULT_CONTENT / "facts.toml").read_text() + IMPORTED_FACT
     return await admin.send_document("facts.toml", facts.encode(), caption="/import")
 
 
