@@ -77,12 +77,17 @@ def _today(context: Context) -> date:
     return context.now.astimezone(context.bot_data.settings.zone).date()
 
 
-def _draft(context: Context) -> Draft:
-    """The draft the typed answers of the steps go to."""
+def _latest(context: Context) -> tuple[str, Draft]:
+    """The draft under way, with the token its steps' buttons carry."""
     latest = FLOW.drafts(context).latest()
     if latest is None:
         raise RuntimeError("a step of /addfact is reached only with a draft under way")
-    return latest[1]
+    return latest
+
+
+def _draft(context: Context) -> Draft:
+    """The draft the typed answers of the steps go to."""
+    return _latest(context)[1]
 
 
 async def _preview(update: Update, context: Context, draft: Draft) -> int:
@@ -166,9 +171,7 @@ async def take_text(update: Update, context: Context) -> int | None:
         await reply(update, error.message(t))
         return None
     sources = list(context.bot_data.knowledge.sources.values())[:SOURCE_BUTTONS]
-    latest = FLOW.drafts(context).latest()
-    assert latest is not None  # the steps before made it
-    token = latest[0]
+    token, _ = _latest(context)
     rows = [[button(cited.title, FLOW.press(token, PICK_SOURCE + cited.id))] for cited in sources]
     await reply(update, t("admin_facts.ask_source"), keyboard(rows))
     return SOURCE

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from telegram import Document, InputFile, Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
-from bot.context import App, Context, texts
+from bot.context import App, Context
 from bot.curation import importing
 from bot.curation.admins import admin_only
 from bot.curation.content import ContentError
@@ -74,7 +74,7 @@ FLOW = ImportFlow()
 
 async def show_stats(update: Update, context: Context) -> None:
     """Subscribers, the last week's deliveries and refusals, the next digests, content counts."""
-    t = texts(update)
+    t = context.texts
     data = context.bot_data
     now = data.clock.now()
     async with data.sessions() as session:
@@ -137,7 +137,7 @@ def _next_digests(t: Texts, context: Context, now: datetime) -> Html:
 
 async def export_content(update: Update, context: Context) -> None:
     """The content as one zip of the files content/ holds, source texts included."""
-    t = texts(update)
+    t = context.texts
     data = context.bot_data
     now = data.clock.now()
     async with data.sessions() as session:
@@ -145,9 +145,8 @@ async def export_content(update: Update, context: Context) -> None:
     header = f"Exported from the coopbot database at {now:%Y-%m-%d %H:%M} UTC."
     files = content_files(rows, header=header)
     files |= await asyncio.to_thread(source_files, rows, data.settings.content_dir)
-    chat = update.effective_chat
-    assert chat is not None  # the gate lets only private chats through
-    await chat.send_document(
+    await context.bot.send_document(
+        context.chat_id,
         InputFile(zipped(files), filename=f"coopbot-content-{now:%Y-%m-%d}.zip"),
         caption=t(
             "admin_oversight.exported",
@@ -160,12 +159,12 @@ async def export_content(update: Update, context: Context) -> None:
 
 async def import_usage(update: Update, context: Context) -> None:
     """/import as text: how to send the file."""
-    await reply(update, texts(update)("admin_oversight.import_usage"))
+    await reply(update, context.texts("admin_oversight.import_usage"))
 
 
 async def receive_import(update: Update, context: Context) -> None:
     """A content file with /import as its caption: check it, then show what it would change."""
-    t = texts(update)
+    t = context.texts
     message = update.effective_message
     document = message.document if message else None
     assert document is not None  # the filter requires one

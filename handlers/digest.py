@@ -11,7 +11,7 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.context import App, Context, texts
+from bot.context import App, Context
 from bot.digest import words
 from bot.digest.due import next_fire, summary_since, summary_trigger, upcoming_reminders
 from bot.telegram.replies import reply
@@ -22,11 +22,9 @@ from storage.models import Subscription
 
 async def show_digest(update: Update, context: Context) -> None:
     """What the next reminder and the next summary would say in this chat, as things stand."""
-    t = texts(update)
-    chat = update.effective_chat
-    assert chat is not None  # a command always comes from a chat
+    t = context.texts
     async with context.bot_data.sessions() as session:
-        subscription = await subscriptions.get(session, chat.id)
+        subscription = await subscriptions.get(session, context.chat_id)
         last = await digests.last_summary_at(session)
     parts = [
         _next_reminder(context, t, subscription),
