@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bots import TOKEN
-from digest_senders import SENDERS, seed
+from digest_senders import seed
 from harness import START_TIMEOUT
 
 from bot.digest.sends import in_flight
@@ -58,7 +58,7 @@ async def stop_run(
     async with BotApiEmulator(TOKEN, rate_limits=limits) as emulator:
         for chat_id in range(1, subscribers + 1):
             emulator.user(chat_id, f"User {chat_id}")
-        args = [str(SENDERS), "stop", "--base-url", emulator.base_url, "--db", str(db)]
+        args = [*_sender(root), "stop", "--base-url", emulator.base_url, "--db", str(db)]
         args += ["--per-second", str(per_second)]
         pipe = asyncio.subprocess.PIPE
         # PYTHONPATH before site-packages: `bot` and `storage` come from `root`, whichever
@@ -93,6 +93,15 @@ async def stop_run(
     return StopRun(
         code, subscribers, before, after, result["stop_seconds"], exited, process.returncode
     )
+
+
+def _sender(root: Path) -> list[str]:
+    """The sending process of the checkout at `root`: each code runs with its own."""
+    senders = root / "bench" / "digest_senders.py"
+    if senders.exists():
+        return [str(senders)]
+    # A checkout from before the senders had a file of their own.
+    return [str(root / "bench" / "digest.py"), "send"]
 
 
 @contextlib.contextmanager

@@ -14,13 +14,13 @@ from bot.context import App, BotData, Context, UserData
 from bot.digest.engine import Engine
 from bot.digest.ticker import Ticker
 from bot.knowledge import keep_knowledge_fresh, refresh
-from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.telegram import sightings
 from bot.telegram.courier import Courier
 from bot.telegram.menus import menus
 from bot.telegram.pacing import SmoothRateLimiter
 from bot.telegram.polling import READ_SLACK
+from bot.telegram.search_memory import RecentSearches
 from bot.telegram.transport import AiohttpRequest
 from handlers import (
     about,

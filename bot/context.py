@@ -13,10 +13,10 @@ from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.clock import Clock
 from bot.digest.ticker import Ticker
-from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.telegram.courier import Courier
 from bot.telegram.intake import Intake
+from bot.telegram.search_memory import RecentSearches
 from bot.texts import Texts, texts_for
 from storage.changes import ChangeWatch
 from storage.chats import Sighting

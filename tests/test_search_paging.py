@@ -11,9 +11,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bot.emulator import SentMessage
-from bot.search_memory import RecentSearches
 from bot.settings import Settings
 from bot.telegram.callbacks import MAX_BYTES
+from bot.telegram.search_memory import RecentSearches
 from tests.conftest import UNPACED, Running, answers_before
 from tests.helpers import errors_logged
 

@@ -92,7 +92,8 @@ class EventsPage(CallbackData):
 
 @dataclass(frozen=True)
 class SearchPage(CallbackData):
-    """A further page of search results; ``key`` stands for the words (bot.search_memory)."""
+    """A further page of search results; ``key`` stands for the words
+    (bot/telegram/search_memory.py)."""
 
     prefix: ClassVar[str] = "sr"
     number: int
