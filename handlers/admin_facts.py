@@ -268,7 +268,7 @@ def conversation() -> ConversationHandler[Context]:
                     MessageHandler(TYPED, type_source),
                 ],
                 CONFIRM: [
-                    CallbackQueryHandler(decide, pattern=FLOW.handler().pattern),
+                    CallbackQueryHandler(decide, pattern=FLOW.pattern()),
                     MessageHandler(TYPED, remind_to_decide),
                 ],
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, time_out)],
@@ -286,7 +286,7 @@ def conversation() -> ConversationHandler[Context]:
 
 def _step(choice: str) -> re.Pattern[str]:
     """The presses of one step: a topic or a source picked, by an id as content writes it."""
-    return DraftPress.matching(FLOW.name, f"{choice.replace('.', '[.]')}[a-z0-9-]{{1,40}}")
+    return FLOW.pattern(f"{re.escape(choice)}[a-z0-9-]{{1,40}}")
 
 
 def register(app: App) -> None:

@@ -22,7 +22,7 @@ from telegram.ext import CommandHandler
 
 from bot.context import App, Context, pressed
 from bot.curation.admins import admin_only
-from bot.curation.drafts import Choice, DraftPress, Flow
+from bot.curation.drafts import DECISIONS, DraftPress, Flow
 from bot.telegram.keyboards import button
 from bot.telegram.replies import reply
 from bot.texts import Html, texts_for
@@ -122,6 +122,6 @@ def register(app: App) -> None:
         app,
         [
             CommandHandler("broadcast", draft_broadcast),
-            FLOW.handler(f"{Choice.CONFIRM}|{Choice.CANCEL}|{TEST}"),
+            FLOW.handler(f"{DECISIONS}|{TEST}"),
         ],
     )

@@ -72,7 +72,7 @@ async def show_facts(update: Update, context: Context) -> None:
     """Without a topic, the topics to choose from; with one, its first page of facts."""
     t = context.texts
     known = context.bot_data.knowledge
-    wanted = " ".join(context.args or [])
+    wanted = context.command_text
     if not wanted:
         await reply(update, *_topics_view(known, t))
         return

@@ -104,7 +104,7 @@ async def _answer_search(update: Update, context: Context, text: str) -> None:
 
 async def search_command(update: Update, context: Context) -> None:
     """Search for the words after /search; with none, say how."""
-    await _answer_search(update, context, " ".join(context.args or []))
+    await _answer_search(update, context, context.command_text)
 
 
 async def search_plain_text(update: Update, context: Context) -> None:

@@ -51,8 +51,8 @@ class Knowledge:
     events: Sequence[Event] = ()
 
     def find_topic(self, name: str) -> Topic | None:
-        """A topic by its id or its title, ignoring case."""
-        wanted = name.strip().lower()
+        """A topic by its id or its title, ignoring case and how the words are spaced."""
+        wanted = " ".join(name.split()).lower()
         return next((t for t in self.topics if wanted in (t.id.lower(), t.title.lower())), None)
 
     def facts_in(self, topic: str | None) -> Sequence[Fact]:

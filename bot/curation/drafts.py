@@ -49,6 +49,10 @@ class Choice(StrEnum):
     CANCEL = "no"
 
 
+# The choices under every preview, as a pattern of button data.
+DECISIONS = f"{Choice.CONFIRM}|{Choice.CANCEL}"
+
+
 @dataclass(frozen=True)
 class DraftPress(CallbackData):
     """A press on a button under a draft: its flow, the draft's token, and the choice made
@@ -190,9 +194,13 @@ class Flow(ABC, Generic[Draft]):
         """Why a draft is no longer kept, where the flow can tell more than "gone"."""
         return None
 
-    def handler(self, choices: str = f"{Choice.CONFIRM}|{Choice.CANCEL}") -> Any:
+    def pattern(self, choices: str = DECISIONS) -> re.Pattern[str]:
+        """This flow's presses whose choice matches ``choices`` (a regular expression)."""
+        return DraftPress.matching(self.name, choices)
+
+    def handler(self, choices: str = DECISIONS) -> CallbackQueryHandler[Context, bool]:
         """The handler of this flow's presses, to register behind the admin gate."""
-        return CallbackQueryHandler(self.answer, pattern=DraftPress.matching(self.name, choices))
+        return CallbackQueryHandler(self.answer, pattern=self.pattern(choices))
 
 
 def changed_by(t: Texts, context: Context, stamp: Stamp | None) -> Html:
