@@ -363,3 +363,28 @@ async def test_someone_else_sending_an_import_file_is_refused(running: Running) 
     async with running.sessions() as session:
         assert await session.get(Fact, "new-fact") is None
         assert (await session.get_one(Event, "cp-session-2023")).status == "scheduled"
+
+
+async def test_an_import_report_over_telegrams_limit_goes_on_in_more_messages(
+    running: Running,
+) -> None:
+    many = "".join(
+        NEW_FACT.replace('id = "new-fact"', f'id = "imported-fact-{n:03}"') for n in range(250)
+    )
+    chat = curator(running)
+    preview = await chat.send_document(
+        "facts.toml", ((await _facts_file(running)) + many).encode(), caption="/import"
+    )
+    # The dry run's own parts come first; the buttons are on its last.
+    while not preview.buttons:
+        preview = await chat.next_message()
+    done = await chat.press(preview, "Import")
+    assert done.message_id == preview.message_id, "the report starts in the preview's place"
+    assert "Imported" in done.text
+    parts = [done]
+    while "imported-fact-249" not in parts[-1].text:
+        parts.append(await chat.next_message())
+    assert len(parts) > 1
+    assert all(len(part.text) <= 4096 for part in parts)
+    report = "".join(part.text for part in parts)
+    assert all(f"imported-fact-{n:03}" in report for n in range(250))

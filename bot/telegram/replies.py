@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot.telegram.splitting import split_html
@@ -30,15 +30,7 @@ async def reply(
     chat = update.effective_chat
     if chat is None:
         return None
-    chunks = split_html(text)
-    topic = topic_of(update)
-    sent = None
-    for index, chunk in enumerate(chunks):
-        last = index == len(chunks) - 1
-        sent = await chat.send_message(
-            chunk, reply_markup=keyboard if last else None, message_thread_id=topic
-        )
-    return sent
+    return await _send(chat, split_html(text), keyboard, topic=topic_of(update))
 
 
 # How Telegram says that a message can no longer be edited: deleted, too old (48 hours), or not
@@ -50,14 +42,17 @@ async def replace(
     query: CallbackQuery, text: Html, keyboard: InlineKeyboardMarkup | None = None
 ) -> None:
     """Show another page in the message whose button was pressed; in a new message if that one
-    can no longer be edited."""
+    can no longer be edited. Text over Telegram's limit goes on in further messages below it,
+    the buttons on the last."""
+    chunks = split_html(text) or [text]
     pressed = query.message
     if pressed is not None and not isinstance(pressed, Message):
         # Telegram no longer shows the bot that message (deleted, or too old): nothing to edit.
-        await pressed.chat.send_message(text, reply_markup=keyboard)
+        await _send(pressed.chat, chunks, keyboard, topic=None)
         return
+    topic = pressed.message_thread_id if pressed and pressed.is_topic_message else None
     try:
-        await query.edit_message_text(text, reply_markup=keyboard)
+        await query.edit_message_text(chunks[0], reply_markup=None if chunks[1:] else keyboard)
     except BadRequest as error:
         # A double tap asks for the page already shown; Telegram says so; nothing to do.
         if _not_modified(error):
@@ -66,8 +61,23 @@ async def replace(
         if pressed is None or not _uneditable(error):
             raise
         log.debug("the pressed message cannot be edited (%s): sent anew", error.message)
-        topic = pressed.message_thread_id if pressed.is_topic_message else None
-        await pressed.chat.send_message(text, reply_markup=keyboard, message_thread_id=topic)
+        await _send(pressed.chat, chunks, keyboard, topic=topic)
+        return
+    if pressed is not None:
+        await _send(pressed.chat, chunks[1:], keyboard, topic=topic)
+
+
+async def _send(
+    chat: Chat, chunks: list[str], keyboard: InlineKeyboardMarkup | None, *, topic: int | None
+) -> Message | None:
+    """Chunks of one text as messages in a row, the buttons on the last; the last one sent."""
+    sent = None
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        sent = await chat.send_message(
+            chunk, reply_markup=keyboard if last else None, message_thread_id=topic
+        )
+    return sent
 
 
 async def drop_buttons(query: CallbackQuery) -> None:
