@@ -35,7 +35,8 @@ from bot.knowledge import refresh
 from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
 from bot.settings import DigestSettings, Limits
 from bot.telegram.transport import AiohttpRequest
-from storage.models import Chat, Event, Subscription
+from storage.bot_models import Chat, Subscription
+from storage.models import Event
 
 BareApp = Application[Any, Any, Any, Any, Any, Any]
 # The event starts ten days after this clock's "now"; the bot's clock stands at its 1-hour

@@ -14,7 +14,8 @@ from babel.lists import format_list
 from babel.units import format_unit
 
 from bot.texts import Html, Texts, escape, join
-from storage.models import Event, Facility, Fact, ItemKind, Person, Source
+from storage.knowledge import Knowledge
+from storage.models import Agreement, Event, Facility, Fact, ItemKind, Person, Role, Source
 from storage.search import MATCH_END, MATCH_START, Hit
 
 # Babel locales for our languages: British English writes dates as the source does ("2 October").
@@ -200,8 +201,62 @@ def fact(t: Texts, item: Fact, *, show_id: bool = False) -> Html:
     return t("fact.item", title=item.title, text=item.text)
 
 
-def person(t: Texts, item: Person) -> Html:
-    return t("person.item", name=item.name, role=item.role)
+def day_of(day: date, *, precision: str, language: str = "en") -> str:
+    """A date no finer than its source gives it: "14 February 2023", "October 2023", "2023"."""
+    pattern = {"day": "d MMMM y", "month": "LLLL y"}.get(precision, "y")
+    return format_date(day, pattern, locale=babel_locale(language))
+
+
+def role_text(role: Role) -> str:
+    """A role as a title of its body, "Vice-Director, JINR"; the body once if the title has it."""
+    body = role.organisation
+    return role.role if not body or body in role.role else f"{role.role}, {body}"
+
+
+def person(t: Texts, item: Person, role: Role | None = None) -> Html:
+    """A person in a list, with what they were at the time the list is about."""
+    if role is None:
+        return t("person.plain", name=item.name)
+    return t("person.item", name=item.name, role=role_text(role))
+
+
+def person_card(
+    t: Texts, item: Person, roles: Sequence[Role], took_part: Sequence[Event], cite: Citations
+) -> Html:
+    """A person with every role the record gives, oldest first, each as of its date and with
+    its source, then the events they took part in."""
+    lines = [t("person.card_name", name=item.name)]
+    lines += [
+        cite.after(
+            t(
+                "person.card_role",
+                as_of=day_of(role.as_of, precision=role.as_of_precision, language=t.language),
+                role=role_text(role),
+            ),
+            role,
+        )
+        for role in roles
+    ]
+    if took_part:
+        events = [
+            t("person.card_event", title=event.title, when=when(event, language=t.language))
+            for event in took_part
+        ]
+        lines.append(t("person.card_events", events=join(events)))
+    return join(lines)
+
+
+def agreement(t: Texts, item: Agreement) -> Html:
+    """An agreement: what, when, where, between whom, what for."""
+    return t(
+        "agreement.item",
+        title=item.title,
+        kind=item.kind,
+        signed=day_of(item.signed, precision=item.signed_precision, language=t.language),
+        place=item.place,
+        parties=item.parties.replace("; ", " · "),
+        purpose=item.purpose,
+    )
 
 
 def facility_card(t: Texts, item: Facility) -> Html:
@@ -218,15 +273,27 @@ def event_line(t: Texts, item: Event, *, language: str = "en") -> Html:
     )
 
 
-def card(t: Texts, item: Fact | Person | Facility | Event) -> Html:
-    """An item shown on its own, as its list shows it (a search result opened)."""
-    if isinstance(item, Fact):
-        return fact(t, item)
+def card(t: Texts, known: Knowledge, item: Fact | Person | Facility | Event) -> Html:
+    """An item shown on its own (a search result opened), with its sources: a person with
+    every role, a fact, facility or event as its list shows it."""
     if isinstance(item, Person):
-        return person(t, item)
-    if isinstance(item, Facility):
-        return facility_card(t, item)
-    return event_line(t, item, language=t.language)
+        return person_view(t, known, item)
+    if isinstance(item, Fact):
+        shown = fact(t, item)
+    elif isinstance(item, Facility):
+        shown = facility_card(t, item)
+    else:
+        shown = event_line(t, item, language=t.language)
+    sources = source_line(t, known.sources_of([item]), language=t.language)
+    return join([shown, sources], "\n\n")
+
+
+def person_view(t: Texts, known: Knowledge, item: Person) -> Html:
+    """A person's card with the sources of its roles below."""
+    roles = known.roles_of(item.id)
+    cite = Citations(known.sources_of([*roles] if roles else [item]))
+    shown = person_card(t, item, roles, known.events_of(item.id), cite)
+    return join([shown, cite.footer(t)], "\n\n")
 
 
 def hit(t: Texts, item: Hit) -> Html:

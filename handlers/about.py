@@ -1,6 +1,10 @@
-"""/about (the agreement of intent) and /delegation (who came and who received them)."""
+"""/about (the cooperation in brief) and /delegation (who came in October 2023, and who received
+them), each person with what they were then."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import CommandHandler
@@ -10,9 +14,12 @@ from bot.context import App, Context
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.replies import reply
 from bot.texts import join
+from storage.events import ends
 
 AGREEMENT_TOPIC = "agreement"
-SIDES = ("kazakhstan", "jinr")
+# The visit whose delegation /delegation lists, and the sides in the order they are shown.
+DELEGATION_EVENT = "nas-rk-visit-2023"
+SIDES = ("kazakhstan", "jinr", "other")
 
 
 async def show_about(update: Update, context: Context) -> None:
@@ -29,22 +36,32 @@ async def show_about(update: Update, context: Context) -> None:
 
 
 async def show_delegation(update: Update, context: Context) -> None:
-    """Both sides of the October 2023 meeting, each in the order the source names them."""
+    """Both sides of the October 2023 meeting, each in the order the source names them, each
+    person with the role the record gives them as of then."""
     t = context.texts
     known = context.bot_data.knowledge
-    sides = {side: known.on_side(side) for side in SIDES}
-    everyone = [person for group in sides.values() for person in group]
-    if not everyone:
+    event = known.event(DELEGATION_EVENT)
+    everyone = known.people_at(event) if event else []
+    if event is None or not everyone:
         await reply(update, t("delegation.empty"))
         return
-    cite = rendering.Citations(known.sources_of(everyone))
+    # The visit's last day, in its own zone: roles as of then.
+    by = ends(event).astimezone(ZoneInfo(event.zone)).date() - timedelta(days=1)
+    shown = [(person, known.role_by(person.id, by)) for person in everyone]
+    cite = rendering.Citations(known.sources_of([role or person for person, role in shown]))
     groups = [
         t(
             f"delegation.side.{side}",
-            people=join([cite.after(rendering.person(t, p), p) for p in group]),
+            people=join(
+                [
+                    cite.after(rendering.person(t, person, role), role or person)
+                    for person, role in shown
+                    if person.side == side
+                ]
+            ),
         )
-        for side, group in sides.items()
-        if group
+        for side in SIDES
+        if any(person.side == side for person, _ in shown)
     ]
     await reply(update, t("delegation.body", groups=join(groups, "\n\n"), sources=cite.footer(t)))
 

@@ -27,8 +27,8 @@ from bot.telegram.keyboards import button
 from bot.telegram.replies import reply
 from bot.texts import Html, texts_for
 from storage import digests
+from storage.bot_models import Digest
 from storage.digests import BROADCAST, NewDigest
-from storage.models import Digest
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from bot.digest.due import next_fire, summary_since, summary_trigger, upcoming_r
 from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join
 from storage import digests, subscriptions
-from storage.models import Subscription
+from storage.bot_models import Subscription
 
 
 async def show_digest(update: Update, context: Context) -> None:

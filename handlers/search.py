@@ -12,7 +12,7 @@ from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
 from storage import search
-from storage.knowledge import KIND_LETTERS, LETTER_OF_KIND, Item
+from storage.knowledge import KIND_LETTERS, LETTER_OF_KIND
 
 PAGE_SIZE = 5
 # The query is repeated in the answer up to this many characters: enough to recognise it.
@@ -82,14 +82,9 @@ async def open_hit(update: Update, context: Context) -> None:
         await query.answer(t("search.hit_gone"), show_alert=True)
         return
     await query.answer()
-    card = join([rendering.card(t, item), _sources(t, context, item)], "\n\n")
+    card = rendering.card(t, known, item)
     back = [button(t("search.back"), SearchPage(wanted.number, wanted.key))]
     await replace(query, card, keyboard([back]))
-
-
-def _sources(t: Texts, context: Context, item: Item) -> Html:
-    sources = context.bot_data.knowledge.sources_of([item])
-    return rendering.source_line(t, sources, language=t.language)
 
 
 async def _answer_search(update: Update, context: Context, text: str) -> None:

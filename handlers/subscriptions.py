@@ -24,8 +24,8 @@ from bot.telegram.keyboards import button, keyboard
 from bot.telegram.replies import replace, reply, topic_of
 from bot.texts import Html, Texts, join
 from storage import subscriptions
+from storage.bot_models import Subscription
 from storage.chats import Sighting
-from storage.models import Subscription
 
 ON, OFF = "✅", "▫️"
 STOP = "stop"

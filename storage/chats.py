@@ -10,8 +10,8 @@ from sqlalchemy import and_, delete, literal, select, true, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bot_models import Chat, Delivery, Subscription
 from storage.digests import DeliveryStatus
-from storage.models import Chat, Delivery, Subscription
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Chat, Delivery, Digest, Event, Subscription
+from storage.bot_models import Chat, Delivery, Digest, Subscription
+from storage.models import Event
 
 
 class Kind(StrEnum):

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Inbox
+from storage.bot_models import Inbox
 
 
 async def keep(session: AsyncSession, payloads: Mapping[int, str]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 
 from sqlalchemy import select
@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.events import ends
 from storage.models import (
     KNOWLEDGE,
+    Agreement,
     Event,
     Facility,
     Fact,
     ItemKind,
     Person,
     Revision,
+    Role,
     Source,
     Topic,
 )
@@ -46,9 +48,13 @@ class Knowledge:
     # Visible facts, in display order: by topic, then by position.
     facts: Sequence[Fact] = ()
     people: Sequence[Person] = ()
+    # What people were, each as of its date: oldest first.
+    roles: Sequence[Role] = ()
     facilities: Sequence[Facility] = ()
     # Scheduled (not cancelled) events, soonest first.
     events: Sequence[Event] = ()
+    # Oldest first.
+    agreements: Sequence[Agreement] = ()
 
     def find_topic(self, name: str) -> Topic | None:
         """A topic by its id or its title, ignoring case and how the words are spaced."""
@@ -63,8 +69,36 @@ class Knowledge:
         counts = [(topic, len(self.facts_in(topic.id))) for topic in self.topics]
         return [(topic, count) for topic, count in counts if count]
 
-    def on_side(self, side: str) -> Sequence[Person]:
-        return [person for person in self.people if person.side == side]
+    def person(self, person_id: str) -> Person | None:
+        return self._people.get(person_id)
+
+    def roles_of(self, person_id: str) -> Sequence[Role]:
+        """A person's roles in time order, each as its source gives it."""
+        return [role for role in self.roles if role.person_id == person_id]
+
+    def role_by(self, person_id: str, day: date) -> Role | None:
+        """What the record last says a person was, by a day (the latest role as of then)."""
+        known = [role for role in self.roles_of(person_id) if role.as_of <= day]
+        return known[-1] if known else None
+
+    def people_at(self, event: Event) -> Sequence[Person]:
+        """Who took part in an event, in the order its source names them."""
+        found = (self._people.get(person_id) for person_id in listed(event.people))
+        return [person for person in found if person is not None]
+
+    def events_of(self, person_id: str) -> Sequence[Event]:
+        """The events a person took part in, soonest first."""
+        return [event for event in self.events if person_id in listed(event.people)]
+
+    def event(self, event_id: str) -> Event | None:
+        return next((item for item in self.events if item.id == event_id), None)
+
+    def agreement(self, agreement_id: str) -> Agreement | None:
+        return next((item for item in self.agreements if item.id == agreement_id), None)
+
+    @cached_property
+    def _people(self) -> Mapping[str, Person]:
+        return {person.id: person for person in self.people}
 
     def facility(self, facility_id: str) -> Facility | None:
         return next((item for item in self.facilities if item.id == facility_id), None)
@@ -96,7 +130,9 @@ class Knowledge:
         """Events that are over, latest first."""
         return [event for event in reversed(self.events) if ends(event) <= now]
 
-    def sources_of(self, items: Sequence[Fact | Person | Facility | Event]) -> list[Source]:
+    def sources_of(
+        self, items: Sequence[Fact | Person | Role | Facility | Event | Agreement]
+    ) -> list[Source]:
         """The distinct sources of some items, in the order the items cite them."""
         cited = dict.fromkeys(item.source_id for item in items)
         return [self.sources[source] for source in cited if source in self.sources]
@@ -114,18 +150,29 @@ async def load(session: AsyncSession) -> Knowledge:
         .order_by(Topic.position, Fact.position, Fact.id)
     )
     people = await session.scalars(select(Person).order_by(Person.position, Person.id))
+    roles = await session.scalars(select(Role).order_by(Role.as_of, Role.position, Role.id))
     facilities = await session.scalars(select(Facility).order_by(Facility.position, Facility.id))
     events = await session.scalars(
         select(Event).where(Event.status == "scheduled").order_by(Event.starts_at, Event.id)
+    )
+    agreements = await session.scalars(
+        select(Agreement).order_by(Agreement.signed, Agreement.position, Agreement.id)
     )
     return Knowledge(
         sources={source.id: source for source in sources},
         topics=topics,
         facts=facts.all(),
         people=people.all(),
+        roles=roles.all(),
         facilities=facilities.all(),
         events=events.all(),
+        agreements=agreements.all(),
     )
+
+
+def listed(ids: str | None) -> list[str]:
+    """The ids of a "; "-separated list, as content writes who took part or signed."""
+    return [part.strip() for part in (ids or "").split(";") if part.strip()]
 
 
 async def revision(session: AsyncSession) -> int:

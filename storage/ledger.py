@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, case, exists, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bot_models import Chat, Delivery, Digest
 from storage.digests import DeliveryStatus, DigestStatus, Kind
-from storage.models import Chat, Delivery, Digest
 
 BATCH = 500
 # Notices come before the reminders planned in the same tick: "moved", then "see you there".

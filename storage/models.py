@@ -70,6 +70,8 @@ class Source(Base):
     cited: Mapped[date | None]
     url: Mapped[str | None] = mapped_column(Text)
     file: Mapped[str | None] = mapped_column(Text)
+    # The page's language ("en", "ru", "kk"); NULL for sources added before it was recorded.
+    language: Mapped[str | None] = mapped_column(String(8))
     origin: Mapped[str] = mapped_column(String(16), default="content")
 
 
@@ -113,11 +115,45 @@ class Person(Item, Base):
     __tablename__ = "people"
 
     name: Mapped[str] = mapped_column(Text)
-    # Which side of the cooperation the person was on: "kazakhstan" or "jinr".
+    # Which side of the cooperation the person is on: "kazakhstan", "jinr" or "other". What
+    # they were is in their roles, each true as of a date.
     side: Mapped[str] = mapped_column(String(32), index=True)
-    role: Mapped[str] = mapped_column(Text)
     # Other spellings of the name ("Sakhiev; Сахиев"), "; "-separated: searched, not shown.
     aliases: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+
+
+class Role(Item, Base):
+    """What a person was, as of a date, as one source says: roles are never "current"."""
+
+    __tablename__ = "roles"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(Text)
+    # The body, where the source names it apart from the title ("JINR"); NULL where the title
+    # says it ("Vice-President of NAS RK") or the source does not.
+    organisation: Mapped[str | None] = mapped_column(Text)
+    # The first day of the day, month or year the source gives, and which of them it is.
+    as_of: Mapped[date]
+    as_of_precision: Mapped[str] = mapped_column(String(8))
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+
+
+class Agreement(Item, Base):
+    """An agreement, memorandum or letter of intent: who signed it, when, and what for."""
+
+    __tablename__ = "agreements"
+
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    # As Role.as_of: the date as precisely as the source gives it.
+    signed: Mapped[date]
+    signed_precision: Mapped[str] = mapped_column(String(8))
+    place: Mapped[str] = mapped_column(Text)
+    # The bodies, and the people (ids) who signed, "; "-separated.
+    parties: Mapped[str] = mapped_column(Text)
+    signatories: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(Text)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
 
 
@@ -149,6 +185,8 @@ class Event(Item, Base):
     ends_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    # Who took part, as the source names them: people ids, "; "-separated.
+    people: Mapped[str | None] = mapped_column(Text)
     # Since when the event has been scheduled with this start: a reminder that fell due before
     # is not "late" but skipped. NULL for rows older than migration 0013: known all along.
     scheduled_since: Mapped[datetime | None]
@@ -173,20 +211,6 @@ def reschedule(event: Event, values: Mapping[str, object], *, now: datetime) -> 
         event.scheduled_since = now
 
 
-class Chat(Base):
-    """A private chat, group or channel the bot has heard from."""
-
-    __tablename__ = "chats"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(16))
-    title: Mapped[str | None] = mapped_column(Text)
-    language: Mapped[str | None] = mapped_column(String(16))
-    active: Mapped[bool] = mapped_column(default=True)
-    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 # The revision counter of the curated tables (sources, topics, facts, people, facilities, events).
 KNOWLEDGE = "knowledge"
 
@@ -204,85 +228,6 @@ class Revision(Base):
     value: Mapped[int] = mapped_column(default=0)
 
 
-class Subscription(Base):
-    """What a chat wants to receive; no row, or one not active, means no digests."""
-
-    __tablename__ = "subscriptions"
-
-    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"), primary_key=True)
-    # Reminders ahead of events, and notices when an event moves or is cancelled.
-    events: Mapped[bool] = mapped_column(default=True)
-    # The periodic summary of new facts and coming events.
-    news: Mapped[bool] = mapped_column(default=True)
-    # The reminder lead times this chat wants, e.g. "7d,1h"; NULL means every configured one.
-    lead_times: Mapped[str | None]
-    # The forum topic of the chat that digests go to (where /subscribe was sent); NULL for the
-    # chat itself, or a forum's General topic.
-    thread_id: Mapped[int | None]
-    # False once the chat unsubscribed: its settings wait here for a /subscribe.
-    active: Mapped[bool] = mapped_column(default=True)
-    # Set by the code that changes them, from the bot's clock (no onupdate: an UPDATE that
-    # happens to repeat the stored time would otherwise get the machine's).
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Digest(Base):
-    """One message for many chats: a reminder, a notice, a summary or an admin's broadcast, its
-    words fixed at creation.
-
-    The id is a key made of what the digest is about (``reminder:<event>:<lead>:<start>``), so a
-    second tick, or a restart, that plans the same thing finds it already there.
-    """
-
-    __tablename__ = "digests"
-
-    id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    # "reminder", "changed", "cancelled", "summary" or "broadcast".
-    kind: Mapped[str] = mapped_column(String(16))
-    # No foreign key: the ledger is a record of what was sent, whatever becomes of the event.
-    event_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    # A reminder's lead time as the config writes it ("1d"); what subscriptions.lead_times lists.
-    lead: Mapped[str | None] = mapped_column(String(16))
-    # The event's start the digest was made for: a different one now means the event moved.
-    starts_at: Mapped[datetime | None]
-    # The place and end the recipients of a reminder or notice were told: a different one now
-    # brings a "changed" notice. NULL place on digests made before migration 0007: not known,
-    # so never a reason for a notice.
-    place: Mapped[str | None] = mapped_column(Text)
-    ends_at: Mapped[datetime | None]
-    due_at: Mapped[datetime]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Created more than two ticks after it was due, e.g. after the bot was down.
-    late: Mapped[bool] = mapped_column(default=False)
-    # "open" while deliveries are pending, then "done"; "skipped" if it was never to be sent;
-    # "superseded" if it went stale while it went out.
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    # The HTML every recipient gets; empty for a skipped digest.
-    text: Mapped[str] = mapped_column(Text)
-    # A broadcast's admin, and the message in their chat that shows its progress, edited as the
-    # fan-out goes (after a restart too); NULL for the digests the bot plans itself.
-    admin_id: Mapped[int | None]
-    progress_chat_id: Mapped[int | None]
-    progress_message_id: Mapped[int | None]
-
-
-class Delivery(Base):
-    """One digest to one chat: written before the send, marked right after it."""
-
-    __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_digest_id", "status", "digest_id"),)
-
-    digest_id: Mapped[str] = mapped_column(ForeignKey("digests.id"), primary_key=True)
-    # No foreign key: the digest channel need not be a chat the bot has heard from.
-    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    # "pending", "sent", "failed", "skipped" or "superseded" (storage.digests.DeliveryStatus).
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(default=0)
-    error: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class ItemKind(StrEnum):
     """What a curated item is, by the name commands, search hits and history use.
 
@@ -293,8 +238,10 @@ class ItemKind(StrEnum):
     TOPIC = "topic"
     FACT = "fact"
     PERSON = "person"
+    ROLE = "role"
     FACILITY = "facility"
     EVENT = "event"
+    AGREEMENT = "agreement"
 
 
 class Action(StrEnum):
@@ -331,41 +278,3 @@ class Change(Base):
     reverts: Mapped[int | None] = mapped_column(Integer, ForeignKey("changes.id"))
 
     __table_args__ = (Index("ix_changes_kind_item_id", "kind", "item_id"),)
-
-
-class Refusal(Base):
-    """Someone who is not an admin tried an admin command, button or document: nothing else
-    is written. One row per user, chat, command and minute, with how many times: a burst is
-    one row, not one per attempt."""
-
-    __tablename__ = "refusals"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # The minute the attempts fell in (its first second, UTC).
-    at: Mapped[datetime]
-    user_id: Mapped[int | None]
-    # As the user was called at their latest attempt: usernames change, ids do not.
-    username: Mapped[str | None] = mapped_column(String(64))
-    chat_id: Mapped[int | None]
-    # The command word ("/stats"), or the kind of button pressed ("button rv").
-    command: Mapped[str] = mapped_column(String(64))
-    count: Mapped[int] = mapped_column(Integer, default=1)
-
-    # The minute first: it finds a minute's row to count on, and the old rows to prune.
-    __table_args__ = (
-        Index("ix_refusals_minute", "at", "user_id", "chat_id", "command", unique=True),
-    )
-
-
-class Inbox(Base):
-    """An update fetched and confirmed to Telegram but not yet handled, as Telegram sent it.
-
-    Confirming lets the next fetch reach past a chat whose own backlog waits on its pace; the
-    row is what keeps such an update safe across a stop or a crash until it has been handled.
-    """
-
-    __tablename__ = "inbox"
-
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    # The update's JSON, read again with PTB at the next start.
-    payload: Mapped[str] = mapped_column(Text)

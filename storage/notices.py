@@ -27,8 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.bot_models import Delivery, Digest, Subscription
 from storage.digests import Audience, DeliveryStatus, DigestStatus, Kind, subscribed
-from storage.models import Delivery, Digest, Event, Subscription
+from storage.models import Event
 
 
 async def notices_of(session: AsyncSession, event_id: str) -> int:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Refusal
+from storage.bot_models import Refusal
 
 # How long refused attempts are kept: long enough to see who keeps trying, and a bound on rows.
 KEPT = timedelta(days=30)

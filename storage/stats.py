@@ -10,20 +10,8 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    Base,
-    Chat,
-    Delivery,
-    Digest,
-    Event,
-    Facility,
-    Fact,
-    Person,
-    Refusal,
-    Source,
-    Subscription,
-    Topic,
-)
+from storage.bot_models import Chat, Delivery, Digest, Refusal, Subscription
+from storage.models import Base, Event, Facility, Fact, Person, Source, Topic
 
 K = TypeVar("K")
 

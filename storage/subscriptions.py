@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import chats
+from storage.bot_models import Subscription
 from storage.chats import Sighting
-from storage.models import Subscription
 
 
 async def get(session: AsyncSession, chat_id: int) -> Subscription | None:

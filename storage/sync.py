@@ -14,11 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Agreement,
     Base,
     Event,
     Facility,
     Fact,
     Person,
+    Role,
     Source,
     Topic,
     new_row_times,
@@ -28,14 +30,16 @@ from storage.models import (
 
 Record = dict[str, Any]
 
-# Dependency order: facts refer to topics and everything refers to sources.
+# Dependency order: facts refer to topics, roles to people, and everything to sources.
 KINDS: tuple[tuple[str, type[Base]], ...] = (
     ("sources", Source),
     ("topics", Topic),
     ("facts", Fact),
     ("people", Person),
+    ("roles", Role),
     ("facilities", Facility),
     ("events", Event),
+    ("agreements", Agreement),
 )
 
 
@@ -47,8 +51,10 @@ class ContentRecords:
     topics: tuple[Record, ...] = ()
     facts: tuple[Record, ...] = ()
     people: tuple[Record, ...] = ()
+    roles: tuple[Record, ...] = ()
     facilities: tuple[Record, ...] = ()
     events: tuple[Record, ...] = ()
+    agreements: tuple[Record, ...] = ()
 
 
 @dataclass(frozen=True)

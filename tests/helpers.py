@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from bot.app import digest_engine
 from bot.digest.sending import Tally
 from bot.digest.ticker import digest_tick
-from storage.models import Base, Change, Chat, Event, Subscription
+from storage.bot_models import Chat, Subscription
+from storage.models import Base, Change, Event
 from tests.conftest import DEFAULT_NOW, TEST_TOKEN, Running
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from bot.curation.admins import ADMIN_COMMANDS
 from bot.settings import Settings
-from storage.models import Change, Refusal
+from storage.bot_models import Refusal
+from storage.models import Change
 from tests.conftest import ADMIN, DEFAULT_NOW, Running, curator
 
 ADMIN_USERNAME = "curator"

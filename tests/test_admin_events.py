@@ -21,7 +21,8 @@ from bot.curation.moments import SKIPPED, UNKNOWN_ZONE, UNPARSABLE, MomentError,
 from bot.emulator import SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings
 from bot.texts import texts_for
-from storage.models import Change, Digest, Event
+from storage.bot_models import Digest
+from storage.models import Change, Event
 from tests.conftest import ADMIN, DEFAULT_NOW, OTHER_ADMIN, UNPACED, Running, curator
 from tests.helpers import changes, first_lines, subscribe, tick_at
 

@@ -21,7 +21,8 @@ from bot.clock import ManualClock
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings
 from storage import curation
-from storage.models import Base, Chat, Fact, Refusal, Subscription
+from storage.bot_models import Chat, Refusal, Subscription
+from storage.models import Base, Fact
 from tests.conftest import UNPACED, Running, answers_before, curator, started
 from tests.helpers import IMPORTED_FACT
 

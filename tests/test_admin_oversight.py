@@ -18,17 +18,8 @@ from bot.emulator import SentMessage
 from bot.settings import Settings
 from bot.texts import texts_for
 from storage import curation, exports
-from storage.models import (
-    Action,
-    Change,
-    Chat,
-    Delivery,
-    Digest,
-    Event,
-    Fact,
-    Refusal,
-    Subscription,
-)
+from storage.bot_models import Chat, Delivery, Digest, Refusal, Subscription
+from storage.models import Action, Change, Event, Fact
 from storage.sync import sync_content
 from tests.conftest import ADMIN, Running, curator
 from tests.helpers import count_of

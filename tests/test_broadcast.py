@@ -21,8 +21,8 @@ from bot.emulator import ApiError, SentMessage
 from bot.settings import Settings
 from bot.texts import texts_for
 from storage import digests
+from storage.bot_models import Chat, Delivery, Digest
 from storage.digests import BROADCAST, NewDigest, broadcast_key
-from storage.models import Chat, Delivery, Digest
 from tests.conftest import ADMIN, UNPACED, Running, curator
 from tests.helpers import received, subscribe
 

@@ -272,6 +272,76 @@ async def test_month_precision_event_is_stored_as_a_month(engine: AsyncEngine) -
             id="missing field",
         ),
         pytest.param(
+            "roles.toml",
+            'as_of = "2023-10"',
+            'as_of = "2023-13"',
+            "roles.toml: role 'kunsulu-zakarya-2023-10' field 'as_of': '2023-13' is not a valid "
+            'date (write "2023-10-02" for a day',
+            id="role date",
+        ),
+        pytest.param(
+            "roles.toml",
+            'as_of = "2023-10"\n',
+            "",
+            "roles.toml: role 'kunsulu-zakarya-2023-10' field 'as_of': missing",
+            id="role without a date",
+        ),
+        pytest.param(
+            "roles.toml",
+            'person = "kunsulu-zakarya"',
+            'person = "kunsulu-zakaria"',
+            "roles.toml: role 'kunsulu-zakarya-2023-10' field 'person': unknown person "
+            "'kunsulu-zakaria' (did you mean 'kunsulu-zakarya'?)",
+            id="role of nobody",
+        ),
+        pytest.param(
+            "events.toml",
+            "kunsulu-zakarya; abay-serikkanov;",
+            "kunsulu-zakarya; abay-serikanov;",
+            "events.toml: event 'nas-rk-visit-2023' field 'people': unknown person "
+            "'abay-serikanov'",
+            id="unknown participant",
+        ),
+        pytest.param(
+            "events.toml",
+            "kunsulu-zakarya; abay-serikkanov;",
+            "kunsulu-zakarya; kunsulu-zakarya;",
+            "events.toml: event 'nas-rk-visit-2023' field 'people': lists kunsulu-zakarya twice",
+            id="participant twice",
+        ),
+        pytest.param(
+            "agreements.toml",
+            'kind = "agreement of intent"',
+            'kind = "treaty"',
+            "agreements.toml: agreement 'agreement-of-intent-2023' field 'kind': 'treaty' is not "
+            "allowed",
+            id="agreement kind",
+        ),
+        pytest.param(
+            "agreements.toml",
+            'place = "JINR, Dubna"',
+            'place = "JINR, Dubna"\nsignatories = "grigory-trubnikov; nobody-known"',
+            "agreements.toml: agreement 'agreement-of-intent-2023' field 'signatories': unknown "
+            "person 'nobody-known'",
+            id="unknown signatory",
+        ),
+        pytest.param(
+            "agreements.toml",
+            'signed = "2023-10"',
+            'signed = "October 2023"',
+            "agreements.toml: agreement 'agreement-of-intent-2023' field 'signed': 'October "
+            "2023' is not a valid date",
+            id="agreement date",
+        ),
+        pytest.param(
+            "sources.toml",
+            'language = "en"',
+            'language = "de"',
+            "sources.toml: source 'jinr-2023-10-04-agreement-of-intent' field 'language': 'de' "
+            "is not allowed",
+            id="source language",
+        ),
+        pytest.param(
             "topics.toml",
             'title = "Next steps"',
             f'title = "{"x" * 201}"',

@@ -27,7 +27,8 @@ from bot.digest.sends import in_flight
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage
 from bot.runtime import open_database, sync
 from bot.settings import Limits, load_settings
-from storage.models import Base, Chat, Event, Subscription
+from storage.bot_models import Chat, Subscription
+from storage.models import Base, Event
 from tests.conftest import ADMIN, TEST_TOKEN
 from tests.helpers import config_file, start_bot
 

@@ -8,9 +8,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage import chats, digests, ledger
+from storage.bot_models import Chat, Delivery, Digest, Subscription
 from storage.db import session_factory
 from storage.digests import Kind, NewDigest
-from storage.models import Chat, Delivery, Digest, Subscription
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

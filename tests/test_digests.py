@@ -28,7 +28,8 @@ from bot.emulator import ApiError
 from bot.knowledge import refresh
 from bot.settings import Limits, Settings
 from storage import subscriptions
-from storage.models import Chat, Delivery, Digest, Event, Facility, Fact, Person, Subscription
+from storage.bot_models import Chat, Delivery, Digest, Subscription
+from storage.models import Event, Facility, Fact, Person
 from tests.conftest import DEFAULT_NOW, UNPACED, Running
 from tests.helpers import (
     SOURCE_ID,

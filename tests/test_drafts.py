@@ -11,7 +11,8 @@ import pytest
 from bot.emulator import ChatSession, SentMessage
 from bot.settings import DEFAULT_CONTENT, Settings
 from bot.texts import texts_for
-from storage.models import Change, Digest
+from storage.bot_models import Digest
+from storage.models import Change
 from tests.conftest import ADMIN, UNPACED, Running, curator
 from tests.helpers import IMPORTED_FACT, count_of, subscribe
 

@@ -86,7 +86,9 @@ async def test_an_edit_by_another_process_shows_in_the_next_answer(
     chat = running.chat()
     assert "Grigory Trubnikov — JINR Director" in (await chat.send("/delegation")).text
     with closing(sqlite3.connect(db_path)) as database, database:
-        database.execute("UPDATE people SET role = 'Director of JINR' WHERE name LIKE 'Grigory%'")
+        database.execute(
+            "UPDATE roles SET role = 'Director of JINR' WHERE person_id = 'grigory-trubnikov'"
+        )
     reply = await chat.send("/delegation")
     assert "Grigory Trubnikov — Director of JINR" in reply.text
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from storage import search
-from storage.models import Fact, Person
+from storage.models import Fact, Person, Role
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -115,12 +115,18 @@ async def test_only_what_readers_see_is_indexed(sessions: Sessions) -> None:
         }
         facts = (await session.scalars(select(Fact))).all()
         people = (await session.scalars(select(Person))).all()
+        roles = (await session.scalars(select(Role))).all()
     assert facts
     assert people
     for fact in facts:
         assert indexed["fact", fact.id] == (fact.title, fact.text)
     for person in people:
-        assert indexed["person", person.id] == (person.name, person.role)
+        # Every role the record gives the person, in whatever order the index joined them.
+        said = " ".join(
+            f"{r.role} {r.organisation or ''}" for r in roles if r.person_id == person.id
+        )
+        name, body = indexed["person", person.id]
+        assert (name, sorted(body.split())) == (person.name, sorted(said.split()))
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from storage.models import Chat, Subscription
+from storage.bot_models import Chat, Subscription
 from tests.conftest import DEFAULT_NOW, Running
 
 

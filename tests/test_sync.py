@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.curation.loading import load_content
 from storage.db import session_factory
-from storage.models import Event, Facility, Fact, Person, Source, Topic
+from storage.models import Agreement, Event, Facility, Fact, Person, Role, Source, Topic
 from storage.sync import ContentRecords, KindCounts, SyncReport, sync_content
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
@@ -60,7 +60,7 @@ async def test_first_sync_creates_everything(
 ) -> None:
     report = await sync(sessions, records)
 
-    models = (Source, Topic, Fact, Person, Facility, Event)
+    models = (Source, Topic, Fact, Person, Role, Facility, Event, Agreement)
     for (kind, counts), model in zip(report.kinds.items(), models, strict=True):
         expected = len(getattr(records, kind))
         assert counts == KindCounts(created=expected), kind

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.curation.admins import ADMIN_COMMANDS
-from bot.curation.content import KINDS
+from bot.curation.content import KINDS, SIDES
 from bot.telegram.menus import PUBLIC_COMMANDS
 from bot.texts import catalog, shorten, texts_for
 
@@ -25,7 +25,7 @@ def used_ids() -> set[str]:
     ids.update(f"command.{name}" for name in PUBLIC_COMMANDS)
     for name in ADMIN_COMMANDS:
         ids.update({f"admin_command.{name}", f"admin_help.{name}"})
-    ids.update({"delegation.side.kazakhstan", "delegation.side.jinr"})
+    ids.update(f"delegation.side.{side}" for side in SIDES)
     ids.update(f"count.{kind.table}" for kind in KINDS)
     return ids
 

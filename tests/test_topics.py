@@ -10,7 +10,7 @@ import pytest
 
 from bot.emulator import ApiError, ChatSession
 from bot.settings import Settings
-from storage.models import Subscription
+from storage.bot_models import Subscription
 from tests.conftest import UNPACED, Running
 from tests.helpers import START, add_event, tick_at
 

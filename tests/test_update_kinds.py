@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from bot.emulator.values import JsonDict
-from storage.models import Subscription
+from storage.bot_models import Subscription
 from tests.conftest import Running, answers_before, until_handled
 
 

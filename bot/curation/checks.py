@@ -13,8 +13,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
-from bot.curation.content import SIDES, STATUSES, Checker, Entry, closest
-from bot.curation.moments import MOMENT_HINT, parse_moment, zone_named
+from bot.curation.content import (
+    AGREEMENT_KINDS,
+    DATED,
+    KINDS,
+    LANGUAGES,
+    SIDES,
+    STATUSES,
+    Checker,
+    Entry,
+    closest,
+)
+from bot.curation.moments import DATE_HINT, MOMENT_HINT, parse_date, parse_moment, zone_named
 
 
 def check_values(checker: Checker, item: Entry) -> None:
@@ -28,6 +38,9 @@ def check_values(checker: Checker, item: Entry) -> None:
         _check_source_location(checker, item)
     if table == "events":
         _check_event_times(checker, item)
+    for name in DATED:
+        if name in item.values:
+            _check_date(checker, item, name)
 
 
 Rule = Callable[[Checker, Entry], None]
@@ -43,7 +56,8 @@ def _reference(table: str, field: str) -> Rule:
                 if guess
                 else f"add it to {table}.toml or use one of its ids"
             )
-            checker.problem(item, field, f"unknown {table.removesuffix('s')} '{value}' ({hint})")
+            noun = next(kind.noun for kind in KINDS if kind.table == table)
+            checker.problem(item, field, f"unknown {noun} '{value}' ({hint})")
 
     return check
 
@@ -56,6 +70,21 @@ def _choice(field: str, allowed: Iterable[str]) -> Rule:
         if value not in options:
             listed = " or ".join(f"'{option}'" for option in options)
             checker.problem(item, field, f"'{value}' is not allowed (use {listed})")
+
+    return check
+
+
+def _references(table: str, field: str) -> Rule:
+    """A "; "-separated list of ids of another kind, each of which must exist."""
+    one = _reference(table, field)
+
+    def check(checker: Checker, item: Entry) -> None:
+        listed = [part.strip() for part in item.values[field].split(";")]
+        for value in listed:
+            one(checker, Entry(item.kind, item.index, {**item.values, field: value}))
+        repeated = {value for value in listed if listed.count(value) > 1}
+        if repeated:
+            checker.problem(item, field, f"lists {', '.join(sorted(repeated))} twice")
 
     return check
 
@@ -81,12 +110,17 @@ def _check_zone(checker: Checker, item: Entry) -> None:
 RULES: dict[tuple[str, str], Rule] = {
     ("sources", "url"): _check_url,
     ("facts", "topic"): _reference("topics", "topic"),
+    ("sources", "language"): _choice("language", LANGUAGES),
     ("people", "side"): _choice("side", SIDES),
+    ("roles", "person"): _reference("people", "person"),
+    ("events", "people"): _references("people", "people"),
+    ("agreements", "kind"): _choice("kind", AGREEMENT_KINDS),
+    ("agreements", "signatories"): _references("people", "signatories"),
     ("events", "zone"): _check_zone,
     ("events", "status"): _choice("status", STATUSES),
     **{
         (table, "source"): _reference("sources", "source")
-        for table in ("facts", "people", "facilities", "events")
+        for table in ("facts", "people", "roles", "facilities", "events", "agreements")
     },
 }
 
@@ -117,6 +151,16 @@ def _check_source_location(checker: Checker, item: Entry) -> None:
             "file",
             f"'{relative}' not found in {checker.folder} (add the file or fix the path)",
         )
+
+
+def _check_date(checker: Checker, item: Entry, field: str) -> None:
+    """A role's or an agreement's date, as precise as its source: stored as its first day."""
+    text = item.values[field]
+    parsed = parse_date(text)
+    if parsed is None:
+        checker.problem(item, field, f"'{text}' is not a valid date ({DATE_HINT})")
+        return
+    item.values[f"{field}_precision"], item.values[field] = parsed
 
 
 def _check_event_times(checker: Checker, item: Entry) -> None:

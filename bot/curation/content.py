@@ -1,4 +1,4 @@
-"""What content/ holds: its six kinds, their fields, and how a problem with an item is named.
+"""What content/ holds: its eight kinds, their fields, and how a problem with an item is named.
 
 The reader (bot/curation/loading.py), the checks of values (bot/curation/checks.py), the admin
 forms and the export all work from these definitions, so that a field is named, sized and
@@ -23,8 +23,14 @@ from storage.models import ItemKind
 # Ids travel inside inline buttons, whose data Telegram caps at 64 bytes: 40 leaves room.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 SHORT, MEDIUM, LONG = 200, 500, 2000
-SIDES = ("kazakhstan", "jinr")
+SIDES = ("kazakhstan", "jinr", "other")
 STATUSES = ("scheduled", "cancelled")
+# The languages of sources: those the bot's readers read.
+LANGUAGES = ("en", "ru", "kk")
+AGREEMENT_KINDS = ("agreement", "memorandum", "agreement of intent", "letter of intent")
+# Dates known to the day, the month or the year ("2023-10-02", "2023-10", "2023"), each stored
+# as its first day with the precision in a column of its own (``as_of_precision``).
+DATED = ("as_of", "signed")
 
 
 class ContentError(Exception):
@@ -75,6 +81,7 @@ KINDS = (
             Field("cited", type=date, required=False),
             Field("url", required=False, limit=LONG),
             Field("file", required=False, limit=MEDIUM),
+            Field("language", limit=8),
         ),
         positioned=False,
     ),
@@ -91,9 +98,21 @@ KINDS = (
             ID,
             Field("name"),
             Field("side"),
-            Field("role", limit=MEDIUM),
             # Other spellings people search by, "; "-separated: "Sakhiev; Сахиев".
             Field("aliases", required=False, limit=MEDIUM),
+            SOURCE,
+        ),
+    ),
+    Kind(
+        "roles",
+        ItemKind.ROLE,
+        (
+            ID,
+            Field("person", limit=64, column="person_id"),
+            Field("role"),
+            Field("organisation", required=False),
+            # As of when the source says so: "2023-02-14", "2023-02" or "2023".
+            Field("as_of", limit=16),
             SOURCE,
         ),
     ),
@@ -120,6 +139,23 @@ KINDS = (
             Field("starts", limit=32),
             Field("ends", required=False, limit=32),
             Field("status", required=False),
+            SOURCE,
+            # Who took part, as the source names them: people ids, "; "-separated.
+            Field("people", required=False, limit=LONG),
+        ),
+    ),
+    Kind(
+        "agreements",
+        ItemKind.AGREEMENT,
+        (
+            ID,
+            Field("title"),
+            Field("kind", limit=32),
+            Field("signed", limit=16),
+            Field("place"),
+            Field("parties", limit=MEDIUM),
+            Field("signatories", required=False, limit=MEDIUM),
+            Field("purpose", limit=LONG),
             SOURCE,
         ),
     ),

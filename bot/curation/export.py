@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 import tomli_w
 
-from bot.curation.content import KINDS, Kind
+from bot.curation.content import DATED, KINDS, Kind
+from bot.curation.moments import date_text
 from storage.models import Base
 
 # How each precision is written; the forms bot.curation.moments.MOMENT_FORMS reads.
@@ -39,6 +40,8 @@ def item_table(kind: Kind, row: Any) -> dict[str, Any]:
         elif field.name == "ends":
             ends = row.ends_at
             value = None if ends is None else moment_text(ends, row.zone, row.precision)
+        elif field.name in DATED:
+            value = date_text(getattr(row, field.name), getattr(row, f"{field.name}_precision"))
         elif field.name == "status":
             # Scheduled is the default; only a cancellation needs saying.
             value = None if row.status == "scheduled" else row.status
@@ -50,7 +53,7 @@ def item_table(kind: Kind, row: Any) -> dict[str, Any]:
 
 
 def content_files(rows: Mapping[str, Sequence[Base]], *, header: str) -> dict[str, bytes]:
-    """The six TOML files by name, each starting with a ``# header`` comment.
+    """The content's TOML files by name, each starting with a ``# header`` comment.
 
     Each item is written as a ``[[table]]`` of its own, as content/ is (tomli-w alone would
     inline short ones), so that an admin can edit the file and add items the same way.

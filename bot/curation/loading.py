@@ -1,4 +1,4 @@
-"""Reading content/: the six files, each item's shape, then every check, into database records.
+"""Reading content/: the eight files, each item's shape, then every check, into database records.
 
 Kept apart from the definitions (bot/curation/content.py), which the admin forms and the export
 share, and from the checks of values (bot/curation/checks.py), which go beyond an item's shape.
@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.curation import checks
 from bot.curation.content import (
+    DATED,
     ID,
     ID_PATTERN,
     KINDS,
@@ -27,7 +28,7 @@ from storage.sync import ContentRecords, Record
 
 
 def load_content(folder: Path) -> ContentRecords:
-    """Read and check the six content files; raise ContentError listing every problem found."""
+    """Read and check the content files; raise ContentError listing every problem found."""
     if not folder.is_dir():
         raise ContentError(
             [f"{folder}: content folder not found (pass the folder with the .toml files)"]
@@ -186,4 +187,7 @@ def _record(item: Entry) -> Record:
         record["status"] = item.values.get("status", "scheduled")
         for column in ("precision", "starts_at", "ends_at"):
             record[column] = item.values[column]
+    for name in DATED:
+        if name in record:
+            record[f"{name}_precision"] = item.values[f"{name}_precision"]
     return record

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -33,6 +33,30 @@ MOMENT_HINT = (
 )
 UNPARSABLE, UNKNOWN_ZONE, SKIPPED = "unparsable", "unknown_zone", "skipped"
 _FORMATS = {"minute": "%Y-%m-%d %H:%M", "day": "%Y-%m-%d", "month": "%Y-%m"}
+
+
+DATE_FORMS = (
+    ("day", re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
+    ("month", re.compile(r"\d{4}-\d{2}"), "%Y-%m"),
+    ("year", re.compile(r"\d{4}"), "%Y"),
+)
+DATE_HINT = 'write "2023-10-02" for a day, "2023-10" for a month or "2023" for a year'
+
+
+def parse_date(text: str) -> tuple[str, date] | None:
+    """A date as content/ writes a role's or an agreement's: its precision and first day."""
+    for precision, pattern, form in DATE_FORMS:
+        if pattern.fullmatch(text):
+            try:
+                return precision, datetime.strptime(text, form).date()
+            except ValueError:
+                return None
+    return None
+
+
+def date_text(day: date, precision: str) -> str:
+    """A stored date back in the form content/ writes it."""
+    return day.strftime(next(form for name, _, form in DATE_FORMS if name == precision))
 
 
 def parse_moment(text: str) -> tuple[str, datetime] | None:

@@ -25,8 +25,9 @@ from bot.durations import format_duration, parse_duration
 from bot.settings import LONGEST_LEAD_TIME
 from bot.texts import texts_for
 from storage import digests, ledger, notices
+from storage.bot_models import Digest
 from storage.digests import DeliveryStatus, DigestStatus, Kind, NewDigest
-from storage.models import Digest, Event
+from storage.models import Event
 
 
 async def plan(session: AsyncSession, engine: Engine, *, now: datetime) -> int:

@@ -18,7 +18,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.digest.engine import Engine
 from bot.texts import texts_for
 from storage import ledger
-from storage.models import Digest
+from storage.bot_models import Digest
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,9 @@ from bot.telegram import pacing
 from bot.telegram.courier import Courier
 from bot.telegram.splitting import split_html
 from storage import ledger, subscriptions
+from storage.bot_models import Digest
 from storage.digests import Kind
-from storage.models import Digest, Event
+from storage.models import Event
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from bot.telegram import pacing
 from bot.telegram.courier import Courier
 from bot.telegram.splitting import split_html
 from storage import chats, knowledge, ledger
+from storage.bot_models import Digest
 from storage.digests import DeliveryStatus
 from storage.ledger import Mark, Pending
-from storage.models import Digest
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import storage.bot_models  # noqa: F401  # its tables join Base.metadata
 from storage.models import Base
 
 connection = context.config.attributes["connection"]
