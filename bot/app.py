@@ -38,9 +38,11 @@ from handlers import (
     facilities,
     facts,
     fallback,
+    people,
     search,
     start,
     subscriptions,
+    timeline,
     update_kinds,
 )
 from storage.changes import ChangeWatch
@@ -125,6 +127,8 @@ def build_app(
     facilities.register(app)
     facts.register(app)
     events.register(app)
+    timeline.register(app)
+    people.register(app)
     subscriptions.register(app)
     # /digest, and the digest tick on the job queue.
     digest.register(app)

@@ -118,3 +118,37 @@ class SubscriptionSetting(CallbackData):
 
     prefix: ClassVar[str] = "sb"
     setting: str
+
+
+@dataclass(frozen=True)
+class TimelinePage(CallbackData):
+    """A year of the timeline: ``number`` counts the years on record from the latest."""
+
+    prefix: ClassVar[str] = "tl"
+    number: int
+
+
+@dataclass(frozen=True)
+class TimelineEntry(CallbackData):
+    """One line of the timeline opened: "e" for an event, "a" for an agreement; and the year's
+    page to go back to."""
+
+    prefix: ClassVar[str] = "te"
+    kind: str
+    item_id: str
+    number: int
+
+
+@dataclass(frozen=True)
+class PeoplePage(CallbackData):
+    prefix: ClassVar[str] = "pp"
+    number: int
+
+
+@dataclass(frozen=True)
+class PersonCard(CallbackData):
+    """A person's card, and the list page to go back to."""
+
+    prefix: ClassVar[str] = "pc"
+    person_id: str
+    number: int

@@ -8,6 +8,10 @@ from bot.texts import Texts, available_languages, texts_for
 
 PUBLIC_COMMANDS = (
     "about",
+    "timeline",
+    "agreements",
+    "people",
+    "who",
     "delegation",
     "facilities",
     "facts",

@@ -1,0 +1,166 @@
+"""/timeline and /agreements: the cooperation year by year, and what was signed.
+
+The timeline is every event and agreement on record, a year to a page, the latest year first;
+each line opens its card. ``/timeline 2016`` opens a year. Dates are as precise as their sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import rendering
+from bot.context import App, Context, pressed
+from bot.telegram.callbacks import TimelineEntry, TimelinePage
+from bot.telegram.deeplinks import deep_link
+from bot.telegram.keyboards import button, keyboard, pager
+from bot.telegram.replies import replace, reply
+from bot.texts import Html, Texts, join
+from storage.knowledge import Knowledge
+from storage.models import Agreement, Event
+
+EVENT, AGREEMENT = "e", "a"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A line of the timeline: what happened, on which day (as its first day), how precisely."""
+
+    kind: str
+    item: Event | Agreement
+    day: date
+    precision: str
+
+    @property
+    def title(self) -> str:
+        return self.item.title
+
+
+def entries(known: Knowledge) -> list[Entry]:
+    """Every event and agreement, latest first."""
+    found = [
+        Entry(
+            EVENT, event, event.starts_at.astimezone(ZoneInfo(event.zone)).date(), event.precision
+        )
+        for event in known.events
+    ]
+    found += [
+        Entry(AGREEMENT, item, item.signed, item.signed_precision) for item in known.agreements
+    ]
+    return sorted(found, key=lambda entry: (entry.day, entry.kind), reverse=True)
+
+
+def years(known: Knowledge) -> list[int]:
+    """The years with something on record, latest first."""
+    return sorted({entry.day.year for entry in entries(known)}, reverse=True)
+
+
+def _year_page(
+    t: Texts, known: Knowledge, number: int
+) -> tuple[Html, InlineKeyboardMarkup | None]:
+    on_record = years(known)
+    if not on_record:
+        return t("timeline.empty"), None
+    number = min(max(number, 0), len(on_record) - 1)
+    year = on_record[number]
+    shown = [entry for entry in entries(known) if entry.day.year == year]
+    lines = [_line(t, entry) for entry in shown]
+    rows = [
+        [button(entry.title, TimelineEntry(entry.kind, entry.item.id, number))] for entry in shown
+    ]
+    rows.append(pager(t, number=number, count=len(on_record), to=TimelinePage))
+    text = t(
+        "timeline.page",
+        year=year,
+        paging=rendering.paging(t, number=number, count=len(on_record)),
+        lines=join(lines),
+        years=", ".join(str(each) for each in on_record),
+    )
+    return text, keyboard(rows)
+
+
+def _line(t: Texts, entry: Entry) -> Html:
+    when = rendering.day_of(entry.day, precision=_day_precision(entry), language=t.language)
+    message = "timeline.agreement" if entry.kind == AGREEMENT else "timeline.event"
+    return t(message, when=when, title=entry.title)
+
+
+def _day_precision(entry: Entry) -> str:
+    """An event known to the minute is dated by its day here."""
+    return "day" if entry.precision == "minute" else entry.precision
+
+
+async def show_timeline(update: Update, context: Context) -> None:
+    """The latest year, or the year asked for: ``/timeline 2016``."""
+    t, known = context.texts, context.bot_data.knowledge
+    asked = context.command_text
+    on_record = years(known)
+    number = 0
+    if asked:
+        if not asked.isdecimal() or int(asked) not in on_record:
+            listed = ", ".join(str(year) for year in on_record)
+            await reply(update, t("timeline.no_year", year=asked, years=listed))
+            return
+        number = on_record.index(int(asked))
+    await reply(update, *_year_page(t, known, number))
+
+
+async def turn_timeline_page(update: Update, context: Context) -> None:
+    query, data = pressed(update)
+    await query.answer()
+    number = TimelinePage.parse(data).number
+    await replace(query, *_year_page(context.texts, context.bot_data.knowledge, number))
+
+
+async def open_entry(update: Update, context: Context) -> None:
+    """An event's or agreement's card, with a way back to its year."""
+    query, data = pressed(update)
+    t, known = context.texts, context.bot_data.knowledge
+    wanted = TimelineEntry.parse(data)
+    item: Event | Agreement | None = (
+        known.agreement(wanted.item_id)
+        if wanted.kind == AGREEMENT
+        else known.event(wanted.item_id)
+    )
+    if item is None:
+        await query.answer(t("timeline.gone"), show_alert=True)
+        await replace(query, *_year_page(t, known, wanted.number))
+        return
+    await query.answer()
+    shown = (
+        rendering.agreement(t, item)
+        if isinstance(item, Agreement)
+        else rendering.event_line(t, item, language=t.language)
+    )
+    sources = rendering.source_line(t, known.sources_of([item]), language=t.language)
+    back = keyboard([[button(t("timeline.back"), TimelinePage(wanted.number))]])
+    await replace(query, join([shown, sources], "\n\n"), back)
+
+
+async def show_agreements(update: Update, context: Context) -> None:
+    """Every agreement, the latest first, each with its source."""
+    t, known = context.texts, context.bot_data.knowledge
+    signed = list(reversed(known.agreements))
+    if not signed:
+        await reply(update, t("agreements.empty"))
+        return
+    cite = rendering.Citations(known.sources_of(signed))
+    listed = join([cite.after(rendering.agreement(t, item), item) for item in signed], "\n\n")
+    await reply(update, t("agreements.body", agreements=listed, sources=cite.footer(t)))
+
+
+def register(app: App) -> None:
+    app.add_handlers(
+        [
+            CommandHandler("timeline", show_timeline),
+            CommandHandler("agreements", show_agreements),
+            deep_link("timeline", show_timeline),
+            deep_link("agreements", show_agreements),
+            CallbackQueryHandler(turn_timeline_page, pattern=TimelinePage.pattern()),
+            CallbackQueryHandler(open_entry, pattern=TimelineEntry.pattern()),
+        ]
+    )

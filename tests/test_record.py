@@ -1,0 +1,129 @@
+"""The record as a newcomer reads it: the timeline year by year, the agreements, the people
+with their roles over time, each answer with its sources, through the real bot and emulator."""
+
+from __future__ import annotations
+
+import re
+
+from bot.curation.loading import load_content
+from bot.settings import DEFAULT_CONTENT
+from tests.conftest import Running
+
+RECORD = load_content(DEFAULT_CONTENT)
+
+
+def years_on_record() -> list[int]:
+    """Every year with an event or an agreement, latest first, from the content itself."""
+    found = {event["starts_at"].year for event in RECORD.events if event["status"] == "scheduled"}
+    found |= {agreement["signed"].year for agreement in RECORD.agreements}
+    return sorted(found, reverse=True)
+
+
+def titles_in(year: int) -> set[str]:
+    events = {
+        e["title"]
+        for e in RECORD.events
+        if e["status"] == "scheduled" and e["starts_at"].year == year
+    }
+    return events | {a["title"] for a in RECORD.agreements if a["signed"].year == year}
+
+
+async def test_timeline_opens_on_the_latest_year_and_walks_back_year_by_year(
+    running: Running,
+) -> None:
+    chat = running.chat()
+    years = years_on_record()
+    page = await chat.send("/timeline")
+    assert f"year by year: {years[0]}" in page.text
+    assert all(title[:40] in page.text for title in titles_in(years[0]))
+    for year in years[1:]:
+        page = await chat.press(page, "Next ›")
+        assert f"year by year: {year}" in page.text
+        assert all(title[:40] in page.text for title in titles_in(year))
+    assert "Next ›" not in page.button_labels, "the oldest year is the last page"
+
+
+async def test_a_timeline_line_opens_its_card_with_its_source_and_comes_back(
+    running: Running,
+) -> None:
+    chat = running.chat()
+    page = await chat.send(f"/timeline {years_on_record()[0]}")
+    entry = page.buttons[0][0].text
+    card = await chat.press(page, entry)
+    assert "Source:" in card.text or "Sources:" in card.text
+    back = await chat.press(card, "‹ Back to the year")
+    assert back.text == page.text
+
+
+async def test_timeline_lines_are_in_date_order_latest_first(running: Running) -> None:
+    page = await running.chat().send(f"/timeline {years_on_record()[0]}")
+    # "📅 2 October 2023 — …" / "📜 October 2023 — …": read the months back from the lines.
+    names = "January February March April May June July August September October November"
+    calendar = [*names.split(), "December"]
+    months = [
+        calendar.index(found) + 1
+        for found in re.findall(r"^[📅📜] (?:\d{1,2} )?(\w+) \d{4} —", page.text, re.MULTILINE)
+    ]
+    assert months
+    assert months == sorted(months, reverse=True)
+
+
+async def test_a_year_with_nothing_on_record_says_which_years_have(running: Running) -> None:
+    reply = await running.chat().send("/timeline 1950")
+    assert "Nothing on record for 1950" in reply.text
+    assert str(years_on_record()[0]) in reply.text
+    reply = await running.chat().send("/timeline <b>soon</b>")
+    assert "Nothing on record for <b>soon</b>" in reply.text, "typed text is shown as typed"
+
+
+async def test_agreements_lists_each_with_its_parties_date_purpose_and_source(
+    running: Running,
+) -> None:
+    reply = await running.chat().send("/agreements")
+    assert reply.text.startswith("📜 Agreements")
+    for agreement in RECORD.agreements:
+        assert agreement["title"] in reply.text
+        assert agreement["place"] in reply.text
+        assert agreement["parties"].split(";")[0] in reply.text
+    assert "Source" in reply.text
+
+
+async def test_a_persons_card_lists_their_roles_oldest_first_each_as_of_its_date(
+    running: Running,
+) -> None:
+    chat = running.chat()
+    card = await chat.send("/who Сахиев")
+    assert card.text.startswith("👤 Sayabek Sakhiyev")
+    roles = [r for r in RECORD.roles if r["person_id"] == "sayabek-sakhiyev"]
+    assert roles
+    positions = [card.text.index(role["role"][:40]) for role in roles]
+    assert positions == sorted(positions), "roles in time order"
+    assert card.text.count("as of ") == len(roles)
+    assert "Took part in" in card.text
+    assert "Visit of the NAS RK delegation to JINR" in card.text
+
+
+async def test_people_pages_open_cards_and_come_back(running: Running) -> None:
+    chat = running.chat()
+    page = await chat.send("/people")
+    assert f"({len(RECORD.people)} in all)" in page.text
+    first = page.buttons[0][0].text
+    card = await chat.press(page, first)
+    assert card.text.startswith(f"👤 {first}")
+    back = await chat.press(card, "‹ Back to the list")
+    assert back.text == page.text
+
+
+async def test_who_offers_a_choice_when_several_names_match_and_says_when_none_do(
+    running: Running,
+) -> None:
+    chat = running.chat()
+    several = await chat.send("/who sergey")
+    sergeys = [p["name"] for p in RECORD.people if "sergey" in p["name"].lower()]
+    assert len(sergeys) > 1
+    assert several.button_labels == sergeys
+    card = await chat.press(several, sergeys[0])
+    assert card.text.startswith(f"👤 {sergeys[0]}")
+    nobody = await chat.send("/who Nobody <i>at all</i>")
+    assert "No one on record is called “Nobody <i>at all</i>”" in nobody.text
+    assert "/who Sakhiev" in (await chat.send("/who")).text
