@@ -85,8 +85,9 @@ def _year_page(
 
 def _line(t: Texts, entry: Entry) -> Html:
     when = rendering.day_of(entry.day, precision=_day_precision(entry), language=t.language)
-    message = "timeline.agreement" if entry.kind == AGREEMENT else "timeline.event"
-    return t(message, when=when, title=entry.title)
+    if entry.kind == AGREEMENT:
+        return t("timeline.agreement", when=when, title=entry.title)
+    return t("timeline.event", when=when, title=entry.title)
 
 
 def _day_precision(entry: Entry) -> str:

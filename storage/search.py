@@ -24,7 +24,9 @@ MATCH_START, MATCH_END = "\x02", "\x03"
 # A word, with its hyphenated parts: "IBR-2" and "DC-60" are one name, searched as a phrase.
 _WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 
-# Title and alias matches weigh ten times body matches; kind and item_id are not searched. Ties
+# Title matches weigh ten times body matches, and a match of a name or another spelling of it
+# (the aliases column, which holds a person's name too) fifty: a name finds its person or
+# facility before the facts that mention it. Kind and item_id are not searched. Ties
 # break on rowid: unique and stable, and unlike the stored columns it costs no read per row.
 # The total rides along as a subquery, so a page is one round trip to the database.
 QUERY = f"""
@@ -33,7 +35,7 @@ QUERY = f"""
            (SELECT count(*) FROM search_index WHERE search_index MATCH :match) AS total
     FROM search_index
     WHERE search_index MATCH :match
-    ORDER BY bm25(search_index, 0.0, 0.0, 10.0, 1.0, 10.0), rowid
+    ORDER BY bm25(search_index, 0.0, 0.0, 10.0, 1.0, 50.0), rowid
     LIMIT :limit OFFSET :offset
 """
 COUNT = "SELECT count(*) FROM search_index WHERE search_index MATCH :match"

@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import digest_engine
+from bot.curation.loading import load_content
 from bot.digest.sending import Tally
 from bot.digest.ticker import digest_tick
+from bot.settings import DEFAULT_CONTENT
 from storage.bot_models import Chat, Subscription
 from storage.models import Base, Change, Event
 from tests.conftest import DEFAULT_NOW, TEST_TOKEN, Running
@@ -27,6 +29,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
 # Ten days after the test clock starts: every lead time is still ahead.
 START = DEFAULT_NOW + timedelta(days=10)
+# The curated content as `coopbot content check` reads it: counts and items a test expects.
+RECORD = load_content(DEFAULT_CONTENT)
+FACTS = len(RECORD.facts)
+# The latest event on record (all of them are over): what /next shows when nothing is ahead.
+LATEST_EVENT = max(
+    (event for event in RECORD.events if event["status"] == "scheduled"),
+    key=lambda event: event["starts_at"],
+)["title"]
+# /facilities shows five to a page.
+FACILITY_PAGES = -(-len(RECORD.facilities) // 5)
+
 # A fact in content's own form, as an admin's /import file adds it.
 IMPORTED_FACT = f"""
 [[facts]]

@@ -15,7 +15,7 @@ import pytest
 from bot.emulator import BotApiEmulator
 from bot.settings import DEFAULT_CONTENT
 from tests.conftest import TEST_TOKEN
-from tests.helpers import config_file, table_count
+from tests.helpers import FACTS, RECORD, config_file, table_count
 
 TIMEOUT = 60
 
@@ -47,7 +47,9 @@ def broken_content(tmp_path: Path) -> Path:
 def test_content_check_accepts_the_curated_content(tmp_path: Path) -> None:
     result = coopbot("content", "check", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "is valid: 1 source, 7 topics, " in result.stdout
+    assert (
+        f"is valid: {len(RECORD.sources)} sources, {len(RECORD.topics)} topics, " in result.stdout
+    )
 
 
 def test_content_check_names_file_item_and_field(tmp_path: Path) -> None:
@@ -64,9 +66,9 @@ def test_content_sync_reports_then_finds_nothing_to_do(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     database = (tmp_path / "data" / "coopbot.db").resolve()
     assert first.stdout.startswith(f"database: {database}\ncontent: {DEFAULT_CONTENT}\n")
-    assert "facts: 24 created" in first.stdout
+    assert f"facts: {FACTS} created" in first.stdout
     again = coopbot("content", "sync", "--config", str(settings), cwd=tmp_path)
-    assert "facts: 24 unchanged" in again.stdout
+    assert f"facts: {FACTS} unchanged" in again.stdout
     assert "created" not in again.stdout
 
 
@@ -82,7 +84,7 @@ def test_a_relative_database_is_beside_the_config_file_not_in_the_working_direct
     assert result.returncode == 0, result.stderr
     database = (folder / "data" / "coopbot.db").resolve()
     assert f"database: {database}\n" in result.stdout
-    assert table_count(database, "facts") == 24
+    assert table_count(database, "facts") == FACTS
     assert list(elsewhere.iterdir()) == []
 
 
@@ -92,10 +94,10 @@ def test_without_a_config_the_database_is_in_the_data_folder(tmp_path: Path) -> 
     result = coopbot("content", "sync", cwd=elsewhere, env={"COOPBOT_DATA": str(data)})
     assert result.returncode == 0, result.stderr
     assert f"database: {(data / 'coopbot.db').resolve()}\n" in result.stdout
-    assert table_count(data / "coopbot.db", "facts") == 24
+    assert table_count(data / "coopbot.db", "facts") == FACTS
     xdg = coopbot("content", "sync", cwd=elsewhere, env={"XDG_DATA_HOME": str(data)})
     assert xdg.returncode == 0, xdg.stderr
-    assert table_count(data / "coopbot" / "coopbot.db", "facts") == 24
+    assert table_count(data / "coopbot" / "coopbot.db", "facts") == FACTS
     assert list(elsewhere.iterdir()) == []
 
 

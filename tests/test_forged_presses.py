@@ -21,7 +21,7 @@ from bot.emulator import ApiError
 from bot.settings import Settings
 from bot.telegram.callbacks import CallbackData
 from tests.conftest import ADMIN, UNPACED, Running, until_handled
-from tests.helpers import errors_logged
+from tests.helpers import FACILITY_PAGES, errors_logged
 
 GONE = 999_999
 HUGE = "9" * 25
@@ -121,7 +121,9 @@ async def test_a_press_on_a_message_that_is_gone_is_answered_in_a_new_message(
     await until_handled(running, presses[-1])
     assert generic_errors(running) == []
     assert errors_logged(caplog) == []
-    pages = [m for m in running.emulator.messages(ADMIN) if "page 2 of 2" in m.text]
+    pages = [
+        m for m in running.emulator.messages(ADMIN) if f"page 2 of {FACILITY_PAGES}" in m.text
+    ]
     # fl:1, the facilities' second page, and fc:x:1, whose facility is unknown: sent anew.
     assert len(pages) == 2
 
@@ -136,7 +138,7 @@ async def test_a_press_on_a_message_telegram_will_not_edit_gets_its_page_anew(
     page = await chat.send("/facilities")
     running.emulator.fail("editMessageText", ApiError.bad_request(reason))
     turned = await chat.press(page, "Next ›")
-    assert "page 2 of 2" in turned.text
+    assert f"page 2 of {FACILITY_PAGES}" in turned.text
     assert turned.message_id != page.message_id
     assert generic_errors(running) == []
     assert errors_logged(caplog) == []

@@ -13,6 +13,7 @@ from bot.settings import Settings
 from bot.telegram.sightings import save as save_chats
 from storage.db import create_engine
 from tests.conftest import Running
+from tests.helpers import FACILITY_PAGES
 
 
 async def test_a_button_from_an_older_version_is_explained(running: Running) -> None:
@@ -37,7 +38,7 @@ async def test_a_double_tap_turns_the_page_once_and_answers_both(running: Runnin
     turned = await chat.send("/help")  # anything after the taps: the bot has handled both
     assert "What I can do" in turned.text
     pages = [m for m in running.emulator.messages(user.id) if m.message_id == page.message_id]
-    assert "page 2 of 2" in pages[0].text
+    assert f"page 2 of {FACILITY_PAGES}" in pages[0].text
     sent = [m for m in running.emulator.history(user.id) if "Something went wrong" in m.text]
     assert sent == []
 

@@ -25,6 +25,7 @@ from bot.emulator.values import Document
 from bot.sandbox import render_text, run_sandbox, sandbox_storage_url
 from bot.sandbox.files import Downloads
 from bot.settings import DEFAULT_CONTENT, Settings
+from tests.helpers import LATEST_EVENT
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -117,9 +118,9 @@ async def test_every_button_shown_has_a_number_of_its_own(configured: Settings) 
     # Paging edits the message: it is shown again, its buttons numbered on from the last.
     assert next_page.startswith("6\n      (pressed “Next ›”)\nbot › (edited) ")
     assert "      [7] Superheavy Element Factory\n" in next_page
-    assert "      [10] ‹ Previous\n" in next_page
+    assert "      [12] ‹ Previous  [13] Next ›\n" in next_page
     assert "bot › (edited) 🏛 Superheavy Element Factory" in card
-    assert "[11] ‹ Back to the list" in card
+    assert "[14] ‹ Back to the list" in card
 
 
 async def test_a_button_of_an_earlier_message_can_be_pressed(configured: Settings) -> None:
@@ -153,7 +154,7 @@ async def test_end_of_input_ends_the_session_and_keeps_real_data_apart(
     configured: Settings, tmp_path: Path
 ) -> None:
     shown = await sandbox_session(configured, "/next\n")
-    assert "Session of the Committee of Plenipotentiaries" in shown
+    assert LATEST_EVENT in shown
     assert shown.endswith("you › \nSandbox closed.\n")
     assert (tmp_path / "data" / "sandbox.db").is_file()
     assert not (tmp_path / "data" / "coopbot.db").exists()
@@ -345,7 +346,7 @@ def test_coopbot_sandbox_answers_typed_lines_on_stdin(tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (0, "")
     assert "offline" in done.stdout.lower()
     assert "you › /next\nbot › " in done.stdout
-    assert "Session of the Committee of Plenipotentiaries" in done.stdout
+    assert LATEST_EVENT in done.stdout
     assert (tmp_path / "data" / "sandbox.db").is_file()
 
 

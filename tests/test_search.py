@@ -136,7 +136,8 @@ async def test_only_what_readers_see_is_indexed(sessions: Sessions) -> None:
         ("Сахиев", "Sayabek Sakhiyev"),
         ("Sakhiyv", "Sayabek Sakhiyev"),
         ("Tokaev", "Trubnikov's meeting with Kassym-Jomart Tokayev"),
-        ("Токаев", "Trubnikov's meeting with Kassym-Jomart Tokayev"),
+        # Written as the record spells him in Russian, the name finds the person himself.
+        ("Токаев", "Kassym-Jomart Tokayev"),
         ("Трубников", "Grigory Trubnikov"),
         ("ИБР-2", "IBR-2 Research Reactor"),
     ],
@@ -159,7 +160,7 @@ async def test_places_in_cyrillic_find_the_latin_record(
 
 async def test_a_word_far_from_every_term_still_finds_nothing(index: search.SearchIndex) -> None:
     assert (await index.search("xylophone")).total == 0
-    assert (await index.search("Боинг")).total == 0
+    assert (await index.search("Зоопарк")).total == 0
 
 
 async def test_close_spellings_know_a_word_added_after_the_first_search(

@@ -3,7 +3,9 @@
 A person's one ``role`` gives way to ``roles``: (person, role, organisation, as of, source),
 each as true as its date. ``agreements`` hold who signed what, when and what for. Sources gain
 their ``language``; events gain the ``people`` who took part. Search finds a person by name,
-other spellings and every role; the index row of a person is rebuilt when their roles change.
+other spellings and every role; the name is indexed with the other spellings too, so that a
+name finds its person before the facts that mention it. A person's row of the index is rebuilt
+when their roles change.
 
 Revision ID: 0015
 Revises: 0014
@@ -26,7 +28,8 @@ PERSON_ROW = (
     "SELECT 'person', p.id, p.name, "
     "coalesce((SELECT group_concat(r.role || ' ' || coalesce(r.organisation, ''), ' ') "
     "FROM roles r "
-    "WHERE r.person_id = p.id), ''), coalesce(p.aliases, '') FROM people p WHERE p.id = {id}"
+    "WHERE r.person_id = p.id), ''), p.name || ' ' || coalesce(p.aliases, '') "
+    "FROM people p WHERE p.id = {id}"
 )
 COLUMNS = "(kind, item_id, title, body, aliases)"
 
