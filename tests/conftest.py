@@ -29,6 +29,7 @@ from bot.runtime import PATIENT, open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
 from bot.telegram.polling import Backoff
 from storage.db import create_engine, session_factory
+from tests.pages import PageServer
 
 TEST_TOKEN = "123456789:test-token-never-real-0123456789"
 # A moment after every event in content/ (all in 2023), as on the day this was written.
@@ -69,6 +70,13 @@ def token_never_logged() -> Iterator[None]:
         root.setLevel(level)
         undo()
     assert not watch.leaks, f"the token reached {len(watch.leaks)} log line(s): {watch.leaks[0]}"
+
+
+@pytest.fixture
+async def pages() -> AsyncIterator[PageServer]:
+    """The web pages of tests/pages.py, served on a free loopback port until the test ends."""
+    async with PageServer().running() as server:
+        yield server
 
 
 @pytest.fixture
