@@ -30,6 +30,7 @@ from handlers import (
     admin_facts,
     admin_history,
     admin_oversight,
+    admin_sources,
     broadcast,
     chats,
     digest,
@@ -136,6 +137,7 @@ def build_app(
     # everyone else.
     admin_facts.register(app)
     admin_deletion.register(app)
+    admin_sources.register(app)
     admin_events.register(app)
     admin_history.register(app)
     admin_oversight.register(app)

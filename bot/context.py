@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -125,6 +125,11 @@ class Context(CallbackContext[Courier, UserData, dict[Any, Any], BotData]):
         """The message as plain text: formatting the sender applied is not taken as markup."""
         message = self._sent().effective_message
         return message.text if message and message.text else ""
+
+    @property
+    def today(self) -> date:
+        """The day it is in the bot's zone (``[time] zone``)."""
+        return self.now.astimezone(self.bot_data.settings.zone).date()
 
     @property
     def command_text(self) -> str:

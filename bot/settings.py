@@ -64,6 +64,7 @@ KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "logging": {"level": str},
     "digest": {"lead_times": list, "summary": str, "channel_id": int, "tick": str},
     "limits": {"per_second": int, "per_chat_per_second": int, "per_group_per_minute": int},
+    "sources": {"allow_loopback": bool},
 }
 
 
@@ -135,6 +136,8 @@ class Settings:
     log_level: str = "INFO"
     digest: DigestSettings = DigestSettings()
     limits: Limits = Limits()
+    # /addsource may fetch pages on this machine's loopback: for the sandbox and tests only.
+    fetch_loopback: bool = False
 
     def require_token(self) -> str:
         """The token, for the one place that talks to Telegram."""
@@ -190,6 +193,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         log_level=_log_level(get("logging", "level", "INFO")),
         digest=_digest(get),
         limits=_limits(get),
+        fetch_loopback=get("sources", "allow_loopback", False),
     )
 
 

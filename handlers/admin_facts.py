@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import partial
 
 from telegram import Update
@@ -25,11 +25,11 @@ from telegram.ext import (
 )
 
 from bot.context import App, Context, pressed
-from bot.curation import fact_drafts, fact_forms
+from bot.curation import fact_drafts, fact_forms, source_drafts
 from bot.curation.admins import admin_only
-from bot.curation.drafts import DraftPress, Flow, conflict
+from bot.curation.drafts import DraftPress, Flow, conflict, pressed_draft
 from bot.curation.fact_drafts import Draft
-from bot.curation.fact_forms import FACT_FIELDS, FormError
+from bot.curation.fact_forms import FACT_FIELDS, FormError, SourceChoice
 from bot.knowledge import refresh
 from bot.telegram.keyboards import button, keyboard
 from bot.telegram.replies import reply
@@ -44,6 +44,8 @@ SOURCE_BUTTONS = 8
 TYPED = filters.TEXT & ~filters.COMMAND
 # The steps' own choices under a draft: a topic or a source picked by its id.
 PICK_TOPIC, PICK_SOURCE = "t.", "s."
+# A sentence's button under /addsource starts a fact drafted from that sentence.
+FROM_SENTENCE = DraftPress.matching(source_drafts.FLOW, rf"{source_drafts.SENTENCE}\d{{1,2}}")
 
 
 class FactFlow(Flow[Draft]):
@@ -73,21 +75,12 @@ class FactFlow(Flow[Draft]):
 FLOW = FactFlow()
 
 
-def _today(context: Context) -> date:
-    return context.now.astimezone(context.bot_data.settings.zone).date()
-
-
 def _latest(context: Context) -> tuple[str, Draft]:
     """The draft under way, with the token its steps' buttons carry."""
     latest = FLOW.drafts(context).latest()
     if latest is None:
         raise RuntimeError("a step of /addfact is reached only with a draft under way")
     return latest
-
-
-def _draft(context: Context) -> Draft:
-    """The draft the typed answers of the steps go to."""
-    return _latest(context)[1]
 
 
 async def _preview(update: Update, context: Context, draft: Draft) -> int:
@@ -107,58 +100,79 @@ async def start_adding(update: Update, context: Context) -> int:
     rest = context.command_text
     if rest:
         try:
-            draft = fact_drafts.one_line_draft(known, rest, today=_today(context))
+            draft = fact_drafts.one_line_draft(known, rest, today=context.today)
         except FormError as error:
             await reply(update, error.message(t))
             return END
         return await _preview(update, context, draft)
-    token = FLOW.drafts(context).add(Draft())
-    rows = [
-        [button(topic.title, FLOW.press(token, PICK_TOPIC + topic.id))] for topic in known.topics
-    ]
-    await reply(update, t("admin_facts.ask_topic"), keyboard(rows))
+    return await _ask_topic(update, context, FLOW.drafts(context).add(Draft()))
+
+
+async def start_from_sentence(update: Update, context: Context) -> int | None:
+    """A sentence's button under /addsource: the source is stored, and a fact drafted from the
+    sentence, citing it, goes on from its topic (the title typed, then the usual preview)."""
+    t, data = context.texts, context.bot_data
+    try:
+        press, found = await pressed_draft(update, context, source_drafts.FLOW)
+        sentence = found.sentences[int(press.choice.removeprefix(source_drafts.SENTENCE)) - 1]
+    except (LookupError, ValueError):
+        return None
+    source = await source_drafts.keep(data, found, admin_id=context.user_id, now=context.now)
+    query, _ = pressed(update)
+    await query.answer()
+    FLOW.drafts(context).clear()
+    draft = Draft(text=fact_forms.check("text", sentence), source=SourceChoice(source, new=False))
+    await reply(update, t("admin_facts.from_sentence", source=source.id, text=draft.text))
+    return await _ask_topic(update, context, FLOW.drafts(context).add(draft))
+
+
+async def _ask_topic(update: Update, context: Context, token: str) -> int:
+    """The topics as buttons, under the draft's token; any may be typed instead."""
+    topics = context.bot_data.knowledge.topics
+    rows = [[button(topic.title, FLOW.press(token, PICK_TOPIC + topic.id))] for topic in topics]
+    await reply(update, context.texts("admin_facts.ask_topic"), keyboard(rows))
     return TOPIC
 
 
-async def _take_topic(update: Update, context: Context, typed: str) -> int | None:
-    t = context.texts
-    try:
-        topic = fact_forms.topic(context.bot_data.knowledge, typed)
-    except FormError as error:
-        await reply(update, error.message(t))
-        return None
-    _draft(context).topic = topic
-    limit = FACT_FIELDS["title"].limit
-    await reply(update, t("admin_facts.ask_title", topic=topic.title, limit=limit))
-    return TITLE
-
-
-async def _step_pressed(update: Update, context: Context) -> DraftPress | None:
-    """A step's button on the draft under way; one of an older draft's is answered as stale."""
+async def _chosen(update: Update, context: Context) -> str | None:
+    """What a step was given: the button pressed (on the draft under way), or the text typed;
+    None for a press on an older draft's button, which is answered as stale."""
+    if update.callback_query is None:
+        return context.text
     found = await FLOW.pressed(update, context)
     if found is None:
         return None
     query, _ = pressed(update)
     await query.answer()
-    return found[0]
+    return found[0].choice.split(".", 1)[1]
 
 
-async def choose_topic(update: Update, context: Context) -> int | None:
-    press = await _step_pressed(update, context)
-    return None if press is None else await _take_topic(update, context, press.choice[2:])
-
-
-async def type_topic(update: Update, context: Context) -> int | None:
-    return await _take_topic(update, context, context.text)
+async def take_topic(update: Update, context: Context) -> int | None:
+    t, typed = context.texts, await _chosen(update, context)
+    if typed is None:
+        return None
+    try:
+        topic = fact_forms.topic(context.bot_data.knowledge, typed)
+    except FormError as error:
+        await reply(update, error.message(t))
+        return None
+    _latest(context)[1].topic = topic
+    limit = FACT_FIELDS["title"].limit
+    await reply(update, t("admin_facts.ask_title", topic=topic.title, limit=limit))
+    return TITLE
 
 
 async def take_title(update: Update, context: Context) -> int | None:
     t = context.texts
+    draft = _latest(context)[1]
     try:
-        _draft(context).title = fact_forms.check("title", context.text)
+        draft.title = fact_forms.check("title", context.text)
     except FormError as error:
         await reply(update, error.message(t))
         return None
+    if draft.text and draft.source is not None:
+        # Drafted from a source's sentence: its text and source are given already.
+        return await _preview(update, context, draft)
     await reply(update, t("admin_facts.ask_text", limit=FACT_FIELDS["text"].limit))
     return TEXT
 
@@ -166,7 +180,7 @@ async def take_title(update: Update, context: Context) -> int | None:
 async def take_text(update: Update, context: Context) -> int | None:
     t = context.texts
     try:
-        _draft(context).text = fact_forms.check("text", context.text)
+        _latest(context)[1].text = fact_forms.check("text", context.text)
     except FormError as error:
         await reply(update, error.message(t))
         return None
@@ -177,23 +191,17 @@ async def take_text(update: Update, context: Context) -> int | None:
     return SOURCE
 
 
-async def _take_source(update: Update, context: Context, typed: str) -> int | None:
-    draft = _draft(context)
+async def take_source(update: Update, context: Context) -> int | None:
+    typed = await _chosen(update, context)
+    if typed is None:
+        return None
+    draft = _latest(context)[1]
     try:
-        draft.source = fact_drafts.source(context.bot_data.knowledge, typed, today=_today(context))
+        draft.source = fact_drafts.source(context.bot_data.knowledge, typed, today=context.today)
     except FormError as error:
         await reply(update, error.message(context.texts))
         return None
     return await _preview(update, context, draft)
-
-
-async def choose_source(update: Update, context: Context) -> int | None:
-    press = await _step_pressed(update, context)
-    return None if press is None else await _take_source(update, context, press.choice[2:])
-
-
-async def type_source(update: Update, context: Context) -> int | None:
-    return await _take_source(update, context, context.text)
 
 
 async def start_editing(update: Update, context: Context) -> int:
@@ -210,7 +218,7 @@ async def start_editing(update: Update, context: Context) -> int:
         if fact.deleted_at is not None:
             await reply(update, t("admin_facts.edit_deleted", id=fact.id))
             return END
-        draft = fact_drafts.edit_draft(known, fact, form.field, form.value, today=_today(context))
+        draft = fact_drafts.edit_draft(known, fact, form.field, form.value, today=context.today)
     except FormError as error:
         await reply(update, error.message(t))
         return END
@@ -221,11 +229,9 @@ async def start_editing(update: Update, context: Context) -> int:
 
 
 async def decide(update: Update, context: Context) -> int | None:
-    """Confirm or Cancel under the preview; a stale press leaves the conversation where it is,
-    and a preview made again (its id was taken meanwhile) awaits a decision of its own."""
-    if not await FLOW.answer(update, context):
-        return None
-    return CONFIRM if FLOW.drafts(context).latest() is not None else END
+    """Confirm or Cancel; after a stale press, or a preview made anew, the draft still waits."""
+    answered = await FLOW.answer(update, context)
+    return None if not answered else CONFIRM if FLOW.drafts(context).latest() else END
 
 
 async def cancel(update: Update, context: Context) -> int:
@@ -255,17 +261,18 @@ def conversation() -> ConversationHandler[Context]:
             entry_points=[
                 CommandHandler("addfact", start_adding),
                 CommandHandler("editfact", start_editing),
+                CallbackQueryHandler(start_from_sentence, pattern=FROM_SENTENCE),
             ],
             states={
                 TOPIC: [
-                    CallbackQueryHandler(choose_topic, pattern=_step(PICK_TOPIC)),
-                    MessageHandler(TYPED, type_topic),
+                    CallbackQueryHandler(take_topic, pattern=_step(PICK_TOPIC)),
+                    MessageHandler(TYPED, take_topic),
                 ],
                 TITLE: [MessageHandler(TYPED, take_title)],
                 TEXT: [MessageHandler(TYPED, take_text)],
                 SOURCE: [
-                    CallbackQueryHandler(choose_source, pattern=_step(PICK_SOURCE)),
-                    MessageHandler(TYPED, type_source),
+                    CallbackQueryHandler(take_source, pattern=_step(PICK_SOURCE)),
+                    MessageHandler(TYPED, take_source),
                 ],
                 CONFIRM: [
                     CallbackQueryHandler(decide, pattern=FLOW.pattern()),
@@ -276,8 +283,6 @@ def conversation() -> ConversationHandler[Context]:
             fallbacks=[CommandHandler("cancel", cancel)],
             # /addfact or /editfact in the middle of a draft starts afresh.
             allow_reentry=True,
-            per_chat=True,
-            per_user=True,
             per_message=False,
             conversation_timeout=TIMEOUT,
             name="facts",
@@ -291,9 +296,4 @@ def _step(choice: str) -> re.Pattern[str]:
 
 def register(app: App) -> None:
     # The gate covers the whole conversation, its steps' buttons included.
-    admin_only(
-        app,
-        [
-            conversation(),
-        ],
-    )
+    admin_only(app, [conversation()])

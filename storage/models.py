@@ -72,6 +72,9 @@ class Source(Base):
     file: Mapped[str | None] = mapped_column(Text)
     # The page's language ("en", "ru", "kk"); NULL for sources added before it was recorded.
     language: Mapped[str | None] = mapped_column(String(8))
+    # The page's text as /addsource read it, for a source added from Telegram; /export writes
+    # it to ``file``. NULL for sources whose text, if any, is a file in content/.
+    text: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(String(16), default="content")
 
 

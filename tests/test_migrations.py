@@ -104,3 +104,24 @@ async def test_refusals_recorded_one_per_attempt_are_merged_into_their_minute(
             assert count.scalar() == 4
     finally:
         await engine.dispose()
+
+
+async def test_every_curated_table_raises_the_revision_on_every_write(tmp_path: Path) -> None:
+    """A migration that rebuilds a table drops its triggers: they must all be there at head."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/coopbot.db")
+    try:
+        await migrate(engine)
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            )
+            triggers = {row[0] for row in found}
+    finally:
+        await engine.dispose()
+    curated = ("sources", "topics", "facts", "people", "roles", "facilities", "events")
+    expected = {
+        f"{table}_revision_{action}"
+        for table in (*curated, "agreements")
+        for action in ("insert", "update", "delete")
+    }
+    assert expected - triggers == set()

@@ -34,6 +34,7 @@ ADMIN_COMMANDS = (
     "editfact",
     "delfact",
     "restore",
+    "addsource",
     "addevent",
     "editevent",
     "cancelevent",

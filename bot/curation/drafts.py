@@ -229,3 +229,16 @@ async def conflict(
                 stamp = Stamp(latest.id, latest.admin_id, latest.at)
     who = changed_by(t, context, stamp)
     return t("drafts.conflict", id=item_id, who=who, current=shown(item))
+
+
+async def pressed_draft(update: Update, context: Context, flow: str) -> tuple[DraftPress, Any]:
+    """The press on another flow's button and the presser's draft of that flow, for a flow that
+    starts from it (a fact drafted from a source's sentence); LookupError, answered as stale,
+    when the presser has no such draft."""
+    query, data = pressed(update)
+    press = DraftPress.parse(data)
+    draft = Drafts[Any](context, flow).get(press.token)
+    if draft is None:
+        await query.answer(context.texts("drafts.gone"), show_alert=True)
+        raise LookupError(f"no {flow} draft under the pressed token")
+    return press, draft

@@ -76,6 +76,11 @@ def source_files(rows: Mapping[str, Sequence[Base]], content_dir: Path) -> dict[
         relative = getattr(source, "file", None)
         if relative is None:
             continue
+        text = getattr(source, "text", None)
+        if text is not None:
+            # Added from a link: the text is in the database, not in content/.
+            found[Path(relative).as_posix()] = text.encode()
+            continue
         path = (root / relative).resolve()
         if path.is_relative_to(root) and path.is_file():
             found[Path(relative).as_posix()] = path.read_bytes()

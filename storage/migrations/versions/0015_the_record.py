@@ -2,7 +2,8 @@
 
 A person's one ``role`` gives way to ``roles``: (person, role, organisation, as of, source),
 each as true as its date. ``agreements`` hold who signed what, when and what for. Sources gain
-their ``language``; events gain the ``people`` who took part. Search finds a person by name,
+their ``language``, and those added from a link the page's ``text``; events gain the ``people``
+who took part. Search finds a person by name,
 other spellings and every role; the name is indexed with the other spellings too, so that a
 name finds its person before the facts that mention it. A person's row of the index is rebuilt
 when their roles change.
@@ -22,6 +23,8 @@ branch_labels = None
 depends_on = None
 
 ACTIONS = ("insert", "update", "delete")
+# The tables whose every write raises the knowledge revision.
+CURATED = ("sources", "topics", "facts", "people", "roles", "facilities", "events", "agreements")
 REVISION = "BEGIN UPDATE revisions SET value = value + 1 WHERE name = 'knowledge'; END"
 # A person's row of the index, from the people row `p`, their roles and other spellings.
 PERSON_ROW = (
@@ -63,6 +66,7 @@ def _reindex_person(person: str) -> str:
 def upgrade() -> None:
     with op.batch_alter_table("sources") as batch:
         batch.add_column(sa.Column("language", sa.String(8), nullable=True))
+        batch.add_column(sa.Column("text", sa.Text(), nullable=True))
     with op.batch_alter_table("events") as batch:
         batch.add_column(sa.Column("people", sa.Text(), nullable=True))
     op.create_table(
@@ -95,9 +99,10 @@ def upgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS people_search_{action}")
     with op.batch_alter_table("people", recreate="always") as batch:
         batch.drop_column("role")
-    # Recreating the table dropped its triggers: the revision ones come back as they were.
-    _revision_triggers("people")
-    for table in ("roles", "agreements"):
+    # Recreating a table drops its triggers: 0012 lost those of sources so, and a source added
+    # since changed no revision (another process went on showing the old list). Every curated
+    # table gets its revision triggers, whether it still had them or not.
+    for table in CURATED:
         _revision_triggers(table)
     op.execute("DELETE FROM search_index WHERE kind = 'person'")
     op.execute(f"INSERT INTO search_index {COLUMNS} {PERSON_ROW.format(id='p.id')}")
@@ -148,6 +153,7 @@ def downgrade() -> None:
     with op.batch_alter_table("events") as batch:
         batch.drop_column("people")
     with op.batch_alter_table("sources") as batch:
+        batch.drop_column("text")
         batch.drop_column("language")
     # 0014's index of people: name, role, other spellings.
     op.execute("DELETE FROM search_index WHERE kind = 'person'")
