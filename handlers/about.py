@@ -16,23 +16,39 @@ from bot.telegram.replies import reply
 from bot.texts import join
 from storage.events import ends
 
-AGREEMENT_TOPIC = "agreement"
+# What /about tells, topic by topic, and how many of each topic's facts (in curated order).
+OVERVIEW = (("membership", 2), ("national-group", 1), ("figures", 2), ("directions", 3))
 # The visit whose delegation /delegation lists, and the sides in the order they are shown.
 DELEGATION_EVENT = "nas-rk-visit-2023"
 SIDES = ("kazakhstan", "jinr", "other")
 
 
 async def show_about(update: Update, context: Context) -> None:
-    """The agreement: who signed it, when, and what for, with its source."""
+    """The cooperation in brief: membership as the sources word it, the national group, the
+    main directions, and the agreements on record, each fact with its source."""
     t = context.texts
     known = context.bot_data.knowledge
-    items = known.facts_in(AGREEMENT_TOPIC)
+    items = [fact for topic, count in OVERVIEW for fact in known.facts_in(topic)[:count]]
     if not items:
         await reply(update, t("about.empty"))
         return
-    cite = rendering.Citations(known.sources_of(items))
+    cite = rendering.Citations(known.sources_of([*items, *known.agreements]))
     body = join([cite.after(rendering.fact(t, item), item) for item in items], "\n\n")
-    await reply(update, t("about.body", facts=body, sources=cite.footer(t)))
+    signed = [
+        cite.after(
+            t(
+                "about.agreement",
+                signed=rendering.day_of(
+                    item.signed, precision=item.signed_precision, language=t.language
+                ),
+                title=item.title,
+            ),
+            item,
+        )
+        for item in reversed(known.agreements)
+    ]
+    text = t("about.body", facts=body, agreements=join(signed), sources=cite.footer(t))
+    await reply(update, text)
 
 
 async def show_delegation(update: Update, context: Context) -> None:

@@ -58,13 +58,19 @@ async def test_command_menu_is_published_on_start(running: Running) -> None:
     assert published == list(PUBLIC_COMMANDS)
 
 
-async def test_about_tells_who_when_and_why_with_its_source(running: Running) -> None:
+async def test_about_tells_the_cooperation_in_brief_each_fact_with_its_source(
+    running: Running,
+) -> None:
     reply = await running.chat().send("/about")
-    assert "agreement of intent" in reply.text
-    assert "National Academy of Sciences of the Republic of Kazakhstan" in reply.text
-    assert "2–3 October 2023" in reply.text
-    assert "Institute of Nuclear Physics in Almaty" in reply.text
-    assert f"Source: JINR, 4 October 2023 — “{SOURCE_TITLE}”" in reply.text
+    assert reply.text.startswith("🤝 JINR and Kazakhstan")
+    # Membership as each page words it: neither is taken for the other.
+    assert "accession" in reply.text
+    assert "30th anniversary of JINR–Kazakhstan cooperation" in reply.text
+    assert "largest" in reply.text
+    for agreement in content("agreements"):
+        assert agreement["title"] in reply.text
+    assert "[1]" in reply.text
+    assert f"JINR, 4 October 2023 — “{SOURCE_TITLE}”" in reply.text
 
 
 async def test_delegation_lists_both_sides_in_the_sources_order(running: Running) -> None:

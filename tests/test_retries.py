@@ -20,7 +20,7 @@ from tests.helpers import FACILITY_PAGES
 
 # Each wait for the Bot API's answer, short so that a late answer times out quickly.
 READ_TIMEOUT = 1.0
-ABOUT = "🤝 The agreement of intent"
+ABOUT = "🤝 JINR and Kazakhstan"
 HELP = "What I can do"
 GENERIC = "Something went wrong"
 
