@@ -31,6 +31,7 @@ from handlers import (
     admin_history,
     admin_oversight,
     admin_sources,
+    admin_week,
     broadcast,
     chats,
     digest,
@@ -142,6 +143,7 @@ def build_app(
     admin_history.register(app)
     admin_oversight.register(app)
     broadcast.register(app)
+    admin_week.register(app)
     # Search takes every plain text in a private chat: after the admin conversations that read
     # typed answers (a fact's title, its text ...), so that their steps get them first.
     search.register(app)

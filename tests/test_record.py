@@ -4,10 +4,16 @@ with their roles over time, each answer with its sources, through the real bot a
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.curation.loading import load_content
+from bot.digest.words import summary
 from bot.rendering import day_of
 from bot.settings import DEFAULT_CONTENT
+from bot.texts import texts_for
+from storage.knowledge import Knowledge
+from storage.models import Agreement, Person, Role
 from tests.conftest import Running
 
 RECORD = load_content(DEFAULT_CONTENT)
@@ -131,3 +137,49 @@ async def test_who_offers_a_choice_when_several_names_match_and_says_when_none_d
     nobody = await chat.send("/who Nobody <i>at all</i>")
     assert "No one on record is called “Nobody <i>at all</i>”" in nobody.text
     assert "/who Sakhiev" in (await chat.send("/who")).text
+
+
+def test_the_summary_tells_new_agreements_and_roles_too() -> None:
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    added = now - timedelta(days=2)
+    person = Person(id="p", name="Sayabek Sakhiyev", side="kazakhstan", source_id="s")
+    role = Role(
+        id="r",
+        person_id="p",
+        role="General Director of RSE INP",
+        organisation=None,
+        as_of=date(2025, 11, 27),
+        as_of_precision="day",
+        source_id="s",
+        created_at=added,
+        updated_at=added,
+    )
+    signed = Agreement(
+        id="a",
+        title="A letter of intent",
+        kind="letter of intent",
+        signed=date(2025, 11, 27),
+        signed_precision="day",
+        place="Dubna",
+        parties="JINR; RSE INP",
+        purpose="An ultracold neutron source.",
+        source_id="s",
+        created_at=added,
+        updated_at=added,
+    )
+    known = Knowledge(people=[person], roles=[role], agreements=[signed])
+    text = summary(
+        texts_for("en"),
+        known,
+        since=now - timedelta(days=7),
+        until=now,
+        now=now,
+        zone=ZoneInfo("Asia/Almaty"),
+    )
+    assert text is not None
+    assert "📜 <b>Agreements</b>\n• A letter of intent" in text
+    assert "Sayabek Sakhiyev: General Director of RSE INP (as of 27 November 2025)" in text
+    assert (
+        summary(texts_for("en"), known, since=now, until=now, now=now, zone=ZoneInfo("UTC"))
+        is None
+    )

@@ -41,6 +41,7 @@ ADMIN_COMMANDS = (
     "history",
     "revert",
     "broadcast",
+    "thisweek",
     "stats",
     "export",
     "import",

@@ -18,8 +18,10 @@ from bot.rendering import (
     babel_locale,
     countdown,
     date_of,
+    day_of,
     event_line,
     moment_of,
+    role_text,
     source_line,
     span,
     time_of,
@@ -27,7 +29,7 @@ from bot.rendering import (
 )
 from bot.texts import Html, Texts, join
 from storage.knowledge import Knowledge
-from storage.models import Event, Fact
+from storage.models import Agreement, Event, Fact, Role
 from storage.notices import Told
 
 # Items per summary section; the rest are counted, and /facts or /events shows them.
@@ -143,16 +145,19 @@ def summary(
     now: datetime,
     zone: ZoneInfo,
 ) -> Html | None:
-    """Facts and events added or changed in (since, until], and what is coming; None if
-    nothing is new, since a summary of nothing is not worth a message.
+    """What was added to the record or changed in (since, until]: facts, events, agreements
+    and people's roles; and what is coming. None if nothing is new, since a summary of nothing
+    is not worth a message.
     """
 
-    def new(item: Fact | Event) -> bool:
+    def new(item: Fact | Event | Agreement | Role) -> bool:
         return since < max(item.created_at, item.updated_at) <= until
 
     facts = [fact for fact in known.facts if new(fact)]
     events = [event for event in known.events if new(event)]
-    if not facts and not events:
+    agreements = [item for item in known.agreements if new(item)]
+    roles = [(role, known.person(role.person_id)) for role in known.roles if new(role)]
+    if not (facts or events or agreements or roles):
         return None
     sections = []
     if facts:
@@ -161,6 +166,21 @@ def summary(
     if events:
         lines = [_event_item(t, event) for event in events]
         sections.append(t("digest.summary_events", items=_listed(t, lines)))
+    if agreements:
+        lines = [t("digest.summary_agreement", title=item.title) for item in agreements]
+        sections.append(t("digest.summary_agreements", items=_listed(t, lines)))
+    if roles:
+        lines = [
+            t(
+                "digest.summary_role",
+                name=person.name,
+                role=role_text(role),
+                as_of=day_of(role.as_of, precision=role.as_of_precision, language=t.language),
+            )
+            for role, person in roles
+            if person is not None
+        ]
+        sections.append(t("digest.summary_roles", items=_listed(t, lines)))
     coming = known.upcoming(now)[:COMING_ITEMS]
     if coming:
         items = join([_event_item(t, event) for event in coming])
