@@ -118,9 +118,14 @@ class Knowledge:
         return {(kind, item.id): item for kind, items in kinds.items() for item in items}
 
     def first_loaded(self) -> datetime | None:
-        """When the oldest fact or event came in: the first content load, the seed record."""
-        loaded = [fact.created_at for fact in self.facts] + [e.created_at for e in self.events]
-        return min(loaded, default=None)
+        """When the oldest item came in: the first content load, the seed record."""
+        kinds: list[Sequence[Fact | Event | Role | Agreement]] = [
+            self.facts,
+            self.events,
+            self.roles,
+            self.agreements,
+        ]
+        return min((item.created_at for items in kinds for item in items), default=None)
 
     def upcoming(self, now: datetime) -> Sequence[Event]:
         """Events not yet over (including those under way), soonest first."""

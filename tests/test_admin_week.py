@@ -55,6 +55,17 @@ async def test_without_a_channel_the_curator_is_told_where_to_set_one(running: R
     assert "[digest] channel_id" in reply.text
 
 
-async def test_someone_else_cannot_post(running: Running) -> None:
+async def test_someone_else_can_neither_preview_nor_post(running: Running) -> None:
+    running.emulator.group(CHANNEL, "JINR–Kazakhstan news")
     stranger = running.chat(777, first_name="Stranger")
     assert "curators only" in (await stranger.send("/thisweek")).text
+    chat = curator(running)
+    added = await chat.send(f"/addfact agreement | A week's new fact | Said. | {SOURCE_ID}")
+    await chat.press(added, "✅ Confirm")
+    await chat.send("/thisweek")
+    post = await chat.next_message()
+    press = running.emulator.press_button(post, "📣 Post to the channel", stranger.user)
+    answer = await running.emulator.wait_for_callback_answer(press)
+    assert answer.show_alert
+    assert "curators only" in (answer.text or "")
+    assert received(running, CHANNEL) == []

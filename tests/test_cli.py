@@ -134,7 +134,7 @@ async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: P
             # The first reply waits for the process to start: imports, migrations, content.
             chat = emulator.private_chat(emulator.user(7, "Dana"), timeout=TIMEOUT)
             reply = await chat.send("/about")
-            assert "agreement of intent" in reply.text
+            assert "JINR and Kazakhstan" in reply.text
             assert emulator.commands()
         finally:
             process.send_signal(signal.SIGTERM)

@@ -29,7 +29,7 @@ from bot.knowledge import refresh
 from bot.settings import Limits, Settings
 from storage import subscriptions
 from storage.bot_models import Chat, Delivery, Digest, Subscription
-from storage.models import Event, Facility, Fact, Person
+from storage.models import Agreement, Event, Facility, Fact, Person, Role
 from tests.conftest import DEFAULT_NOW, UNPACED, Running
 from tests.helpers import (
     SOURCE_ID,
@@ -59,7 +59,7 @@ def settings(settings: Settings) -> Settings:
 async def aged(running: Running) -> Running:
     """The bot with content/ dated long ago, so that only what a test adds is new."""
     async with running.sessions.begin() as session:
-        for model in (Fact, Event, Person, Facility):
+        for model in (Fact, Event, Person, Role, Facility, Agreement):
             await session.execute(update(model).values(created_at=LONG_AGO, updated_at=LONG_AGO))
     return running
 
@@ -814,7 +814,7 @@ async def test_the_first_summary_does_not_present_the_seeded_record_as_new(
     """Started on a Wednesday with content/ loaded: Monday's summary has only what came after."""
     first_start = DEFAULT_NOW - timedelta(hours=1)
     async with running.sessions.begin() as session:
-        for model in (Fact, Event, Person, Facility):
+        for model in (Fact, Event, Person, Role, Facility, Agreement):
             await session.execute(
                 update(model).values(created_at=first_start, updated_at=first_start)
             )

@@ -48,7 +48,7 @@ async def test_a_failure_is_logged_and_the_user_is_told(running: Running) -> Non
     running.emulator.fail("sendMessage", ApiError.bad_request("chat is being repaired"))
     reply = await chat.send("/about")
     assert "Something went wrong on my side" in reply.text
-    assert "agreement of intent" in (await chat.send("/about")).text
+    assert "JINR and Kazakhstan" in (await chat.send("/about")).text
 
 
 async def test_plain_text_in_a_group_gets_no_answer(running: Running) -> None:

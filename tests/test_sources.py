@@ -43,7 +43,7 @@ def test_the_seed_article_has_its_address_in_content() -> None:
 
 
 async def test_an_answer_links_its_source(running: Running) -> None:
-    reply = await running.chat().send("/about")
+    reply = await running.chat().send("/facts agreement")
     assert "📎 Source: JINR, 4 October 2023 — “Agreement of intent signed" in reply.text
     assert SEED_URL in links(reply)
 
@@ -63,7 +63,7 @@ async def test_items_from_several_sources_each_name_their_own(running: Running) 
             )
         )
 
-    reply = await running.chat().send("/about")
+    reply = await running.chat().send("/facts agreement")
 
     assert "📎 Sources:\n[1] JINR, 4 October 2023" in reply.text
     assert "[2] Kazinform, cited on 20 November 2026 — “A second page”" in reply.text
