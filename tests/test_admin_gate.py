@@ -25,13 +25,14 @@ from storage.bot_models import Chat, Refusal, Subscription
 from storage.models import Base, Fact
 from tests.conftest import UNPACED, Running, answers_before, curator, started
 from tests.helpers import IMPORTED_FACT
+from tests.pages import PageServer
 
 ADMIN, EDITOR, CURATOR, STRANGER = 4242, 4343, 4444, 777
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 SUBSCRIBER = 1001
 # The kind of every admin button (its data's prefix and flow), flow by flow: facts (topic,
-# source, decision), events, import, broadcast, revert.
-EVERY_KIND = {"dr:fact", "dr:event", "dr:import", "dr:bcast", "dr:revert"}
+# source, decision), events, import, broadcast, revert, a source from a link, the week's post.
+EVERY_KIND = {"dr:fact", "dr:event", "dr:import", "dr:bcast", "dr:revert", "dr:src", "dr:week"}
 # Tables that note whom the bot met and whom it refused, and the updates in hand (the inbox):
 # what a refused press may write.
 NOTED = {"chats", "refusals", "inbox"}
@@ -55,11 +56,16 @@ class Shown:
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return dataclasses.replace(
-        settings, admin_ids=frozenset({ADMIN, EDITOR, CURATOR}), limits=UNPACED
+        settings,
+        admin_ids=frozenset({ADMIN, EDITOR, CURATOR}),
+        limits=UNPACED,
+        # /addsource reads the tests' page server; /thisweek has a channel to post to.
+        fetch_loopback=True,
+        digest=dataclasses.replace(settings.digest, channel_id=-100900),
     )
 
 
-async def show_every_admin_button(running: Running) -> tuple[list[Shown], int]:
+async def show_every_admin_button(running: Running, pages: PageServer) -> tuple[list[Shown], int]:
     """Take each admin flow up to its buttons and leave it waiting there; the buttons on the
     admins' screens, and the change that the revert preview offers to undo."""
     async with running.sessions.begin() as session:
@@ -87,6 +93,15 @@ async def show_every_admin_button(running: Running) -> tuple[list[Shown], int]:
             admin_id=ADMIN,
             now=running.clock.now(),
         )
+        # Something added this week, for /thisweek to offer to post.
+        new_fact = {"id": "this-week", "topic": "agreement", "title": "New", "text": "New."}
+        await curation.add(
+            session,
+            "fact",
+            {**new_fact, "source_id": SOURCE},
+            admin_id=ADMIN,
+            now=running.clock.now(),
+        )
     running.user(SUBSCRIBER)
     admin = curator(running)
     asked_topic = await admin.send("/addfact")
@@ -107,6 +122,9 @@ async def show_every_admin_button(running: Running) -> tuple[list[Shown], int]:
     await admin.send("/broadcast Hello")
     await admin.next_message()
     await admin.send(f"/revert {change_id}")
+    await admin.send(f"/addsource {pages.url('/english')}")
+    await admin.send("/thisweek")
+    await admin.next_message()
     # A second admin's draft of the same kind of flow, waiting in another chat.
     editor = running.chat(EDITOR, first_name="Editor")
     await editor.send("/editfact agreement-signed title = Renamed by the editor")
@@ -156,9 +174,9 @@ def refused(answer_text: str | None) -> bool:
 
 
 async def test_a_stranger_pressing_every_admin_button_writes_nothing_and_is_counted(
-    running: Running,
+    running: Running, pages: PageServer
 ) -> None:
-    shown, change_id = await show_every_admin_button(running)
+    shown, change_id = await show_every_admin_button(running, pages)
     emulator = running.emulator
     stranger = running.chat(STRANGER, first_name="Stranger")
     admin = curator(running)
@@ -204,9 +222,10 @@ async def test_an_admin_removed_from_the_list_has_no_working_buttons_after_a_res
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: ManualClock,
+    pages: PageServer,
 ) -> None:
     async with started(emulator, settings, sessions, clock) as running:
-        shown, change_id = await show_every_admin_button(running)
+        shown, change_id = await show_every_admin_button(running, pages)
     # ADMIN and EDITOR are no longer curators; the bot starts again on the same database.
     removed = dataclasses.replace(settings, admin_ids=frozenset({CURATOR}))
     async with started(emulator, removed, sessions, clock) as running:
@@ -237,9 +256,9 @@ async def test_an_admin_removed_from_the_list_has_no_working_buttons_after_a_res
 
 
 async def test_another_admin_pressing_an_admins_buttons_finds_no_draft_and_writes_nothing(
-    running: Running,
+    running: Running, pages: PageServer
 ) -> None:
-    shown, _ = await show_every_admin_button(running)
+    shown, _ = await show_every_admin_button(running, pages)
     emulator = running.emulator
     third = running.chat(CURATOR, first_name="Third")
     admin = curator(running)
