@@ -25,6 +25,7 @@ KIND_ICONS: Mapping[str, str] = {
     ItemKind.PERSON: "👤",
     ItemKind.FACILITY: "🏛",
     ItemKind.EVENT: "📅",
+    ItemKind.AGREEMENT: "📜",
 }
 
 
@@ -273,7 +274,7 @@ def event_line(t: Texts, item: Event, *, language: str = "en") -> Html:
     )
 
 
-def card(t: Texts, known: Knowledge, item: Fact | Person | Facility | Event) -> Html:
+def card(t: Texts, known: Knowledge, item: Fact | Person | Facility | Event | Agreement) -> Html:
     """An item shown on its own (a search result opened), with its sources: a person with
     every role, a fact, facility or event as its list shows it."""
     if isinstance(item, Person):
@@ -282,6 +283,8 @@ def card(t: Texts, known: Knowledge, item: Fact | Person | Facility | Event) -> 
         shown = fact(t, item)
     elif isinstance(item, Facility):
         shown = facility_card(t, item)
+    elif isinstance(item, Agreement):
+        shown = agreement(t, item)
     else:
         shown = event_line(t, item, language=t.language)
     sources = source_line(t, known.sources_of([item]), language=t.language)

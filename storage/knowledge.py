@@ -35,10 +35,11 @@ KIND_LETTERS: Mapping[str, str] = {
     "p": ItemKind.PERSON,
     "c": ItemKind.FACILITY,
     "e": ItemKind.EVENT,
+    "a": ItemKind.AGREEMENT,
 }
 LETTER_OF_KIND: Mapping[str, str] = {kind: letter for letter, kind in KIND_LETTERS.items()}
 
-Item = Fact | Person | Facility | Event
+Item = Fact | Person | Facility | Event | Agreement
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class Knowledge:
         return next((item for item in self.facilities if item.id == facility_id), None)
 
     def item(self, kind: str, item_id: str) -> Item | None:
-        """A fact, person, facility or event by kind and id, if it is (still) shown."""
+        """A fact, person, facility, event or agreement by kind and id, if it is shown."""
         return self._by_kind_and_id.get((kind, item_id))
 
     @cached_property
@@ -114,6 +115,7 @@ class Knowledge:
             ItemKind.PERSON: self.people,
             ItemKind.FACILITY: self.facilities,
             ItemKind.EVENT: self.events,
+            ItemKind.AGREEMENT: self.agreements,
         }
         return {(kind, item.id): item for kind, items in kinds.items() for item in items}
 

@@ -183,3 +183,14 @@ def test_the_summary_tells_new_agreements_and_roles_too() -> None:
         summary(texts_for("en"), known, since=now, until=now, now=now, zone=ZoneInfo("UTC"))
         is None
     )
+
+
+async def test_search_finds_an_agreement_and_opens_it_with_its_source(running: Running) -> None:
+    chat = running.chat()
+    memorandum = next(a for a in RECORD.agreements if a["kind"] == "memorandum")
+    reply = await chat.send("/search memorandum National Laboratory Astana")
+    label = next(label for label in reply.button_labels if label.startswith("📜"))
+    card = await chat.press(reply, label)
+    assert card.text.startswith(f"📜 {memorandum['title']}")
+    assert memorandum["place"] in card.text
+    assert "Source:" in card.text

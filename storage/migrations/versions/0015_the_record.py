@@ -130,13 +130,26 @@ def upgrade() -> None:
         "CREATE TRIGGER roles_search_delete AFTER DELETE ON roles "
         f"BEGIN {_reindex_person('old.person_id')} END"
     )
+    # Agreements are searched as readers see them: title, then parties, place and purpose.
+    row = (
+        "SELECT 'agreement', {p}id, {p}title, "
+        "{p}parties || ' ' || {p}place || ' ' || {p}purpose, ''"
+    )
+    delete = "DELETE FROM search_index WHERE kind = 'agreement' AND item_id = old.id;"
+    insert = f"INSERT INTO search_index {COLUMNS} {row.format(p='new.')};"
+    for action, body in (("insert", insert), ("update", f"{delete} {insert}"), ("delete", delete)):
+        op.execute(
+            f"CREATE TRIGGER agreements_search_{action} AFTER {action.upper()} ON agreements "
+            f"BEGIN {body} END"
+        )
 
 
 def downgrade() -> None:
     """Back to one role per person: a person's latest role, or nothing where they had none."""
-    for table in ("people", "roles"):
+    for table in ("people", "roles", "agreements"):
         for action in ACTIONS:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_search_{action}")
+    op.execute("DELETE FROM search_index WHERE kind = 'agreement'")
     with op.batch_alter_table("people", recreate="always") as batch:
         batch.add_column(sa.Column("role", sa.Text(), nullable=False, server_default=""))
     op.execute(
