@@ -14,7 +14,7 @@ from babel.lists import format_list
 from babel.units import format_unit
 
 from bot.texts import Html, Texts, escape, join
-from storage.knowledge import Knowledge
+from storage.knowledge import Knowledge, listed
 from storage.models import Agreement, Event, Facility, Fact, ItemKind, Person, Role, Source
 from storage.search import MATCH_END, MATCH_START, Hit
 
@@ -209,9 +209,10 @@ def day_of(day: date, *, precision: str, language: str = "en") -> str:
 
 
 def role_text(role: Role) -> str:
-    """A role as a title of its body, "Vice-Director, JINR"; the body once if the title has it."""
-    body = role.organisation
-    return role.role if not body or body in role.role else f"{role.role}, {body}"
+    """A role as a title of its body, "Vice-Director, JINR": each body ("; "-separated) that
+    the title does not name already."""
+    bodies = [body for body in listed(role.organisation) if body not in role.role]
+    return ", ".join([role.role, *bodies])
 
 
 def person(t: Texts, item: Person, role: Role | None = None) -> Html:

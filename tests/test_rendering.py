@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from bot import rendering
 from bot.texts import Html, escape, texts_for
 from storage.events import period_end
-from storage.models import Event, Fact
+from storage.models import Event, Fact, Role
 from storage.search import MATCH_END, MATCH_START, Hit
 
 
@@ -91,3 +91,22 @@ def test_search_snippet_is_escaped_before_matches_are_bolded() -> None:
     shown = rendering.hit(t, Hit("fact", "f", "Title <x>", snippet))
     assert "a &lt;tag&gt; and <b>DIRAC</b> &amp; more" in shown
     assert "Title &lt;x&gt;" in shown
+
+
+def test_a_role_names_each_of_its_bodies_once() -> None:
+    def role(title: str, bodies: str | None) -> Role:
+        return Role(role=title, organisation=bodies, as_of=date(2023, 10, 1))
+
+    assert rendering.role_text(role("Vice-Director", "JINR")) == "Vice-Director, JINR"
+    assert rendering.role_text(role("JINR Director", "JINR")) == "JINR Director"
+    assert (
+        rendering.role_text(role("Vice-President of NAS RK", None)) == "Vice-President of NAS RK"
+    )
+    both = role(
+        "Plenipotentiary of the Government of RK in JINR; Director General of INP",
+        "Government of RK; INP; Ministry of Energy of RK",
+    )
+    assert rendering.role_text(both) == (
+        "Plenipotentiary of the Government of RK in JINR; Director General of INP, "
+        "Ministry of Energy of RK"
+    )
