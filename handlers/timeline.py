@@ -41,16 +41,20 @@ class Entry:
 
 
 def entries(known: Knowledge) -> list[Entry]:
-    """Every event and agreement, latest first."""
+    """Every event and agreement, latest first. An event that is the signing of an agreement
+    (told by the same page, on the same day) is one line: the agreement's."""
     found = [
         Entry(
             EVENT, event, event.starts_at.astimezone(ZoneInfo(event.zone)).date(), event.precision
         )
         for event in known.events
     ]
-    found += [
+    signed = [
         Entry(AGREEMENT, item, item.signed, item.signed_precision) for item in known.agreements
     ]
+    told = {(entry.item.source_id, entry.day) for entry in signed}
+    found = [entry for entry in found if (entry.item.source_id, entry.day) not in told]
+    found += signed
     return sorted(found, key=lambda entry: (entry.day, entry.kind), reverse=True)
 
 

@@ -26,11 +26,23 @@ def years_on_record() -> list[int]:
     return sorted(found, reverse=True)
 
 
+def local_start(event: dict[str, object]) -> date:
+    starts, zone = event["starts_at"], event["zone"]
+    assert isinstance(starts, datetime)
+    assert isinstance(zone, str)
+    return starts.astimezone(ZoneInfo(zone)).date()
+
+
 def titles_in(year: int) -> set[str]:
+    """The lines of a year: its agreements, and its events but those that are the signing of
+    an agreement (the same page, the same day)."""
+    signed = {(a["source_id"], a["signed"]) for a in RECORD.agreements}
     events = {
         e["title"]
         for e in RECORD.events
-        if e["status"] == "scheduled" and e["starts_at"].year == year
+        if e["status"] == "scheduled"
+        and local_start(e).year == year
+        and (e["source_id"], local_start(e)) not in signed
     }
     return events | {a["title"] for a in RECORD.agreements if a["signed"].year == year}
 
@@ -43,6 +55,7 @@ async def test_timeline_opens_on_the_latest_year_and_walks_back_year_by_year(
     page = await chat.send("/timeline")
     assert f"year by year: {years[0]}" in page.text
     assert all(title[:40] in page.text for title in titles_in(years[0]))
+    assert page.text.count("\n📅 ") + page.text.count("\n📜 ") == len(titles_in(years[0]))
     for year in years[1:]:
         page = await chat.press(page, "Next ›")
         assert f"year by year: {year}" in page.text
