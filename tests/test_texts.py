@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from bot.curation.admins import ADMIN_COMMANDS
 from bot.curation.content import KINDS, SIDES
 from bot.telegram.menus import PUBLIC_COMMANDS
-from bot.texts import catalog, shorten, texts_for
+from bot.texts import LOCALES, available_languages, catalog, shorten, texts_for
 
 ROOT = Path(__file__).parent.parent
 # t("id", ...), texts(update)("id") and context.texts("id"): the ways code asks for a message.
 LITERAL_ID = re.compile(r"""(?:\bt|\)|\.texts)\(\s*"([a-z_]+\.[a-z_.]+)\"""")
+FIELD = re.compile(r"\{(\w+)\}")
+TAG = re.compile(r"<(/?[a-zA-Z]+)\b[^>]*>")
+ENGLISH = LOCALES / "en" / "LC_MESSAGES"
+# Which English catalogs each translation must cover in full: Russian all of them, Kazakh
+# (added separately) the public texts, once its folder exists.
+COVERED = {"ru": ("*.po",), "kk": ("coopbot.po",)}
 
 
 def used_ids() -> set[str]:
@@ -93,3 +101,58 @@ def test_a_plural_message_without_a_count_is_a_loud_error() -> None:
 )
 def test_a_long_text_is_cut_at_a_word_with_an_ellipsis(text: str, expected: str) -> None:
     assert shorten(text, 22) == expected
+
+
+def ids_in(path: Path) -> set[str]:
+    """The message ids of one .po file, read as bot.texts reads them."""
+    with path.open("rb") as file:
+        messages = read_po(file, locale="en")
+    return {str(m.id[0] if isinstance(m.id, tuple | list) else m.id) for m in messages if m.id}
+
+
+def test_each_translation_has_every_message_of_the_english_catalogs_it_covers() -> None:
+    """Russian translates every English catalog, each in a file of the same name; Kazakh,
+    where its folder exists, the public one (coopbot.po)."""
+    missing: dict[str, set[str]] = {}
+    for language, patterns in COVERED.items():
+        folder = LOCALES / language / "LC_MESSAGES"
+        if language != "ru" and not folder.is_dir():
+            continue  # not added yet: nothing of it to check
+        for path in sorted(p for pattern in patterns for p in ENGLISH.glob(pattern)):
+            assert (folder / path.name).is_file(), f"{language} has no {path.name}"
+            lacking = ids_in(path) - set(catalog(language))
+            if lacking:
+                missing[f"{language}/{path.name}"] = lacking
+    assert not missing
+    assert texts_for("ru").language == "ru"
+
+
+def fields(text: str) -> set[str]:
+    return set(FIELD.findall(text))
+
+
+def tags(text: str) -> Counter[str]:
+    return Counter(name.lower() for name in TAG.findall(text))
+
+
+@pytest.mark.parametrize("language", [name for name in available_languages() if name != "en"])
+def test_a_translation_keeps_the_fields_and_tags_of_its_english_message(language: str) -> None:
+    """Every form of a translated message has the English one's {fields}, no more and no
+    fewer, and as many of each HTML tag (opening and closing alike)."""
+    english = catalog("en")
+    wrong: list[str] = []
+    for key, message in catalog(language).items():
+        if key not in english:
+            wrong.append(f"{key}: not an English message")
+            continue
+        original = english[key].forms
+        expected_fields = set().union(*(fields(form) for form in original))
+        expected_tags = tags(original[0])
+        if len(original) > 1 and len(message.forms) < 2:
+            wrong.append(f"{key}: one form for a message with a count")
+        for number, form in enumerate(message.forms):
+            if fields(form) != expected_fields:
+                wrong.append(f"{key}[{number}]: fields {sorted(fields(form))}")
+            if tags(form) != expected_tags:
+                wrong.append(f"{key}[{number}]: tags {dict(tags(form))}")
+    assert not wrong
