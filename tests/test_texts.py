@@ -55,12 +55,22 @@ def test_an_unknown_language_falls_back_to_english(language: str | None) -> None
     assert t("button.next") == "Next ›"
 
 
-def test_command_descriptions_fit_telegrams_limit() -> None:
-    t = texts_for("en")
+@pytest.mark.parametrize("language", sorted(available_languages()))
+def test_command_descriptions_fit_telegrams_limit(language: str) -> None:
+    t = texts_for(language)
     for name in PUBLIC_COMMANDS:
         assert 3 <= len(t(f"command.{name}")) <= 256
     for name in ADMIN_COMMANDS:
         assert 3 <= len(t(f"admin_command.{name}")) <= 256
+
+
+@pytest.mark.parametrize("language", sorted(available_languages()))
+def test_every_alert_fits_telegrams_limit(language: str) -> None:
+    """A press's answer shown as an alert holds at most 200 characters."""
+    t = texts_for(language)
+    for key in ("drafts.gone", "admin.refused_press", "fallback.button", "search.hit_gone"):
+        assert len(t(key)) <= 200, key
+    assert len(t("admin.private_only_press", bot="x" * 32)) <= 200
 
 
 def test_a_missing_id_is_a_loud_error() -> None:
