@@ -18,7 +18,7 @@ from storage.sync import ContentRecords, KindCounts, SyncReport, sync_content
 from tests.helpers import FACTS
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
-SEARCHABLE = ("facts", "people", "facilities", "events")
+SEARCHABLE = ("facts", "people", "facilities", "events", "agreements")
 
 
 @pytest.fixture
