@@ -17,7 +17,7 @@ from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.settings import Settings
 from bot.telegram import sightings
 from bot.telegram.courier import Courier
-from bot.telegram.menus import menus
+from bot.telegram.menus import languages, menus
 from bot.telegram.pacing import SmoothRateLimiter
 from bot.telegram.polling import READ_SLACK
 from bot.telegram.search_memory import RecentSearches
@@ -190,6 +190,10 @@ async def finish(app: App) -> None:
 
 
 async def publish_commands(app: App) -> None:
-    """Put the command menu in Telegram's / list, in every language we have."""
+    """Put the command menu in Telegram's / list, and the bot's description (shown before a
+    chat starts) and short description (its profile), in every language we have."""
     for language, commands in menus().items():
         await app.bot.set_my_commands(commands, language_code=language)
+    for language, t in languages().items():
+        await app.bot.set_my_description(t("bot.description"), language_code=language)
+        await app.bot.set_my_short_description(t("bot.short_description"), language_code=language)

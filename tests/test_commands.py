@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from bot.curation.loading import load_content
 from bot.settings import DEFAULT_CONTENT
 from bot.telegram.menus import PUBLIC_COMMANDS
+from bot.texts import texts_for
 from storage.models import Facility, Fact
 from tests.conftest import Running
 from tests.helpers import add_event
@@ -56,6 +57,21 @@ async def test_help_lists_every_public_command_with_an_example(running: Running)
 async def test_command_menu_is_published_on_start(running: Running) -> None:
     published = [command for command, _ in running.emulator.commands()]
     assert published == list(PUBLIC_COMMANDS)
+
+
+async def test_menu_and_descriptions_are_published_in_each_language(running: Running) -> None:
+    emulator = running.emulator
+    english = texts_for("en")
+    for language in ("ru", "kk"):
+        t = texts_for(language)
+        menu = dict(emulator.commands(language_code=language))
+        assert list(menu) == list(PUBLIC_COMMANDS)
+        assert menu["timeline"] == t("command.timeline") != english("command.timeline")
+        shown = emulator.bot_text("description", language)
+        assert shown == t("bot.description") != english("bot.description")
+        assert emulator.bot_text("short_description", language) == t("bot.short_description")
+    # Anyone else, whatever their language, reads the default: English.
+    assert emulator.bot_text("description", "").startswith("The record of the scientific")
 
 
 async def test_about_tells_the_cooperation_in_brief_each_fact_with_its_source(

@@ -65,6 +65,13 @@ def test_command_descriptions_fit_telegrams_limit(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", sorted(available_languages()))
+def test_the_bots_descriptions_fit_telegrams_limits(language: str) -> None:
+    t = texts_for(language)
+    assert 3 <= len(t("bot.description")) <= 512
+    assert 3 <= len(t("bot.short_description")) <= 120
+
+
+@pytest.mark.parametrize("language", sorted(available_languages()))
 def test_every_alert_fits_telegrams_limit(language: str) -> None:
     """A press's answer shown as an alert holds at most 200 characters."""
     t = texts_for(language)

@@ -30,10 +30,16 @@ def menu(t: Texts) -> list[BotCommand]:
     return [BotCommand(name, t(f"command.{name}")) for name in PUBLIC_COMMANDS]
 
 
+def languages() -> dict[str | None, Texts]:
+    """The texts per language code Telegram is told of; ``None`` is the default, English, for
+    the languages we do not have."""
+    found: dict[str | None, Texts] = {None: texts_for(None)}
+    found |= {
+        language: texts_for(language) for language in available_languages() if language != "en"
+    }
+    return found
+
+
 def menus() -> dict[str | None, list[BotCommand]]:
     """The menu per language code; ``None`` is the default for languages we do not have."""
-    result: dict[str | None, list[BotCommand]] = {None: menu(texts_for(None))}
-    for language in available_languages():
-        if language != "en":
-            result[language] = menu(texts_for(language))
-    return result
+    return {language: menu(t) for language, t in languages().items()}
