@@ -33,7 +33,7 @@ from bot.digest.sending import fan_out
 from bot.digest.sends import in_flight
 from bot.knowledge import refresh
 from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
-from bot.settings import DigestSettings, Limits
+from bot.settings import DigestSettings, Limits, Settings
 from bot.telegram.transport import AiohttpRequest
 from storage.bot_models import Chat, Subscription
 from storage.models import Event
@@ -83,17 +83,22 @@ async def _go() -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
 
-async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
-    """coopbot as `coopbot run` builds it, polling, on the clock of a due reminder."""
+def _settings(db: Path, base_url: str, per_second: int | None) -> Settings:
+    """The bot's settings for a sender: L a second (or no limit), and the scheduler's own tick
+    out of the way, since the bench calls the two steps of a tick itself."""
     limits = UNLIMITED
     if per_second is not None:
         limits = Limits(per_second=per_second, per_chat_per_second=1, per_group_per_minute=20)
-    settings = replace(
+    return replace(
         settings_for(db, base_url),
         limits=limits,
-        # The scheduler's own tick stays out of the way: the bench calls the two steps itself.
         digest=replace(DigestSettings(), tick=timedelta(days=1)),
     )
+
+
+async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
+    """coopbot as `coopbot run` builds it, polling, on the clock of a due reminder."""
+    settings = _settings(db, base_url, per_second)
     clock = ManualClock(REMINDER_AT)
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
@@ -157,12 +162,7 @@ async def send_ptb(
 
 async def send_until_stopped(base_url: str, db: Path, per_second: int) -> None:
     """The fan-out as the tick job runs it, then SIGTERM: the bot's own shutdown, timed."""
-    limits = Limits(per_second=per_second, per_chat_per_second=1, per_group_per_minute=20)
-    settings = replace(
-        settings_for(db, base_url),
-        limits=limits,
-        digest=replace(DigestSettings(), tick=timedelta(days=1)),
-    )
+    settings = _settings(db, base_url, per_second)
     clock = ManualClock(REMINDER_AT)
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, clock=clock, poll_timeout=POLL_TIMEOUT)

@@ -11,6 +11,7 @@ from telegram.ext import CommandHandler
 
 from bot import rendering
 from bot.context import App, Context
+from bot.curation.content import SIDES
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.replies import reply
 from bot.texts import join
@@ -18,9 +19,8 @@ from storage.events import ends
 
 # What /about tells, topic by topic, and how many of each topic's facts (in curated order).
 OVERVIEW = (("membership", 2), ("national-group", 1), ("figures", 2), ("directions", 3))
-# The visit whose delegation /delegation lists, and the sides in the order they are shown.
+# The visit whose delegation /delegation lists; its sides are shown in content's order of them.
 DELEGATION_EVENT = "nas-rk-visit-2023"
-SIDES = ("kazakhstan", "jinr", "other")
 
 
 async def show_about(update: Update, context: Context) -> None:

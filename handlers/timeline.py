@@ -6,6 +6,7 @@ each line opens its card. ``/timeline 2016`` opens a year. Dates are as precise 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -58,20 +59,21 @@ def entries(known: Knowledge) -> list[Entry]:
     return sorted(found, key=lambda entry: (entry.day, entry.kind), reverse=True)
 
 
-def years(known: Knowledge) -> list[int]:
+def years(found: Sequence[Entry]) -> list[int]:
     """The years with something on record, latest first."""
-    return sorted({entry.day.year for entry in entries(known)}, reverse=True)
+    return sorted({entry.day.year for entry in found}, reverse=True)
 
 
 def _year_page(
     t: Texts, known: Knowledge, number: int
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
-    on_record = years(known)
+    found = entries(known)
+    on_record = years(found)
     if not on_record:
         return t("timeline.empty"), None
     number = min(max(number, 0), len(on_record) - 1)
     year = on_record[number]
-    shown = [entry for entry in entries(known) if entry.day.year == year]
+    shown = [entry for entry in found if entry.day.year == year]
     lines = [_line(t, entry) for entry in shown]
     rows = [
         [button(entry.title, TimelineEntry(entry.kind, entry.item.id, number))] for entry in shown
@@ -103,7 +105,7 @@ async def show_timeline(update: Update, context: Context) -> None:
     """The latest year, or the year asked for: ``/timeline 2016``."""
     t, known = context.texts, context.bot_data.knowledge
     asked = context.command_text
-    on_record = years(known)
+    on_record = years(entries(known))
     number = 0
     if asked:
         if not asked.isdecimal() or int(asked) not in on_record:

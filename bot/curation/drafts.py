@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -141,14 +142,13 @@ class Flow(ABC, Generic[Draft]):
     async def pressed(self, update: Update, context: Context) -> tuple[DraftPress, Draft] | None:
         """The press and the presser's draft it is for; a press on no draft of theirs is
         answered (stale) and None returned."""
-        query, data = pressed(update)
-        press = DraftPress.parse(data)
-        draft = self.drafts(context).get(press.token)
-        if draft is None:
-            gone = await self.gone(context, press.token)
-            await query.answer(gone or context.texts("drafts.gone"), show_alert=True)
+        try:
+            found: tuple[DraftPress, Draft] = await pressed_draft(
+                update, context, self.name, gone=partial(self.gone, context)
+            )
+        except LookupError:
             return None
-        return press, draft
+        return found
 
     async def answer(self, update: Update, context: Context) -> bool:
         """Confirm writes the draft, Cancel drops it; whether the press was on a live draft."""
@@ -231,14 +231,22 @@ async def conflict(
     return t("drafts.conflict", id=item_id, who=who, current=shown(item))
 
 
-async def pressed_draft(update: Update, context: Context, flow: str) -> tuple[DraftPress, Any]:
-    """The press on another flow's button and the presser's draft of that flow, for a flow that
-    starts from it (a fact drafted from a source's sentence); LookupError, answered as stale,
-    when the presser has no such draft."""
+async def pressed_draft(
+    update: Update,
+    context: Context,
+    flow: str,
+    *,
+    gone: Callable[[str], Awaitable[str | None]] | None = None,
+) -> tuple[DraftPress, Any]:
+    """The press on a flow's button and the presser's draft of that flow (also for a flow that
+    starts from another's button: a fact drafted from a source's sentence). LookupError when the
+    presser has no such draft, after answering the press as stale: with what ``gone`` says of
+    the token, where the flow can tell more."""
     query, data = pressed(update)
     press = DraftPress.parse(data)
     draft = Drafts[Any](context, flow).get(press.token)
     if draft is None:
-        await query.answer(context.texts("drafts.gone"), show_alert=True)
+        said = await gone(press.token) if gone is not None else None
+        await query.answer(said or context.texts("drafts.gone"), show_alert=True)
         raise LookupError(f"no {flow} draft under the pressed token")
     return press, draft

@@ -70,17 +70,8 @@ async def supersede(
     late_since = now if stale.late else None
     lead = parse_duration(stale.lead, longest=LONGEST_LEAD_TIME)
     text = words.reminder(texts_for(None), known, event, lead=lead, late_since=late_since)
-    replacement = NewDigest(
-        key=key,
-        kind=Kind.REMINDER,
-        due_at=stale.due_at,
-        text=text,
-        event_id=event.id,
-        lead=stale.lead,
-        starts_at=event.starts_at,
-        place=event.place,
-        ends_at=event.ends_at,
-        late=stale.late,
+    replacement = _reminder(
+        event, key=key, due_at=stale.due_at, lead=stale.lead, text=text, late=stale.late
     )
     if not await digests.create(session, digest=replacement, now=now):
         return created
@@ -180,16 +171,12 @@ async def _reminders(session: AsyncSession, engine: Engine, *, now: datetime) ->
             if reminder.send:
                 late_since = now if reminder.late else None
                 text = words.reminder(t, known, event, lead=reminder.lead, late_since=late_since)
-            new = NewDigest(
+            new = _reminder(
+                event,
                 key=key,
-                kind=Kind.REMINDER,
                 due_at=reminder.due_at,
-                text=text,
-                event_id=event.id,
                 lead=lead,
-                starts_at=event.starts_at,
-                place=event.place,
-                ends_at=event.ends_at,
+                text=text,
                 late=reminder.late,
                 status=DigestStatus.OPEN if reminder.send else DigestStatus.SKIPPED,
             )
@@ -244,4 +231,31 @@ async def _fill(
         audience=audience,
         channel_id=engine.settings.channel_id,
         now=now,
+    )
+
+
+def _reminder(
+    event: Event,
+    *,
+    key: str,
+    due_at: datetime,
+    lead: str | None,
+    text: str,
+    late: bool,
+    status: DigestStatus = DigestStatus.OPEN,
+) -> NewDigest:
+    """A reminder of an event, with the event as it is told (start, place, end), so that a
+    later change to it can be seen and told."""
+    return NewDigest(
+        key=key,
+        kind=Kind.REMINDER,
+        due_at=due_at,
+        text=text,
+        event_id=event.id,
+        lead=lead,
+        starts_at=event.starts_at,
+        place=event.place,
+        ends_at=event.ends_at,
+        late=late,
+        status=status,
     )
