@@ -23,7 +23,10 @@ class Chat(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(Text)
+    # The chat's language: Telegram's for its first sender, then what /language chose.
     language: Mapped[str | None] = mapped_column(String(16))
+    # The IANA zone its times are shown in; NULL for the bot's ([time] zone).
+    zone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)

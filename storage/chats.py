@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, literal, select, true, update
+from sqlalchemy import and_, delete, func, literal, select, true, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,7 +52,8 @@ async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None
     changes = {
         "type": statement.excluded.type,
         "title": statement.excluded.title,
-        "language": statement.excluded.language,
+        # The chat's language is Telegram's at first contact; then only /language changes it.
+        "language": func.coalesce(Chat.language, statement.excluded.language),
         "last_seen": statement.excluded.last_seen,
     }
     rows = [
@@ -101,11 +102,12 @@ async def migrate_chat(session: AsyncSession, *, old: int, new: int, now: dateti
         literal("supergroup"),
         Chat.title,
         Chat.language,
+        Chat.zone,
         true(),
         Chat.first_seen,
         literal(now, Chat.last_seen.type),
     ).where(Chat.id == old)
-    columns = ["id", "type", "title", "language", "active", "first_seen", "last_seen"]
+    columns = ["id", "type", "title", "language", "zone", "active", "first_seen", "last_seen"]
     await session.execute(insert(Chat).prefix_with("OR IGNORE").from_select(columns, copy))
     await session.execute(update(Chat).where(Chat.id == new).values(active=True))
     # The new id may already have a subscription of its own; then that one stands.

@@ -214,7 +214,29 @@ def reschedule(event: Event, values: Mapping[str, object], *, now: datetime) -> 
         event.scheduled_since = now
 
 
-# The revision counter of the curated tables (sources, topics, facts, people, facilities, events).
+class Translation(Base):
+    """One field of a curated item in a language other than English, the curated base.
+
+    Keyed by what it translates: the item's kind and id, the field ("title", "text", "name"
+    ...) and the language. Its origin is a source in that language whose wording it takes
+    (``source_id``), or NULL for our own translation, which the bot marks as such.
+    """
+
+    __tablename__ = "translations"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[str | None] = mapped_column(ForeignKey("sources.id"))
+    # "content" for rows loaded from content/, "admin" for rows added from Telegram.
+    origin: Mapped[str] = mapped_column(String(16), default="content")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The revision counter of the curated tables (sources, topics, facts, people, roles,
+# facilities, events, agreements and translations).
 KNOWLEDGE = "knowledge"
 
 

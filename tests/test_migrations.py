@@ -48,7 +48,7 @@ async def test_first_start_creates_the_data_folder_and_tunes_sqlite(tmp_path: Pa
             assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
             assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
             version = await connection.execute(text("SELECT version_num FROM alembic_version"))
-            assert version.scalar() == "0015"
+            assert version.scalar() == "0016"
     finally:
         await engine.dispose()
     assert path.is_file()

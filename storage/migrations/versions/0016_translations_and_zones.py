@@ -1,0 +1,53 @@
+"""Translations of the record, and each chat's clock.
+
+``translations`` hold one field of a curated item in another language, keyed by kind, item id,
+field and language, with the source in that language whose wording it is (NULL: our own);
+every write to them raises the knowledge revision, as writes to the other curated tables do.
+Each chat reads times in its own zone: ``chats.zone``, an IANA name, NULL for ``[time] zone``.
+
+A chat's ``language`` is now its own, taken from Telegram at first contact and then changed only
+by /language (before, every sighting wrote the sender's), so this revision leaves it as it is.
+
+Revision ID: 0016
+Revises: 0015
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.models import UtcDateTime
+
+revision = "0016"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+
+ACTIONS = ("insert", "update", "delete")
+REVISION = "BEGIN UPDATE revisions SET value = value + 1 WHERE name = 'knowledge'; END"
+
+
+def upgrade() -> None:
+    op.add_column("chats", sa.Column("zone", sa.String(64), nullable=True))
+    op.create_table(
+        "translations",
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("item_id", sa.String(64), primary_key=True),
+        sa.Column("field", sa.String(32), primary_key=True),
+        sa.Column("language", sa.String(8), primary_key=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("source_id", sa.String(64), sa.ForeignKey("sources.id"), nullable=True),
+        sa.Column("origin", sa.String(16), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+    )
+    for action in ACTIONS:
+        op.execute(
+            f"CREATE TRIGGER translations_revision_{action} AFTER {action.upper()} "
+            "ON translations " + REVISION
+        )
+
+
+def downgrade() -> None:
+    op.drop_table("translations")
+    with op.batch_alter_table("chats") as batch:
+        batch.drop_column("zone")
