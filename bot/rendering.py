@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Literal, Protocol
-from zoneinfo import ZoneInfo
+from datetime import date
+from typing import Protocol
 
-from babel.dates import format_date, format_datetime, format_timedelta
-from babel.lists import format_list
-from babel.units import format_unit
-
+from bot.dates import day_of, when
 from bot.texts import Html, Texts, escape, join
 from storage.knowledge import Knowledge, listed
 from storage.models import Agreement, Event, Facility, Fact, ItemKind, Person, Role, Source
 from storage.search import MATCH_END, MATCH_START, Hit
 
-# Babel locales for our languages: British English writes dates as the source does ("2 October").
-BABEL_LOCALES = {"en": "en_GB"}
 KIND_ICONS: Mapping[str, str] = {
     ItemKind.FACT: "📌",
     ItemKind.PERSON: "👤",
@@ -34,103 +27,6 @@ class Cited(Protocol):
 
     @property
     def source_id(self) -> str: ...
-
-
-def babel_locale(language: str) -> str:
-    return BABEL_LOCALES.get(language, language)
-
-
-def when(event: Event, *, language: str = "en") -> str:
-    """The event's date as its source gives it: a month is never shown as a day."""
-    locale = babel_locale(language)
-    zone = ZoneInfo(event.zone)
-    start = event.starts_at.astimezone(zone)
-    end = event.ends_at.astimezone(zone) if event.ends_at else None
-    if event.precision == "month":
-        first = format_date(start.date(), "LLLL y", locale=locale)
-        if end is None or (end.year, end.month) == (start.year, start.month):
-            return first
-        return f"{first} – {format_date(end.date(), 'LLLL y', locale=locale)}"
-    if event.precision == "day":
-        if end is None or end.date() == start.date():
-            return format_date(start.date(), "d MMMM y", locale=locale)
-        if (end.year, end.month) == (start.year, start.month):
-            return f"{start.day}–{format_date(end.date(), 'd MMMM y', locale=locale)}"
-        first = format_date(start.date(), "d MMMM y", locale=locale)
-        return f"{first} – {format_date(end.date(), 'd MMMM y', locale=locale)}"
-    moment = moment_of(start, precision="minute", zone=event.zone, language=language)
-    if end is None or end == start:
-        return f"{moment} ({event.zone})"
-    if end.date() == start.date():
-        return f"{moment}–{time_of(end, zone=event.zone, language=language)} ({event.zone})"
-    last = moment_of(end, precision="minute", zone=event.zone, language=language)
-    return f"{moment} – {last} ({event.zone})"
-
-
-def date_of(at: datetime, *, precision: str, zone: str, language: str = "en") -> str:
-    """A moment's date in its zone, no finer than known: "5 December 2026", "November 2023"."""
-    pattern = "LLLL y" if precision == "month" else "d MMMM y"
-    return format_date(
-        at.astimezone(ZoneInfo(zone)).date(), pattern, locale=babel_locale(language)
-    )
-
-
-def time_of(at: datetime, *, zone: str, language: str = "en") -> str:
-    """The local time of day of a moment in its zone: "17:00"."""
-    return format_datetime(at.astimezone(ZoneInfo(zone)), "HH:mm", locale=babel_locale(language))
-
-
-def moment_of(at: datetime, *, precision: str, zone: str, language: str = "en") -> str:
-    """A moment as precisely as known: "5 December 2026, 17:00", "5 December 2026"."""
-    day = date_of(at, precision=precision, zone=zone, language=language)
-    return f"{day}, {time_of(at, zone=zone, language=language)}" if precision == "minute" else day
-
-
-def countdown(delta: timedelta, *, precision: str, language: str = "en") -> str:
-    """How long until something starts, no finer than what we know of its date.
-
-    For a month-precision event, pass precision "day" and the time until the month begins.
-    """
-    locale = babel_locale(language)
-    if precision == "day":
-        days = max(1, round(delta / timedelta(days=1)))
-        return format_timedelta(
-            timedelta(days=days), granularity="day", threshold=10**6, locale=locale
-        )
-    # Round up, so a countdown never says "0 minutes" or ends before the event starts.
-    days, rest = divmod(max(1, math.ceil(delta / timedelta(minutes=1))), 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    units: list[tuple[int, Literal["day", "hour", "minute"]]] = [
-        (days, "day"),
-        (hours, "hour"),
-        (minutes, "minute"),
-    ]
-    parts = [
-        format_timedelta(
-            timedelta(**{f"{unit}s": amount}), threshold=10**6, granularity=unit, locale=locale
-        )
-        for amount, unit in units
-        if amount
-    ][:2]
-    return format_list(parts, locale=locale)
-
-
-_SPAN_UNITS = (
-    ("duration-day", timedelta(days=1)),
-    ("duration-hour", timedelta(hours=1)),
-    ("duration-minute", timedelta(minutes=1)),
-    ("duration-second", timedelta(seconds=1)),
-)
-
-
-def span(delta: timedelta, *, language: str = "en") -> str:
-    """An exact length of time in words, in its largest whole unit: "7 days", "90 seconds"."""
-    for unit, size in _SPAN_UNITS:
-        if delta % size == timedelta(0):
-            return str(format_unit(delta // size, unit, locale=babel_locale(language)))
-    return str(
-        format_unit(delta.total_seconds(), "duration-second", locale=babel_locale(language))
-    )
 
 
 def source_line(t: Texts, sources: Sequence[Source], *, language: str = "en") -> Html:
@@ -155,16 +51,18 @@ def _source(t: Texts, source: Source, *, language: str) -> Html:
         title = Html(f'<a href="{escape(source.url)}">{title}</a>')
     # A page's own date reads as its date; the day we read a page never does.
     if source.published:
-        date = t("source.published", date=_day(source.published, language))
+        date = t(
+            "source.published", date=day_of(source.published, precision="day", language=language)
+        )
     elif source.cited:
-        date = t("source.cited", date=_day(source.cited, language))
+        date = t("source.cited", date=day_of(source.cited, precision="day", language=language))
     else:
         date = Html("")
     return t("source.entry", title=title, publisher=source.publisher, date=date)
 
 
 def _day(day: date, language: str) -> str:
-    return format_date(day, "d MMMM y", locale=babel_locale(language))
+    return day_of(day, precision="day", language=language)
 
 
 @dataclass(frozen=True)
@@ -200,12 +98,6 @@ def fact(t: Texts, item: Fact, *, show_id: bool = False) -> Html:
     if show_id:
         return t("admin_facts.fact_with_id", title=item.title, id=item.id, text=item.text)
     return t("fact.item", title=item.title, text=item.text)
-
-
-def day_of(day: date, *, precision: str, language: str = "en") -> str:
-    """A date no finer than its source gives it: "14 February 2023", "October 2023", "2023"."""
-    pattern = {"day": "d MMMM y", "month": "LLLL y"}.get(precision, "y")
-    return format_date(day, pattern, locale=babel_locale(language))
 
 
 def role_text(role: Role) -> str:

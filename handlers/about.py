@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot import rendering
+from bot import dates, rendering
 from bot.context import App, Context
 from bot.curation.content import SIDES
 from bot.telegram.deeplinks import deep_link
@@ -38,7 +38,7 @@ async def show_about(update: Update, context: Context) -> None:
         cite.after(
             t(
                 "about.agreement",
-                signed=rendering.day_of(
+                signed=dates.day_of(
                     item.signed, precision=item.signed_precision, language=t.language
                 ),
                 title=item.title,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import rendering
+from bot import dates, rendering
 from bot.context import App, Context, pressed
 from bot.paging import page_of
 from bot.telegram.callbacks import EventsPage
@@ -78,9 +78,7 @@ async def show_next(update: Update, context: Context) -> None:
         else:
             # A month-precision event has no day: count down to the month, and say so.
             precision = "day" if event.precision == "month" else event.precision
-            left = rendering.countdown(
-                event.starts_at - now, precision=precision, language=t.language
-            )
+            left = dates.countdown(event.starts_at - now, precision=precision, language=t.language)
             if event.precision == "month":
                 text = t("next.upcoming_month", event=line, countdown=left, sources=footer)
             else:

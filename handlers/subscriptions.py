@@ -15,9 +15,9 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import App, Context, pressed
+from bot.dates import babel_locale, span
 from bot.digest.words import reminders_on, wanted_leads
 from bot.durations import format_duration
-from bot.rendering import babel_locale, span
 from bot.telegram.callbacks import SubscriptionSetting
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, keyboard

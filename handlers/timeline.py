@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import rendering
+from bot import dates, rendering
 from bot.context import App, Context, pressed
 from bot.telegram.callbacks import TimelineEntry, TimelinePage
 from bot.telegram.deeplinks import deep_link
@@ -90,7 +90,7 @@ def _year_page(
 
 
 def _line(t: Texts, entry: Entry) -> Html:
-    when = rendering.day_of(entry.day, precision=_day_precision(entry), language=t.language)
+    when = dates.day_of(entry.day, precision=_day_precision(entry), language=t.language)
     if entry.kind == AGREEMENT:
         return t("timeline.agreement", when=when, title=entry.title)
     return t("timeline.event", when=when, title=entry.title)

@@ -109,6 +109,25 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The digest's words this chat gets (digest_texts): its language and zone when the digest
+    # was made. NULL for a digest with one text for all, a broadcast's.
+    language: Mapped[str | None] = mapped_column(String(8))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    # Not sent before this; NULL: when the digest is due. A reminder of an event known only to
+    # its day is due at 09:00 in each reader's zone.
+    due_at: Mapped[datetime | None]
+
+
+class DigestText(Base):
+    """A digest's words in one language and zone, written once for all its chats that read
+    them; a delivery with no match gets the digest's own text."""
+
+    __tablename__ = "digest_texts"
+
+    digest_id: Mapped[str] = mapped_column(ForeignKey("digests.id"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class Refusal(Base):

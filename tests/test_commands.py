@@ -227,7 +227,7 @@ async def test_next_counts_down_to_a_timed_event(running: Running) -> None:
     running.clock.set(starts - timedelta(days=6, hours=4, minutes=10))
     reply = await running.chat().send("/next")
     assert "Next: in 6 days and 4 hours" in reply.text
-    assert "1 December 2026, 10:00 (Asia/Almaty)" in reply.text
+    assert "1 December 2026, 10:00 Almaty" in reply.text
 
     running.clock.set(starts - timedelta(minutes=5))
     assert "Next: in 5 minutes" in (await running.chat(1002).send("/next")).text

@@ -13,20 +13,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.lists import format_list
 
+from bot.dates import babel_locale, countdown, date_of, day_of, moment_of, span, time_of, when
 from bot.durations import format_duration
-from bot.rendering import (
-    babel_locale,
-    countdown,
-    date_of,
-    day_of,
-    event_line,
-    moment_of,
-    role_text,
-    source_line,
-    span,
-    time_of,
-    when,
-)
+from bot.rendering import event_line, role_text, source_line
 from bot.texts import Html, Texts, join
 from storage.knowledge import Knowledge
 from storage.models import Agreement, Event, Fact, Role

@@ -5,8 +5,13 @@ field and language, with the source in that language whose wording it is (NULL: 
 every write to them raises the knowledge revision, as writes to the other curated tables do.
 Each chat reads times in its own zone: ``chats.zone``, an IANA name, NULL for ``[time] zone``.
 
-A chat's ``language`` is now its own, taken from Telegram at first contact and then changed only
-by /language (before, every sighting wrote the sender's), so this revision leaves it as it is.
+A chat's ``language`` is now its own, one of the bot's languages, taken from Telegram at first
+contact and then changed only by /language; what earlier sightings wrote ("ru-RU", "de") is
+brought to the bot's language it stands for (English for those the bot does not have).
+
+A digest is written once per language and zone among its recipients (``digest_texts``), and
+each delivery says which it takes and when it is due: a reminder of an event known only to its
+day goes out at 09:00 in each reader's zone.
 
 Revision ID: 0016
 Revises: 0015
@@ -27,8 +32,27 @@ ACTIONS = ("insert", "update", "delete")
 REVISION = "BEGIN UPDATE revisions SET value = value + 1 WHERE name = 'knowledge'; END"
 
 
+LANGUAGES = ("en", "ru", "kk")
+
+
 def upgrade() -> None:
     op.add_column("chats", sa.Column("zone", sa.String(64), nullable=True))
+    base = "lower(substr(language, 1, instr(language || '-', '-') - 1))"
+    known = ", ".join(f"'{language}'" for language in LANGUAGES)
+    op.execute(
+        f"UPDATE chats SET language = CASE WHEN {base} IN ({known}) THEN {base} ELSE 'en' END "
+        "WHERE language IS NOT NULL"
+    )
+    op.add_column("deliveries", sa.Column("language", sa.String(8), nullable=True))
+    op.add_column("deliveries", sa.Column("zone", sa.String(64), nullable=True))
+    op.add_column("deliveries", sa.Column("due_at", UtcDateTime(), nullable=True))
+    op.create_table(
+        "digest_texts",
+        sa.Column("digest_id", sa.String(200), sa.ForeignKey("digests.id"), primary_key=True),
+        sa.Column("language", sa.String(8), primary_key=True),
+        sa.Column("zone", sa.String(64), primary_key=True),
+        sa.Column("text", sa.Text(), nullable=False),
+    )
     op.create_table(
         "translations",
         sa.Column("kind", sa.String(16), primary_key=True),
@@ -48,6 +72,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("digest_texts")
+    with op.batch_alter_table("deliveries") as batch:
+        for column in ("language", "zone", "due_at"):
+            batch.drop_column(column)
     op.drop_table("translations")
     with op.batch_alter_table("chats") as batch:
         batch.drop_column("zone")
