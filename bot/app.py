@@ -14,6 +14,7 @@ from bot.context import App, BotData, Context, UserData
 from bot.digest.engine import Engine
 from bot.digest.ticker import Ticker
 from bot.knowledge import keep_knowledge_fresh, refresh
+from bot.preferences import Preferences
 from bot.settings import Settings
 from bot.telegram import sightings
 from bot.telegram.courier import Courier
@@ -41,6 +42,7 @@ from handlers import (
     facts,
     fallback,
     people,
+    preferences,
     search,
     start,
     subscriptions,
@@ -111,6 +113,7 @@ def build_app(
     data.chats_unsaved = {}
     data.stopping = stopping
     data.recent_searches = RecentSearches()
+    data.preferences = Preferences()
     data.knowledge = Knowledge()
     data.knowledge_revision = -1
     data.changes = ChangeWatch(settings.storage_url)
@@ -131,6 +134,7 @@ def build_app(
     events.register(app)
     timeline.register(app)
     people.register(app)
+    preferences.register(app)
     subscriptions.register(app)
     # /digest, and the digest tick on the job queue.
     digest.register(app)
@@ -176,6 +180,7 @@ async def prepare(app: App) -> None:
     """Before the first update: read the knowledge, open the index, publish the command menu."""
     await refresh(app.bot_data, force=True)
     await sightings.load_admin_names(app.bot_data)
+    await app.bot_data.preferences.load(app.bot_data.sessions)
     app.bot_data.search_index = await SearchIndex.open(app.bot_data.settings.storage_url)
     await publish_commands(app)
     await admin.publish_admin_menus(app)

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import CallbackQuery, Update
@@ -13,6 +14,7 @@ from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.clock import Clock
 from bot.digest.ticker import Ticker
+from bot.preferences import Preferences
 from bot.settings import Settings
 from bot.telegram.courier import Courier
 from bot.telegram.intake import Intake
@@ -57,6 +59,8 @@ class BotData:
     stopping: asyncio.Event
     # The digest tick, with the engine it runs; a confirmed broadcast kicks it.
     ticker: Ticker
+    # Each chat's language and zone.
+    preferences: Preferences
     # The updates in hand, once polling has started.
     intake: Intake
 
@@ -96,9 +100,23 @@ class Context(CallbackContext[Courier, UserData, dict[Any, Any], BotData]):
         return self._update
 
     @property
+    def language(self) -> str:
+        """The chat's language: what it chose, or its first sender's; for a chat the bot has
+        not met, the sender's."""
+        sent = self._sent()
+        chat = sent.effective_chat
+        chosen = self.bot_data.preferences.of(chat.id).language if chat else None
+        return chosen or texts(sent).language
+
+    @property
     def texts(self) -> Texts:
-        """The texts in the language of whoever sent the update."""
-        return texts(self._sent())
+        """The texts in the chat's language."""
+        return texts_for(self.language)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone the chat reads times in: its own, or the bot's (``[time] zone``)."""
+        return self.bot_data.preferences.zone(self.chat_id, self.bot_data.settings.zone)
 
     @property
     def user_id(self) -> int:
@@ -128,8 +146,8 @@ class Context(CallbackContext[Courier, UserData, dict[Any, Any], BotData]):
 
     @property
     def today(self) -> date:
-        """The day it is in the bot's zone (``[time] zone``)."""
-        return self.now.astimezone(self.bot_data.settings.zone).date()
+        """The day it is in the chat's zone."""
+        return self.now.astimezone(self.zone).date()
 
     @property
     def command_text(self) -> str:

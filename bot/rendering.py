@@ -157,17 +157,24 @@ def facility_card(t: Texts, item: Facility) -> Html:
     return t("facility.card", name=item.name, description=item.description)
 
 
-def event_line(t: Texts, item: Event, *, language: str = "en") -> Html:
+def event_line(t: Texts, item: Event, *, language: str = "en", reader: str | None = None) -> Html:
+    """An event as lists show it; its times in the reader's zone too, where it differs."""
     return t(
         "event.item",
         title=item.title,
-        when=when(item, language=language),
+        when=when(item, language=language, reader=reader),
         place=item.place,
         description=item.description,
     )
 
 
-def card(t: Texts, known: Knowledge, item: Fact | Person | Facility | Event | Agreement) -> Html:
+def card(
+    t: Texts,
+    known: Knowledge,
+    item: Fact | Person | Facility | Event | Agreement,
+    *,
+    reader: str | None = None,
+) -> Html:
     """An item shown on its own (a search result opened), with its sources: a person with
     every role, a fact, facility or event as its list shows it."""
     if isinstance(item, Person):
@@ -179,7 +186,7 @@ def card(t: Texts, known: Knowledge, item: Fact | Person | Facility | Event | Ag
     elif isinstance(item, Agreement):
         shown = agreement(t, item)
     else:
-        shown = event_line(t, item, language=t.language)
+        shown = event_line(t, item, language=t.language, reader=reader)
     sources = source_line(t, known.sources_of([item]), language=t.language)
     return join([shown, sources], "\n\n")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -13,6 +16,7 @@ from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
+from storage.models import Event
 
 PAGE_SIZE = 5
 UPCOMING, PAST = "up", "past"
@@ -21,14 +25,14 @@ View = tuple[Html, InlineKeyboardMarkup | None]
 
 
 def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
-    known, now = context.bot_data.knowledge, context.bot_data.clock.now()
+    known, now, zone = context.bot_data.knowledge, context.now, context.zone.key
     found = known.past(now) if which == PAST else known.upcoming(now)
     page = page_of(found, number=number, size=PAGE_SIZE)
     cite = rendering.Citations(known.sources_of(page.items))
     values = {
         "events": join(
             [
-                cite.after(rendering.event_line(t, event, language=t.language), event)
+                cite.after(rendering.event_line(t, event, language=t.language, reader=zone), event)
                 for event in page.items
             ],
             "\n\n",
@@ -64,31 +68,43 @@ async def turn_events_page(update: Update, context: Context) -> None:
 
 async def show_next(update: Update, context: Context) -> None:
     """The next event and how long until it, or the latest one if nothing is scheduled."""
-    t = context.texts
-    known, now = context.bot_data.knowledge, context.bot_data.clock.now()
+    t, zone = context.texts, context.zone.key
+    known, now = context.bot_data.knowledge, context.now
     ahead = known.upcoming(now)
     latest = None if ahead else next(iter(known.past(now)), None)
     shown = ahead[:1] or ([latest] if latest else [])
     footer = rendering.source_line(t, known.sources_of(shown), language=t.language)
     if ahead:
         event = ahead[0]
-        line = rendering.event_line(t, event, language=t.language)
-        if event.starts_at <= now:
-            text = t("next.now", event=line, sources=footer)
-        else:
-            # A month-precision event has no day: count down to the month, and say so.
-            precision = "day" if event.precision == "month" else event.precision
-            left = dates.countdown(event.starts_at - now, precision=precision, language=t.language)
-            if event.precision == "month":
-                text = t("next.upcoming_month", event=line, countdown=left, sources=footer)
-            else:
-                text = t("next.upcoming", event=line, countdown=left, sources=footer)
+        line = rendering.event_line(t, event, language=t.language, reader=zone)
+        text = _countdown(t, event, line, footer, context)
     elif latest is not None:
-        line = rendering.event_line(t, latest, language=t.language)
+        line = rendering.event_line(t, latest, language=t.language, reader=zone)
         text = t("next.nothing_latest", event=line, sources=footer)
     else:
         text = t("next.nothing")
     await reply(update, text)
+
+
+def _countdown(t: Texts, event: Event, line: Html, footer: Html, context: Context) -> Html:
+    """How long until the event: to the minute if its time is known; else in days of the
+    reader's calendar ("today", "tomorrow"), and for a month, until the month begins."""
+    now = context.now
+    if event.starts_at <= now:
+        return t("next.now", event=line, sources=footer)
+    if event.precision == "minute":
+        left = dates.countdown(event.starts_at - now, precision="minute", language=t.language)
+        return t("next.upcoming", event=line, countdown=left, sources=footer)
+    days = (event.starts_at.astimezone(ZoneInfo(event.zone)).date() - context.today).days
+    if event.precision == "month":
+        left = dates.countdown(timedelta(days=max(1, days)), precision="day", language=t.language)
+        return t("next.upcoming_month", event=line, countdown=left, sources=footer)
+    if days <= 0:
+        return t("next.today", event=line, sources=footer)
+    if days == 1:
+        return t("next.tomorrow", event=line, sources=footer)
+    left = dates.countdown(timedelta(days=days), precision="day", language=t.language)
+    return t("next.upcoming", event=line, countdown=left, sources=footer)
 
 
 def register(app: App) -> None:

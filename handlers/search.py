@@ -82,7 +82,7 @@ async def open_hit(update: Update, context: Context) -> None:
         await query.answer(t("search.hit_gone"), show_alert=True)
         return
     await query.answer()
-    card = rendering.card(t, known, item)
+    card = rendering.card(t, known, item, reader=context.zone.key)
     back = [button(t("search.back"), SearchPage(wanted.number, wanted.key))]
     await replace(query, card, keyboard([back]))
 

@@ -7,6 +7,7 @@ from telegram.ext import CommandHandler
 
 from bot.context import App, Context
 from bot.telegram.replies import reply
+from bot.texts import join, texts_for
 
 
 async def start(update: Update, context: Context) -> None:
@@ -15,7 +16,13 @@ async def start(update: Update, context: Context) -> None:
     user = update.effective_user
     # A chat that had blocked the bot and sends /start is back: bot.telegram.sightings notes it.
     name = user.first_name if user else ""
-    await reply(update, t("start.welcome", name=name))
+    welcome = t("start.welcome", name=name)
+    # Telegram set to a language the bot does not speak: it answers in English, and says how
+    # to choose.
+    code = (user.language_code or "") if user else ""
+    if code and not code.lower().startswith(texts_for(code).language):
+        welcome = join([welcome, t("language.offer")], "\n\n")
+    await reply(update, welcome)
 
 
 async def show_help(update: Update, context: Context) -> None:

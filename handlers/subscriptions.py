@@ -11,7 +11,6 @@ from apscheduler.triggers.cron import CronTrigger
 from babel.dates import format_datetime
 from babel.lists import format_list
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import App, Context, pressed
@@ -19,22 +18,40 @@ from bot.dates import babel_locale, span
 from bot.digest.words import reminders_on, wanted_leads
 from bot.durations import format_duration
 from bot.telegram.callbacks import SubscriptionSetting
+from bot.telegram.chat_rights import may_change, sighting
 from bot.telegram.deeplinks import deep_link
-from bot.telegram.keyboards import button, keyboard
+from bot.telegram.keyboards import Row, button, keyboard
 from bot.telegram.replies import replace, reply, topic_of
 from bot.texts import Html, Texts, join
+from handlers.preferences import LANGUAGE_NAMES, remember_zone, zone_chosen, zone_line, zone_row
 from storage import subscriptions
 from storage.bot_models import Subscription
-from storage.chats import Sighting
 
 ON, OFF = "✅", "▫️"
 STOP = "stop"
-ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+# The settings' zone buttons: "zone-" and the button's name (handlers/preferences.py).
+ZONE_SETTING = "zone-"
 
 
 def _settings_view(
-    context: Context, t: Texts, subscription: Subscription
+    context: Context, t: Texts, subscription: Subscription | None
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
+    """The chat's digests (or that it has none), then its zone and language, with buttons."""
+    zone = context.zone
+    clock = [
+        zone_line(t, zone, context.now),
+        t("settings.language", language=LANGUAGE_NAMES.get(t.language, t.language)),
+    ]
+    zones = zone_row(t, zone, lambda choice: SubscriptionSetting(ZONE_SETTING + choice))
+    if subscription is None:
+        return join([t("settings.not_subscribed"), *clock], "\n\n"), keyboard([zones])
+    text, rows = _digest_settings(context, t, subscription)
+    return join([text, *clock], "\n\n"), keyboard([*rows, zones])
+
+
+def _digest_settings(
+    context: Context, t: Texts, subscription: Subscription
+) -> tuple[Html, list[Row]]:
     settings = context.bot_data.settings
     configured = settings.digest.lead_times
     leads = wanted_leads(subscription.lead_times, configured)
@@ -67,30 +84,7 @@ def _settings_view(
         ],
         [button(t("button.unsubscribe"), SubscriptionSetting(STOP))],
     ]
-    return t("settings.view", events=events, news=news), keyboard(rows)
-
-
-async def may_change(update: Update, context: Context) -> bool:
-    """Anyone in a private chat; in a group, only its admins (Telegram's word, asked each time)."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
-        return False
-    if chat.type == ChatType.PRIVATE:
-        return True
-    member = await context.bot.get_chat_member(chat.id, user.id)
-    return member.status in ADMIN_STATUSES
-
-
-def _sighting(update: Update, context: Context) -> Sighting:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None  # commands and button presses always come from a chat
-    return Sighting(
-        chat_id=context.chat_id,
-        type=chat.type,
-        title=chat.title or chat.username or chat.first_name,
-        language=user.language_code if user else None,
-        at=context.now,
-    )
+    return t("settings.view", events=events, news=news), rows
 
 
 async def subscribe(update: Update, context: Context) -> None:
@@ -102,7 +96,7 @@ async def subscribe(update: Update, context: Context) -> None:
         return
     async with context.bot_data.sessions.begin() as session:
         subscription, found = await subscriptions.subscribe(
-            session, _sighting(update, context), thread_id=topic_of(update)
+            session, sighting(update, context), thread_id=topic_of(update)
         )
     text, markup = _settings_view(context, t, subscription)
     if found == subscriptions.NEW:
@@ -128,9 +122,6 @@ async def show_settings(update: Update, context: Context) -> None:
     t = context.texts
     async with context.bot_data.sessions() as session:
         subscription = await subscriptions.get(session, context.chat_id)
-    if subscription is None:
-        await reply(update, t("settings.not_subscribed"))
-        return
     await reply(update, *_settings_view(context, t, subscription))
 
 
@@ -143,20 +134,24 @@ async def change_setting(update: Update, context: Context) -> None:
         return
     setting = SubscriptionSetting.parse(data).setting
     configured = context.bot_data.settings.digest.lead_times
+    if setting.startswith(ZONE_SETTING):
+        zone = zone_chosen(setting.removeprefix(ZONE_SETTING))
+        if zone is None:
+            await query.answer()
+            return
+        await remember_zone(update, context, zone)
     async with context.bot_data.sessions.begin() as session:
         if setting == STOP:
             await subscriptions.unsubscribe(session, context.chat_id, now=context.now)
             subscription = None
         else:
             subscription = await subscriptions.get(session, context.chat_id)
-            if subscription is not None:
+            if subscription is not None and not setting.startswith(ZONE_SETTING):
                 _apply(subscription, setting, configured)
                 subscription.updated_at = context.now
     await query.answer()
-    if subscription is None:
-        await replace(
-            query, t("unsubscribe.done") if setting == STOP else t("settings.not_subscribed")
-        )
+    if setting == STOP:
+        await replace(query, t("unsubscribe.done"))
         return
     await replace(query, *_settings_view(context, t, subscription))
 

@@ -141,7 +141,7 @@ async def open_entry(update: Update, context: Context) -> None:
     shown = (
         rendering.agreement(t, item)
         if isinstance(item, Agreement)
-        else rendering.event_line(t, item, language=t.language)
+        else rendering.event_line(t, item, language=t.language, reader=context.zone.key)
     )
     sources = rendering.source_line(t, known.sources_of([item]), language=t.language)
     back = keyboard([[button(t("timeline.back"), TimelinePage(wanted.number))]])

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, literal, select, true, update
+from sqlalchemy import and_, delete, func, literal, or_, select, true, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,4 +130,32 @@ async def migrate_chat(session: AsyncSession, *, old: int, new: int, now: dateti
         update(Delivery)
         .where(moved)
         .values(status=DeliveryStatus.SKIPPED, error=f"migrated to {new}", updated_at=now)
+    )
+
+
+@dataclass(frozen=True)
+class Preference:
+    """How a chat reads the bot: its language and zone; None is the default for either."""
+
+    language: str | None
+    zone: str | None
+
+
+async def preferences(session: AsyncSession) -> dict[int, Preference]:
+    """Every chat's language and zone, for a bot that starts: read once, then kept in memory."""
+    found = await session.execute(
+        select(Chat.id, Chat.language, Chat.zone).where(
+            or_(Chat.language.is_not(None), Chat.zone.is_not(None))
+        )
+    )
+    return {chat_id: Preference(language, zone) for chat_id, language, zone in found}
+
+
+async def prefer(session: AsyncSession, seen: Sighting, preference: Preference) -> None:
+    """Record the chat's choice of language and zone (a zone of None: the bot's)."""
+    await remember(session, [seen])
+    await session.execute(
+        update(Chat)
+        .where(Chat.id == seen.chat_id)
+        .values(language=preference.language, zone=preference.zone)
     )

@@ -55,6 +55,43 @@ def test_an_end_with_a_time_is_shown_with_its_time() -> None:
     assert dates.when(talk) == "4 March 2030, 10:00–11:30 Almaty"
 
 
+def test_a_reader_in_another_zone_gets_their_time_beside_the_events() -> None:
+    talk = event(datetime(2026, 12, 1, 10, 0), "minute", datetime(2026, 12, 1, 11, 30))
+    shown = dates.when(talk, reader="Europe/Moscow")
+    assert shown == "1 December 2026, 10:00–11:30 Almaty · 08:00–09:30 Dubna"
+    # The same wall time in another zone of the same offset is said once.
+    assert dates.when(talk, reader="Asia/Qostanay") == "1 December 2026, 10:00–11:30 Almaty"
+    late = event(datetime(2026, 12, 2, 1, 0), "minute")
+    assert dates.when(late, reader="Europe/Moscow", language="ru") == (
+        "2 декабря 2026\u202fг., 01:00 Алматы · 1 декабря, 23:00 Дубна"
+    )
+
+
+def test_almatys_change_to_utc_plus_5_moves_the_dubna_time_not_the_almaty_one() -> None:
+    # Almaty was UTC+6 until 1 March 2024 and is UTC+5 since; Dubna stays UTC+3.
+    before = dates.when(event(datetime(2024, 2, 29, 10, 0), "minute"), reader="Europe/Moscow")
+    after = dates.when(event(datetime(2024, 3, 1, 10, 0), "minute"), reader="Europe/Moscow")
+    assert before == "29 February 2024, 10:00 Almaty · 07:00 Dubna"
+    assert after == "1 March 2024, 10:00 Almaty · 08:00 Dubna"
+
+
+def test_a_readers_summer_time_is_followed() -> None:
+    # Berlin moves to UTC+2 on 29 March 2026: an Almaty 12:00 is 08:00 then 09:00 in Berlin.
+    winter = dates.when(event(datetime(2026, 3, 28, 12, 0), "minute"), reader="Europe/Berlin")
+    summer = dates.when(event(datetime(2026, 3, 30, 12, 0), "minute"), reader="Europe/Berlin")
+    assert winter.endswith("12:00 Almaty · 08:00 Berlin")
+    assert summer.endswith("12:00 Almaty · 09:00 Berlin")
+
+
+def test_dates_are_written_by_each_languages_own_rules() -> None:
+    november = event(datetime(2023, 11, 1), "month")
+    assert dates.when(november, language="ru") == "ноябрь 2023\u202fг."
+    assert dates.when(november, language="kk") == "2023\u202fж. қараша"
+    visit = event(datetime(2023, 10, 2), "day", datetime(2023, 10, 3))
+    assert dates.when(visit, language="ru") == "2–3 октября 2023\u202fг."
+    assert dates.when(visit, language="kk") == "2023\u202fж. 2–3 қазан"
+
+
 @pytest.mark.parametrize(
     ("delta", "precision", "expected"),
     [

@@ -303,7 +303,7 @@ async def test_a_reminder_that_falls_due_at_the_prompt_shows_without_typing(
     )
     async with piped_sandbox(ticking, clock=clock) as (typing, screen):
         typing.write("/subscribe\n")
-        await screen.wait_for("Unsubscribe\n\nyou › ")
+        await screen.wait_for("UTC\n\nyou › ")
         since = len(screen.getvalue())
         clock.set(datetime(2023, 10, 1, 12, 0, tzinfo=UTC))  # the day before
         reminded = await screen.wait_for("\n\nyou › ", since=since)

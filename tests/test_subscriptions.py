@@ -27,6 +27,9 @@ async def test_subscribe_with_defaults_and_see_what_can_change(running: Running)
         "✅ 1d",
         "✅ 1h",
         "🔕 Unsubscribe",
+        "✅ Almaty · Astana",
+        "Moscow · Dubna",
+        "UTC",
     ]
     saved = await subscription(running, 1001)
     assert saved is not None

@@ -113,8 +113,25 @@ class SearchHit(CallbackData):
 
 
 @dataclass(frozen=True)
+class ChatLanguage(CallbackData):
+    """A language chosen for the chat: its code ("ru")."""
+
+    prefix: ClassVar[str] = "lg"
+    language: str
+
+
+@dataclass(frozen=True)
+class ChatZone(CallbackData):
+    """A zone chosen for the chat with /zone, by its button's name ("almaty")."""
+
+    prefix: ClassVar[str] = "tz"
+    choice: str
+
+
+@dataclass(frozen=True)
 class SubscriptionSetting(CallbackData):
-    """A tap in the subscription settings: "events", "news", "stop", or a lead such as "1d"."""
+    """A tap in the settings: "events", "news", "stop", a lead such as "1d", or a zone's
+    button ("zone-almaty")."""
 
     prefix: ClassVar[str] = "sb"
     setting: str

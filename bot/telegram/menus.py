@@ -22,6 +22,8 @@ PUBLIC_COMMANDS = (
     "settings",
     "unsubscribe",
     "digest",
+    "language",
+    "zone",
     "help",
 )
 

@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.context import BotData
+from bot.texts import texts_for
 from storage import chats
 from storage.chats import Sighting
 
@@ -32,6 +33,8 @@ def note(data: BotData, update: Update) -> None:
     user = update.effective_user
     if user is not None and user.id in data.settings.admin_ids:
         data.admin_names[user.id] = user.full_name
+    language = _language(update)
+    data.preferences.meet(chat.id, language)
     now = data.clock.now()
     # Only what the user typed: a button press carries the bot's own message.
     message = update.message
@@ -50,10 +53,16 @@ def note(data: BotData, update: Update) -> None:
         type=chat.type,
         # A private chat is the user's: their full name, as Telegram gives it now.
         title=user.full_name if user and chat.type == ChatType.PRIVATE else chat.effective_name,
-        language=user.language_code if user else None,
+        language=language,
         at=now,
         returning=returning or (earlier is not None and earlier.returning),
     )
+
+
+def _language(update: Update) -> str | None:
+    """The bot's language for the sender's Telegram one (English for those we do not have)."""
+    user = update.effective_user
+    return texts_for(user.language_code).language if user else None
 
 
 async def load_admin_names(data: BotData) -> None:
