@@ -33,6 +33,7 @@ from handlers import (
     admin_sources,
     admin_week,
     broadcast,
+    calendar_files,
     chats,
     digest,
     errors,
@@ -129,6 +130,7 @@ def build_app(
     facilities.register(app)
     facts.register(app)
     events.register(app)
+    calendar_files.register(app)
     timeline.register(app)
     people.register(app)
     subscriptions.register(app)
