@@ -34,6 +34,7 @@ from handlers import (
     admin_sources,
     admin_week,
     broadcast,
+    calendar_files,
     chats,
     digest,
     errors,
@@ -132,6 +133,7 @@ def build_app(
     facilities.register(app)
     facts.register(app)
     events.register(app)
+    calendar_files.register(app)
     timeline.register(app)
     people.register(app)
     preferences.register(app)

@@ -11,9 +11,9 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import dates, rendering
 from bot.context import App, Context, pressed
 from bot.paging import page_of
-from bot.telegram.callbacks import EventsPage
+from bot.telegram.callbacks import CalendarFile, EventsPage
 from bot.telegram.deeplinks import deep_link
-from bot.telegram.keyboards import button, keyboard, pager
+from bot.telegram.keyboards import button, calendar_row, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
 from storage.models import Event
@@ -46,8 +46,11 @@ def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
     else:
         text = t("events.upcoming", **values) if found else t("events.upcoming_empty")
         switch = button(t("button.past"), EventsPage(PAST, 0))
+    # What /calendar sends, for the events this page is about.
+    upcoming = CalendarFile(CalendarFile.UPCOMING)
     rows = [
         pager(t, number=page.number, count=page.count, to=lambda n: EventsPage(which, n)),
+        [button(t("button.calendar_upcoming"), upcoming)] if found and which != PAST else [],
         [switch],
     ]
     return text, keyboard(rows)
@@ -73,6 +76,7 @@ async def show_next(update: Update, context: Context) -> None:
     ahead = known.upcoming(now)
     latest = None if ahead else next(iter(known.past(now)), None)
     shown = ahead[:1] or ([latest] if latest else [])
+    buttons = keyboard([calendar_row(t, event) for event in shown])
     footer = rendering.source_line(t, known.sources_of(shown), language=t.language)
     if ahead:
         event = ahead[0]
@@ -83,7 +87,7 @@ async def show_next(update: Update, context: Context) -> None:
         text = t("next.nothing_latest", event=line, sources=footer)
     else:
         text = t("next.nothing")
-    await reply(update, text)
+    await reply(update, text, buttons)
 
 
 def _countdown(t: Texts, event: Event, line: Html, footer: Html, context: Context) -> Html:

@@ -8,11 +8,12 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 from bot import rendering
 from bot.context import App, Context, pressed
 from bot.telegram.callbacks import SearchHit, SearchPage
-from bot.telegram.keyboards import button, keyboard, pager
+from bot.telegram.keyboards import button, calendar_row, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
 from storage import search
 from storage.knowledge import KIND_LETTERS, LETTER_OF_KIND
+from storage.models import Event
 
 PAGE_SIZE = 5
 # The query is repeated in the answer up to this many characters: enough to recognise it.
@@ -84,7 +85,8 @@ async def open_hit(update: Update, context: Context) -> None:
     await query.answer()
     card = rendering.card(t, known, item, reader=context.zone.key)
     back = [button(t("search.back"), SearchPage(wanted.number, wanted.key))]
-    await replace(query, card, keyboard([back]))
+    adds = calendar_row(t, item) if isinstance(item, Event) else []
+    await replace(query, card, keyboard([adds, back]))
 
 
 async def _answer_search(update: Update, context: Context, text: str) -> None:

@@ -18,7 +18,7 @@ from bot import dates, rendering
 from bot.context import App, Context, pressed
 from bot.telegram.callbacks import TimelineEntry, TimelinePage
 from bot.telegram.deeplinks import deep_link
-from bot.telegram.keyboards import button, keyboard, pager
+from bot.telegram.keyboards import button, calendar_row, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
 from storage.knowledge import Knowledge
@@ -144,8 +144,9 @@ async def open_entry(update: Update, context: Context) -> None:
         else rendering.event_line(t, item, language=t.language, reader=context.zone.key)
     )
     sources = rendering.source_line(t, known.sources_of([item]), language=t.language)
-    back = keyboard([[button(t("timeline.back"), TimelinePage(wanted.number))]])
-    await replace(query, join([shown, sources], "\n\n"), back)
+    adds = calendar_row(t, item) if isinstance(item, Event) else []
+    back = [button(t("timeline.back"), TimelinePage(wanted.number))]
+    await replace(query, join([shown, sources], "\n\n"), keyboard([adds, back]))
 
 
 async def show_agreements(update: Update, context: Context) -> None:

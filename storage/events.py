@@ -35,3 +35,16 @@ def ends(event: Event) -> datetime:
 async def ids_by_start(session: AsyncSession) -> Sequence[str]:
     """Every event's id, cancelled ones included, soonest first."""
     return (await session.scalars(select(Event.id).order_by(Event.starts_at))).all()
+
+
+async def find(session: AsyncSession, event_id: str) -> Event | None:
+    """An event by id, a cancelled one too (the knowledge holds only scheduled ones)."""
+    return await session.get(Event, event_id)
+
+
+async def cancelled_ahead(session: AsyncSession, now: datetime) -> Sequence[Event]:
+    """Cancelled events that would not be over yet, soonest first."""
+    found = await session.scalars(
+        select(Event).where(Event.status == "cancelled").order_by(Event.starts_at, Event.id)
+    )
+    return [event for event in found if ends(event) > now]

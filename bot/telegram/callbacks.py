@@ -169,3 +169,13 @@ class PersonCard(CallbackData):
     prefix: ClassVar[str] = "pc"
     person_id: str
     number: int
+
+
+@dataclass(frozen=True)
+class CalendarFile(CallbackData):
+    """ "📅 Add to calendar" on an event's card, or ``UPCOMING`` for every upcoming event."""
+
+    prefix: ClassVar[str] = "ic"
+    # Never an event's id: those are letters, digits and hyphens.
+    UPCOMING: ClassVar[str] = "*"
+    event_id: str

@@ -6,8 +6,10 @@ from collections.abc import Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.telegram.callbacks import CallbackData
+from bot.calendars.files import in_calendar
+from bot.telegram.callbacks import CalendarFile, CallbackData
 from bot.texts import Texts, shorten
+from storage.models import Event
 
 Row = list[InlineKeyboardButton]
 
@@ -36,3 +38,12 @@ def keyboard(rows: Sequence[Row]) -> InlineKeyboardMarkup | None:
     """A keyboard of the non-empty rows, or none at all."""
     kept = [row for row in rows if row]
     return InlineKeyboardMarkup(kept) if kept else None
+
+
+def calendar_row(t: Texts, event: Event) -> Row:
+    """ "📅 Add to calendar" for an event's card; no button for an event known only to its
+    month: a calendar cannot hold it without a day, and a button that only says so is a tap
+    for nothing (the card already gives the month)."""
+    if not in_calendar(event):
+        return []
+    return [button(t("button.add_to_calendar"), CalendarFile(event.id))]

@@ -17,6 +17,7 @@ PUBLIC_COMMANDS = (
     "facts",
     "events",
     "next",
+    "calendar",
     "search",
     "subscribe",
     "settings",

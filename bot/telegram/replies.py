@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest
 
 from bot.telegram.splitting import split_html
@@ -31,6 +31,17 @@ async def reply(
     if chat is None:
         return None
     return await _send(chat, split_html(text), keyboard, topic=topic_of(update))
+
+
+async def send_file(update: Update, name: str, content: bytes, caption: Html) -> Message | None:
+    """A file in the update's chat (its forum topic too), captioned; the caption must fit
+    Telegram's 1,024 characters, which a caption is not split to."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_document(
+        InputFile(content, filename=name), caption=caption, message_thread_id=topic_of(update)
+    )
 
 
 # How Telegram says that a message can no longer be edited: deleted, too old (48 hours), or not
