@@ -51,6 +51,7 @@ from handlers import (
     update_kinds,
 )
 from storage.changes import ChangeWatch
+from storage.chats import Preference, Sighting
 from storage.knowledge import Knowledge
 from storage.search import SearchIndex
 
@@ -183,9 +184,31 @@ async def prepare(app: App) -> None:
     await refresh(app.bot_data, force=True)
     await sightings.load_admin_names(app.bot_data)
     await app.bot_data.preferences.load(app.bot_data.sessions)
+    await channel_preference(app.bot_data)
     app.bot_data.search_index = await SearchIndex.open(app.bot_data.settings.storage_url)
     await publish_commands(app)
     await admin.publish_admin_menus(app)
+
+
+async def channel_preference(data: BotData) -> None:
+    """The digest channel's language and zone, as the config sets them."""
+    digest = data.settings.digest
+    if digest.channel_id is None or (digest.channel_language, digest.channel_zone) == (None, None):
+        return
+    current = data.preferences.of(digest.channel_id)
+    chosen = Preference(
+        language=digest.channel_language or current.language,
+        zone=digest.channel_zone.key if digest.channel_zone else current.zone,
+    )
+    if chosen != current:
+        seen = Sighting(
+            chat_id=digest.channel_id,
+            type="channel",
+            title=None,
+            language=chosen.language,
+            at=data.clock.now(),
+        )
+        await data.preferences.choose(data.sessions, seen, chosen)
 
 
 async def finish(app: App) -> None:

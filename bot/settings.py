@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.durations import parse_duration
+from bot.texts import available_languages
 
 PUBLIC_API = "https://api.telegram.org/bot"
 # The database's name in the data folder (default_data_dir) when [storage] url is unset.
@@ -62,7 +63,14 @@ KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "time": {"zone": str},
     "content": {"folder": str},
     "logging": {"level": str},
-    "digest": {"lead_times": list, "summary": str, "channel_id": int, "tick": str},
+    "digest": {
+        "lead_times": list,
+        "summary": str,
+        "channel_id": int,
+        "channel_language": str,
+        "channel_zone": str,
+        "tick": str,
+    },
     "limits": {"per_second": int, "per_chat_per_second": int, "per_group_per_minute": int},
     "sources": {"allow_loopback": bool},
 }
@@ -103,8 +111,12 @@ class DigestSettings:
     lead_times: tuple[timedelta, ...] = (timedelta(days=7), timedelta(days=1), timedelta(hours=1))
     # The periodic summary, as a crontab line in [time] zone.
     summary: str = "0 9 * * mon"
-    # A channel that receives every digest too.
+    # A channel that receives every digest too, and the language and zone it reads them in
+    # (None: as its chat row says, else English and [time] zone). A channel sends the bot no
+    # commands, so its admin, the operator, sets them here.
     channel_id: int | None = None
+    channel_language: str | None = None
+    channel_zone: ZoneInfo | None = None
     # How often the scheduler looks for what is due.
     tick: timedelta = timedelta(seconds=30)
 
@@ -256,7 +268,21 @@ def _digest(get: Callable[[str, str, Any], Any]) -> DigestSettings:
             f"digest.channel_id: {channel_id!r} is not a Telegram chat id "
             "(a channel's looks like -1001234567890)"
         )
-    return DigestSettings(lead_times=lead_times, summary=summary, channel_id=channel_id, tick=tick)
+    language = get("digest", "channel_language", None)
+    if language is not None and language not in available_languages():
+        raise SettingsError(
+            f"digest.channel_language: {language!r} is not one of the bot's languages "
+            f"({', '.join(available_languages())})"
+        )
+    zone = get("digest", "channel_zone", None)
+    return DigestSettings(
+        lead_times=lead_times,
+        summary=summary,
+        channel_id=channel_id,
+        channel_language=language,
+        channel_zone=None if zone is None else _zone(zone, key="digest.channel_zone"),
+        tick=tick,
+    )
 
 
 def _limits(get: Callable[[str, str, Any], Any]) -> Limits:
@@ -363,12 +389,12 @@ def _admin_ids(values: list[Any]) -> frozenset[int]:
     return frozenset(values)
 
 
-def _zone(name: str) -> ZoneInfo:
+def _zone(name: str, *, key: str = "time.zone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(
-            f"time.zone: unknown time zone {name!r} (use an IANA name such as 'Asia/Almaty')"
+            f"{key}: unknown time zone {name!r} (use an IANA name such as 'Asia/Almaty')"
         ) from None
 
 

@@ -3,10 +3,13 @@ the emulator; and what the reader sees of times once a zone is chosen."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.app import channel_preference
 from bot.preferences import Preferences
 from bot.texts import texts_for
 from storage.bot_models import Chat
@@ -144,3 +147,18 @@ async def test_today_and_tomorrow_follow_the_readers_calendar(running: Running) 
     dubna = running.chat(2010)
     await dubna.send("/zone Europe/Moscow")
     assert (await dubna.send("/next")).text.startswith("⏳ Next: tomorrow")
+
+
+async def test_the_digest_channel_reads_in_the_language_and_zone_the_config_gives(
+    running: Running,
+) -> None:
+    digest = replace(
+        running.settings.digest,
+        channel_id=-1009,
+        channel_language="kk",
+        channel_zone=ZoneInfo("Europe/Moscow"),
+    )
+    running.app.bot_data.settings = replace(running.settings, digest=digest)
+    await channel_preference(running.app.bot_data)
+    assert await chat_row(running, -1009) == ("kk", "Europe/Moscow")
+    assert running.app.bot_data.preferences.of(-1009).language == "kk"

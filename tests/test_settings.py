@@ -146,6 +146,8 @@ def test_environment_token_wins_over_the_file(tmp_path: Path) -> None:
         ('[digest]\ntick = "2d"\n', "digest.tick: '2d' is longer than 1d"),
         ("[digest]\nchannel_id = true\n", "digest.channel_id: expected a int, got True"),
         ("[digest]\nchannel_id = 99999999999999999\n", "digest.channel_id: 99999999999999999"),
+        ('[digest]\nchannel_language = "de"\n', "digest.channel_language: 'de' is not one"),
+        ('[digest]\nchannel_zone = "Mars/Base"\n', "digest.channel_zone: unknown time zone"),
         ("[admins]\nuser_ids = [99999999999999999]\n", "admins.user_ids: 99999999999999999"),
         ("[admins]\nuser_ids = [true]\n", "admins.user_ids: True is not a numeric"),
         ('[storage]\nurl = "not a url"\n', "storage.url: this is not a database URL"),
