@@ -12,7 +12,8 @@ through its SearchIndex. The same SQL through plain sqlite3 shows how much of th
     .venv/bin/python bench/search.py                  # 10,000 facts, 300 queries, 60 end to end
     .venv/bin/python bench/search.py --quick          # 2,000 facts, 60 queries, 10 end to end
     .venv/bin/python bench/search.py --english        # no translations, English queries only
-    .venv/bin/python bench/search.py --baseline main  # main's own bench first, in this sitting
+    .venv/bin/python bench/search.py --baseline       # the bench of where this branch left
+                                                      # main first, in the same sitting
 """
 
 from __future__ import annotations
@@ -333,12 +334,18 @@ async def main(facts: int, count: int, e2e: int, *, english: bool) -> None:
                 print(line(label, seconds))
 
 
-def baseline(ref: str, args: argparse.Namespace) -> None:
-    """The bench of `ref` (git archive), run on that code with these sizes, its output as is."""
-    with tempfile.TemporaryDirectory(prefix="coopbot-search-baseline-") as folder:
-        archive = subprocess.run(
-            ["git", "-C", str(HERE), "archive", ref], check=True, capture_output=True
+def baseline(ref: str | None, args: argparse.Namespace) -> None:
+    """The bench of `ref` (git archive; by default where this branch left main), run on that
+    code with these sizes, its output as is. The code runs on this checkout's environment, so
+    a ref that needs packages this one lacks fails: the default is the branch's own start."""
+    git = ["git", "-C", str(HERE)]
+    if ref is None:
+        found = subprocess.run(
+            [*git, "merge-base", "HEAD", "main"], check=True, capture_output=True, text=True
         )
+        ref = found.stdout.strip()[:12]
+    with tempfile.TemporaryDirectory(prefix="coopbot-search-baseline-") as folder:
+        archive = subprocess.run([*git, "archive", ref], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
         sizes = ["--facts", str(args.facts), "--queries", str(args.queries), "--e2e", "0"]
         print(f"{ref} (before), its own bench/search.py {' '.join(sizes)}:", flush=True)
@@ -355,10 +362,16 @@ if __name__ == "__main__":
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--e2e", type=int, default=60, help="queries end to end (0: none)")
     parser.add_argument("--english", action="store_true", help="no translations, as before")
-    parser.add_argument("--baseline", metavar="REF", help="run REF's bench/search.py first")
+    parser.add_argument(
+        "--baseline",
+        nargs="?",
+        const="",
+        metavar="REF",
+        help="run REF's bench/search.py first (no REF: where this branch left main)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.facts, args.queries, args.e2e = 2_000, 60, 10
-    if args.baseline:
-        baseline(args.baseline, args)
+    if args.baseline is not None:
+        baseline(args.baseline or None, args)
     asyncio.run(main(args.facts, args.queries, args.e2e, english=args.english))

@@ -1,4 +1,10 @@
-"""Full-text search over facts, people, facilities and events (SQLite FTS5)."""
+"""Full-text search over facts, people, facilities, events and agreements, in English and in
+their Russian and Kazakh translations (SQLite FTS5).
+
+What is SQLite's own is here (the statements) and in migration 0017 (the index and the triggers
+that keep it); the stems of Russian and Kazakh words (storage.stemming) and the close spellings
+(storage.spelling) are plain Python, for any database.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +32,12 @@ MATCH_START, MATCH_END = "\x02", "\x03"
 # A word, with its hyphenated parts: "IBR-2" and "DC-60" are one name, searched as a phrase.
 _WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 
-# The index's columns (migration 0017), each with its weight in the ranking: the English base
-# (title, body, other spellings of a name), then each other language's title and body, from the
-# translations. A title match weighs ten times a body match, in every language, and a match of a
-# name or another spelling of it (the aliases column, which holds a person's name too) fifty: a
-# name finds its person or facility before the facts that mention it. Kind and item_id are not
-# searched.
+# The index's columns (migration 0017, whose languages these are), each with its weight in the
+# ranking: the English base (title, body, other spellings of a name), then each other language's
+# title and body, from the translations. A title match weighs ten times a body match, in every
+# language, and a match of a name or another spelling of it (the aliases column, which holds a
+# person's name too) fifty: a name finds its person or facility before the facts that mention
+# it. Kind and item_id are not searched.
 WEIGHTS = {
     **{"kind": 0.0, "item_id": 0.0, "title": 10.0, "body": 1.0, "aliases": 50.0},
     **{"title_ru": 10.0, "body_ru": 1.0, "title_kk": 10.0, "body_kk": 1.0},
