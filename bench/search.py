@@ -1,23 +1,32 @@
-"""/search over 10,000 generated facts: SearchIndex.search timed per query, then end to end.
+"""/search over 10,000 generated facts in three languages: SearchIndex.search timed per query,
+then end to end.
 
 The facts are seeded random prose over a Zipf-distributed vocabulary of made-up words with real
 ones mixed in ("reactor", "DIRAC", "Almaty", "neutron" ...), so some words are in thousands of
-facts and some in a handful. Queries are 1-3 words, common and rare, whole words and prefixes,
-and a few that match nothing. Each is timed as the bot runs it, through its SearchIndex.
-The same SQL through plain sqlite3 shows how much of that is SQLite itself.
+facts and some in a handful; each fact's title and text have a Russian and a Kazakh translation
+made the same way (search_languages.py). Queries are 1-3 words, common and rare, whole words and
+prefixes, Russian and Kazakh words in other forms than the text's, and a few that match nothing,
+each asked by a reader of English, Russian or Kazakh in turn. Each is timed as the bot runs it,
+through its SearchIndex. The same SQL through plain sqlite3 shows how much of that is SQLite.
 
-    .venv/bin/python bench/search.py            # 10,000 facts, 300 queries, 60 end to end
-    .venv/bin/python bench/search.py --quick    # 2,000 facts, 60 queries, 10 end to end
+    .venv/bin/python bench/search.py                  # 10,000 facts, 300 queries, 60 end to end
+    .venv/bin/python bench/search.py --quick          # 2,000 facts, 60 queries, 10 end to end
+    .venv/bin/python bench/search.py --english        # no translations, English queries only
+    .venv/bin/python bench/search.py --baseline       # the bench of where this branch left
+                                                      # main first, in the same sitting
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sqlite3
 import statistics
 import string
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -26,13 +35,19 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import search_languages
 from bots import TOKEN, settings_for
 from harness import bot_process, closed_loop, percentile
 
 from bot.emulator import BotApiEmulator, User
 from bot.runtime import open_database
 from storage import search
-from storage.models import Fact, Source, Topic
+from storage.models import Fact, Source, Topic, Translation
+
+HERE = Path(__file__).resolve().parent.parent
+# Each query is asked by a reader of each language in turn: their hits' titles and snippets are
+# in their language.
+READERS = ("en", "ru", "kk")
 
 TARGET_P95_MS = 10.0
 VOCABULARY = 5000
@@ -100,8 +115,12 @@ class Prose:
         return " ".join(sentences)
 
 
-async def fill(db: Path, facts: int, prose: Prose) -> float:
-    """A migrated database with `facts` generated facts; returns the seconds the insert took."""
+Translated = list[tuple[str, str, str, str]]
+
+
+async def fill(db: Path, facts: int, prose: Prose, translated: Translated) -> tuple[float, float]:
+    """A migrated database with `facts` generated facts and then their translations, as a sync
+    loads items and then translations; returns the seconds each insert took."""
     async with open_database(settings_for(db)) as database, database.sessions.begin() as session:
         source = Source(
             id="bench",
@@ -125,9 +144,15 @@ async def fill(db: Path, facts: int, prose: Prose) -> float:
             for number in range(facts)
         )
         await session.flush()
+        inserted = time.perf_counter()
+        session.add_all(
+            Translation(kind="fact", item_id=item, field=field, language=language, text=text)
+            for item, field, language, text in translated
+        )
+        await session.flush()
         # As `coopbot content sync` does after loading rows: merge the index's segments.
         await search.optimize(session)
-        return time.perf_counter() - started
+        return inserted - started, time.perf_counter() - inserted
 
 
 def queries(words: Sequence[str], count: int, rng: random.Random) -> list[tuple[str, str]]:
@@ -174,24 +199,28 @@ def queries(words: Sequence[str], count: int, rng: random.Random) -> list[tuple[
 class Timing:
     kind: str
     query: str
+    reader: str
     seconds: float
     total: int
     # Found through close spellings (storage.spelling), after the exact search found nothing.
     respelled: bool = False
 
 
-async def time_search(db: Path, pairs: Sequence[tuple[str, str]]) -> list[Timing]:
+async def time_search(
+    db: Path, pairs: Sequence[tuple[str, str]], readers: Sequence[str]
+) -> list[Timing]:
     """Each query through the bot's SearchIndex, as the handler runs it, after a warm-up."""
     timings = []
     index = await search.SearchIndex.open(settings_for(db).storage_url)
     try:
         for _, query in pairs[:20]:
             await index.search(query, limit=5)
-        for kind, query in pairs:
+        for number, (kind, query) in enumerate(pairs):
+            reader = readers[number % len(readers)]
             started = time.perf_counter()
-            results = await index.search(query, limit=5)
+            results = await index.search(query, limit=5, language=reader)
             elapsed = time.perf_counter() - started
-            timings.append(Timing(kind, query, elapsed, results.total, results.respelled))
+            timings.append(Timing(kind, query, reader, elapsed, results.total, results.respelled))
     finally:
         await index.close()
     return timings
@@ -210,14 +239,15 @@ async def time_vocabulary(db: Path) -> tuple[float, int]:
         await index.close()
 
 
-def time_sqlite(db: Path, pairs: Sequence[tuple[str, str]]) -> list[float]:
+def time_sqlite(db: Path, pairs: Sequence[tuple[str, str]], readers: Sequence[str]) -> list[float]:
     """The same statements through plain sqlite3 on this thread: SQLite's own share of the time."""
-    # The statements are search's own; reading them keeps this from drifting from the bot's SQL.
-    page_sql = search.QUERY
     seconds = []
     with sqlite3.connect(db) as connection:
-        for _, query in pairs:
-            terms = search.words(query)
+        for number, (_, query) in enumerate(pairs):
+            # The statements are search's own; reading them keeps this from drifting from the
+            # bot's SQL.
+            page_sql = search.QUERIES[readers[number % len(readers)]]
+            terms = search.match_terms(search.words(query))
             started = time.perf_counter()
             for operator in ("AND", "OR") if len(terms) > 1 else ("AND",):
                 match = search.match_expression(terms, operator=operator)
@@ -251,24 +281,35 @@ def line(label: str, seconds: Sequence[float]) -> str:
     )
 
 
-async def main(facts: int, count: int, e2e: int) -> None:
+async def main(facts: int, count: int, e2e: int, *, english: bool) -> None:
     rng = random.Random(SEED)
     words = vocabulary(rng)
     pairs = queries(words, count, rng)
+    readers = ("en",) if english else READERS
+    translated: Translated = []
+    if not english:
+        # A generator of their own, so that the English facts and queries are those of a run
+        # with --english (and of the bench before translations).
+        other = random.Random(SEED + 1)
+        russian, kazakh = search_languages.languages(other)
+        translated = list(search_languages.translations((russian, kazakh), facts, other))
+        pairs += search_languages.queries(russian, kazakh, count, other)
+        other.shuffle(pairs)
     with tempfile.TemporaryDirectory(prefix="coopbot-search-") as tmp:
         db = Path(tmp) / "search.db"
-        inserted = await fill(db, facts, Prose(words, rng))
+        inserted, translations = await fill(db, facts, Prose(words, rng), translated)
         print(
             f"{facts} facts over {len(words)} words (Zipf), inserted in {inserted:.1f} s "
-            f"with the FTS triggers; {len(pairs)} queries"
+            f"with the FTS triggers; {len(translated)} translations (ru, kk) in "
+            f"{translations:.1f} s; {len(pairs)} queries, readers {', '.join(readers)} in turn"
         )
         vocabulary_seconds, terms = await time_vocabulary(db)
         print(
             f"the tolerant match's vocabulary: {terms} terms read and indexed in "
             f"{vocabulary_seconds * 1000:.1f} ms (once after each change to the database)"
         )
-        timings = await time_search(db, pairs)
-        raw = time_sqlite(db, pairs)
+        timings = await time_search(db, pairs, readers)
+        raw = time_sqlite(db, pairs, readers)
         print("SearchIndex.search(q, limit=5), the bot's read-only aiosqlite connection:")
         print(line("all queries", [t.seconds for t in timings]))
         by_kind: dict[str, list[Timing]] = defaultdict(list)
@@ -279,6 +320,8 @@ async def main(facts: int, count: int, e2e: int) -> None:
             print(line(kind, [t.seconds for t in group]) + f"  (median {hits:.0f} hits)")
         tolerant = [t.seconds for t in timings if t.respelled or t.total == 0]
         print(line("tolerant path", tolerant) + "  (exact search found nothing)")
+        for reader in readers if len(readers) > 1 else ():
+            print(line(f"reader {reader}", [t.seconds for t in timings if t.reader == reader]))
         print("the same SQL through plain sqlite3 on this thread, no aiosqlite:")
         print(line("all queries", raw))
         p95 = percentile([t.seconds for t in timings], 95) * 1000
@@ -291,13 +334,44 @@ async def main(facts: int, count: int, e2e: int) -> None:
                 print(line(label, seconds))
 
 
+def baseline(ref: str | None, args: argparse.Namespace) -> None:
+    """The bench of `ref` (git archive; by default where this branch left main), run on that
+    code with these sizes, its output as is. The code runs on this checkout's environment, so
+    a ref that needs packages this one lacks fails: the default is the branch's own start."""
+    git = ["git", "-C", str(HERE)]
+    if ref is None:
+        found = subprocess.run(
+            [*git, "merge-base", "HEAD", "main"], check=True, capture_output=True, text=True
+        )
+        ref = found.stdout.strip()[:12]
+    with tempfile.TemporaryDirectory(prefix="coopbot-search-baseline-") as folder:
+        archive = subprocess.run([*git, "archive", ref], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+        sizes = ["--facts", str(args.facts), "--queries", str(args.queries), "--e2e", "0"]
+        print(f"{ref} (before), its own bench/search.py {' '.join(sizes)}:", flush=True)
+        environment = {**os.environ, "PYTHONPATH": folder}
+        script = Path(folder) / "bench" / "search.py"
+        subprocess.run([sys.executable, str(script), *sizes], check=True, env=environment)
+        print("\nthis checkout:", flush=True)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 facts, 60 queries")
     parser.add_argument("--facts", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--e2e", type=int, default=60, help="queries end to end (0: none)")
+    parser.add_argument("--english", action="store_true", help="no translations, as before")
+    parser.add_argument(
+        "--baseline",
+        nargs="?",
+        const="",
+        metavar="REF",
+        help="run REF's bench/search.py first (no REF: where this branch left main)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.facts, args.queries, args.e2e = 2_000, 60, 10
-    asyncio.run(main(args.facts, args.queries, args.e2e))
+    if args.baseline is not None:
+        baseline(args.baseline or None, args)
+    asyncio.run(main(args.facts, args.queries, args.e2e, english=args.english))

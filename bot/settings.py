@@ -275,14 +275,8 @@ def _digest(get: Callable[[str, str, Any], Any]) -> DigestSettings:
             f"({', '.join(available_languages())})"
         )
     zone = get("digest", "channel_zone", None)
-    return DigestSettings(
-        lead_times=lead_times,
-        summary=summary,
-        channel_id=channel_id,
-        channel_language=language,
-        channel_zone=None if zone is None else _zone(zone, key="digest.channel_zone"),
-        tick=tick,
-    )
+    channel_zone = None if zone is None else _zone(zone, key="digest.channel_zone")
+    return DigestSettings(lead_times, summary, channel_id, language, channel_zone, tick)
 
 
 def _limits(get: Callable[[str, str, Any], Any]) -> Limits:

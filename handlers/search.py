@@ -33,13 +33,19 @@ async def _results_view(
 ) -> View:
     """A page of results for `words`, the normalised query (storage.search.words, joined);
     `asked` is what the user typed, which the answer repeats, escaped, if nothing is found.
-    Each hit names its source and has a button that opens it."""
+    Each hit names its source and has a button that opens it; its title and snippet are in the
+    reader's language where the item is translated."""
     index = context.bot_data.search_index
-    results = await index.search(words, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
+    language = t.language
+    results = await index.search(
+        words, limit=PAGE_SIZE, offset=number * PAGE_SIZE, language=language
+    )
     if results.total and not results.hits:
         # A button from before the results shrank: show the last page there is now.
         number = (results.total - 1) // PAGE_SIZE
-        results = await index.search(words, limit=PAGE_SIZE, offset=number * PAGE_SIZE)
+        results = await index.search(
+            words, limit=PAGE_SIZE, offset=number * PAGE_SIZE, language=language
+        )
     if not results.hits:
         return t("search.nothing", query=_shown(asked or words)), None
     known = context.bot_data.knowledge

@@ -1,7 +1,14 @@
-"""Full-text search over facts, people, facilities and events (SQLite FTS5)."""
+"""Full-text search over facts, people, facilities, events and agreements, in English and in
+their Russian and Kazakh translations (SQLite FTS5).
+
+What is SQLite's own is here (the statements) and in migration 0017 (the index and the triggers
+that keep it); the stems of Russian and Kazakh words (storage.stemming) and the close spellings
+(storage.spelling) are plain Python, for any database.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import stemming
 from storage.models import KNOWLEDGE
 from storage.spelling import Vocabulary
 
@@ -24,20 +32,47 @@ MATCH_START, MATCH_END = "\x02", "\x03"
 # A word, with its hyphenated parts: "IBR-2" and "DC-60" are one name, searched as a phrase.
 _WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 
-# Title matches weigh ten times body matches, and a match of a name or another spelling of it
-# (the aliases column, which holds a person's name too) fifty: a name finds its person or
-# facility before the facts that mention it. Kind and item_id are not searched. Ties
-# break on rowid: unique and stable, and unlike the stored columns it costs no read per row.
-# The total rides along as a subquery, so a page is one round trip to the database.
-QUERY = f"""
-    SELECT kind, item_id, title,
-           snippet(search_index, 3, '{MATCH_START}', '{MATCH_END}', '…', 16) AS snippet,
+# The index's columns (migration 0017, whose languages these are), each with its weight in the
+# ranking: the English base (title, body, other spellings of a name), then each other language's
+# title and body, from the translations. A title match weighs ten times a body match, in every
+# language, and a match of a name or another spelling of it (the aliases column, which holds a
+# person's name too) fifty: a name finds its person or facility before the facts that mention
+# it. Kind and item_id are not searched.
+WEIGHTS = {
+    **{"kind": 0.0, "item_id": 0.0, "title": 10.0, "body": 1.0, "aliases": 50.0},
+    **{"title_ru": 10.0, "body_ru": 1.0, "title_kk": 10.0, "body_kk": 1.0},
+}
+COLUMNS = tuple(WEIGHTS)
+TRANSLATED = ("ru", "kk")
+RANK = ", ".join(map(str, WEIGHTS.values()))
+SNIPPET_WORDS = 16
+
+
+def query_for(language: str) -> str:
+    """The statement for a page of results, for a reader of `language`: each hit's title and
+    snippet in it where the item has them translated, else in English.
+
+    Ties break on rowid: unique and stable, and unlike the stored columns it costs no read per
+    row. The total rides along as a subquery, so a page is one round trip to the database.
+    """
+    title, body = "title", str(COLUMNS.index("body"))
+    if language in TRANSLATED:
+        title = f"CASE WHEN title_{language} <> '' THEN title_{language} ELSE title END"
+        column = COLUMNS.index(f"body_{language}")
+        body = f"CASE WHEN body_{language} <> '' THEN {column} ELSE {body} END"
+    return f"""
+    SELECT kind, item_id, {title} AS title,
+           snippet(search_index, {body}, '{MATCH_START}', '{MATCH_END}', '…', {SNIPPET_WORDS})
+           AS snippet,
            (SELECT count(*) FROM search_index WHERE search_index MATCH :match) AS total
     FROM search_index
     WHERE search_index MATCH :match
-    ORDER BY bm25(search_index, 0.0, 0.0, 10.0, 1.0, 50.0), rowid
+    ORDER BY bm25(search_index, {RANK}), rowid
     LIMIT :limit OFFSET :offset
 """
+
+
+QUERIES = {language: query_for(language) for language in ("en", *TRANSLATED)}
 COUNT = "SELECT count(*) FROM search_index WHERE search_index MATCH :match"
 TERMS = "SELECT term FROM search_terms"
 REVISION = f"SELECT value FROM revisions WHERE name = '{KNOWLEDGE}'"
@@ -55,6 +90,15 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Page:
+    """Which page of results, asked with which statement (the reader's language's)."""
+
+    statement: str
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
 class Results:
     hits: Sequence[Hit]
     total: int
@@ -66,6 +110,12 @@ def words(query: str) -> list[str]:
     """The words of a user's query, as FTS5 will see them; single letters say nothing."""
     found = [word[:MAX_WORD_LENGTH] for word in _WORD.findall(query)]
     return [word for word in found if len(word) > 1 or len(found) == 1][:MAX_WORDS]
+
+
+def match_terms(words: Sequence[str]) -> list[str | Sequence[str]]:
+    """The words as the index is searched for them: a Russian or Kazakh word by the stems its
+    forms share (storage.stemming), any other as it is."""
+    return [stemming.stems(word) or word for word in words]
 
 
 def match_expression(terms: Sequence[str | Sequence[str]], *, operator: str) -> str:
@@ -110,37 +160,38 @@ class SearchIndex:
     async def close(self) -> None:
         await self._connection.close()
 
-    async def search(self, query: str, *, limit: int = 10, offset: int = 0) -> Results:
+    async def search(
+        self, query: str, *, limit: int = 10, offset: int = 0, language: str = "en"
+    ) -> Results:
         """Best matches first: every word if anything has them all, otherwise any of them;
-        if nothing has any, the same for close spellings of the words (Сахиев, Sakhiev)."""
-        terms = words(query)
-        if not terms:
+        if nothing has any, the same for close spellings of the words (Сахиев, Sakhiev).
+        Words are looked for in every language; hits are in the reader's `language` where
+        translated."""
+        typed = words(query)
+        if not typed:
             return Results(hits=[], total=0)
-        found = await self._matching(terms, limit=limit, offset=offset)
+        page = Page(QUERIES.get(language, QUERIES["en"]), limit, offset)
+        found = await self._matching(match_terms(typed), page)
         if found.total:
             return found
         vocabulary = await self._current_vocabulary()
-        respelled = [vocabulary.close(term) for term in terms]
+        respelled = [vocabulary.close(word) for word in typed]
         if not any(respelled):
             return found
-        close = await self._matching(
-            [spellings for spellings in respelled if spellings], limit=limit, offset=offset
-        )
+        close = await self._matching([spellings for spellings in respelled if spellings], page)
         return Results(hits=close.hits, total=close.total, respelled=True)
 
-    async def _matching(
-        self, terms: Sequence[str | Sequence[str]], *, limit: int, offset: int
-    ) -> Results:
+    async def _matching(self, terms: Sequence[str | Sequence[str]], page: Page) -> Results:
         for operator in ("AND", "OR") if len(terms) > 1 else ("AND",):
             match = match_expression(terms, operator=operator)
-            params = {"match": match, "limit": limit, "offset": offset}
-            rows = await self._connection.execute_fetchall(QUERY, params)
+            params = {"match": match, "limit": page.limit, "offset": page.offset}
+            rows = await self._connection.execute_fetchall(page.statement, params)
             if rows:
                 hits = [
                     Hit(kind, item_id, title, snippet) for kind, item_id, title, snippet, _ in rows
                 ]
                 return Results(hits=hits, total=next(iter(rows))[4])
-            if offset:
+            if page.offset:
                 # Past the last page (a stale button): no hits here, but say how many there are.
                 (total,), *_ = await self._connection.execute_fetchall(COUNT, {"match": match})
                 if total:
@@ -154,7 +205,9 @@ class SearchIndex:
         version = next(iter(rows))[0] if rows else 0
         if version != self._vocabulary_version:
             rows = await self._connection.execute_fetchall(TERMS)
-            self._vocabulary = Vocabulary(term for (term,) in rows)
+            # Off the event loop: with translations the terms run to tens of thousands, a few
+            # hundred milliseconds of work that no other chat should wait for.
+            self._vocabulary = await asyncio.to_thread(Vocabulary, [term for (term,) in rows])
             self._vocabulary_version = version
         return self._vocabulary
 

@@ -2,8 +2,10 @@
 
 Names reach us in several spellings (Sakhiyev, Sakhiev; Tokayev, Tokaev) and scripts (Сахиев,
 Дубна). A word is folded to lowercase Latin letters (Russian and Kazakh letters transliterated,
-accents dropped), then compared with the index's terms by edit distance, over the few terms
-that share the most letter trigrams with it: a handful of comparisons, not the whole vocabulary.
+accents dropped), then compared by edit distance with the index's terms, folded the same way,
+over the few terms that share the most letter trigrams with it: a handful of comparisons, not
+the whole vocabulary. So a misspelt word finds the record's English and its translations
+alike ("Трубникоф": "trubnikov" and "трубников").
 """
 
 from __future__ import annotations
@@ -65,21 +67,25 @@ def _trigrams(word: str) -> set[str]:
 
 
 class Vocabulary:
-    """The index's terms, by trigram, to find the ones close to a typed word."""
+    """The index's terms, by the trigrams of their folded spelling, to find the ones close to a
+    typed word in either script: the index holds the record's Russian and Kazakh words too."""
 
     def __init__(self, terms: Iterable[str]) -> None:
         self._terms = sorted(set(terms))
         self._known = frozenset(self._terms)
+        self._folded = [fold(term) for term in self._terms]
         self._by_trigram: defaultdict[str, list[int]] = defaultdict(list)
-        for number, term in enumerate(self._terms):
-            for trigram in _trigrams(term):
+        for number, folded in enumerate(self._folded):
+            for trigram in _trigrams(folded):
                 self._by_trigram[trigram].append(number)
 
     def __len__(self) -> int:
         return len(self._terms)
 
     def close(self, word: str) -> list[str]:
-        """The terms nearest the word, if any is near enough; the folded word if it is one."""
+        """The terms nearest the word, if any is near enough; the folded word if it is one.
+        A term in the other script that folds to the word is as near as can be ("Tokaev":
+        "токаев", then "tokayev")."""
         folded = fold(word)
         if folded in self._known:
             return [folded]
@@ -89,11 +95,11 @@ class Vocabulary:
             shared.update(self._by_trigram.get(trigram, ()))
         scored = []
         for number, _ in shared.most_common(CANDIDATES):
-            term = self._terms[number]
+            term = self._folded[number]
             # The index keeps stems ("deleg" for "delegation"): a long enough stem of the word
             # counts as a match.
             stem = len(term) >= max(4, len(folded) * 3 // 5) and folded.startswith(term)
             edits = 0 if stem else distance(folded, term, limit)
             if edits <= limit:
-                scored.append((edits, term))
+                scored.append((edits, self._terms[number]))
         return [term for _, term in sorted(scored)[:ALTERNATIVES]]

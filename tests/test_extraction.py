@@ -62,7 +62,9 @@ async def test_a_russian_page_in_windows_1251_is_read_in_russian(pages: PageServ
     assert "Сотрудничество ОИЯИ и Республики Казахстан продолжается" in extracted.text
     # No site name declared: the host stands for the publisher.
     assert extracted.publisher == HOST
+    # "Казахстана" and "Казахстан" are both the cooperation's name, in two of its forms.
     assert mentions(extracted.text, []) == [
+        "Физики Казахстана и ОИЯИ обсудили планы",
         "Сотрудничество ОИЯИ и Республики Казахстан продолжается более тридцати лет.",
         "Учёные из Алматы представили новые результаты измерений на циклотроне.",
     ]
@@ -114,6 +116,20 @@ def test_mentions_find_the_given_names_however_their_words_are_spaced() -> None:
     assert mentions(text, ["DC-280 cyclotron", "Ivan Petrov", "", "  "]) == [
         "Work at the DC-280 cyclotron began.",
         "Prof. Ivan Petrov spoke.",
+    ]
+
+
+def test_mentions_find_russian_and_kazakh_names_in_any_of_their_forms() -> None:
+    text = (
+        "Делегация Республики Казахстана прибыла. Встреча прошла в Астане. Погода была хорошей. "
+        "Қазақстанның ғалымдары келді. Сахиева поздравили. Семинар прошёл в Алматинском филиале."
+    )
+    assert mentions(text, ["Сахиев"]) == [
+        "Делегация Республики Казахстана прибыла.",
+        "Встреча прошла в Астане.",
+        "Қазақстанның ғалымдары келді.",
+        "Сахиева поздравили.",
+        "Семинар прошёл в Алматинском филиале.",
     ]
 
 

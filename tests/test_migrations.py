@@ -14,12 +14,14 @@ from sqlalchemy import Connection, text
 import storage.bot_models  # noqa: F401  # its tables join Base.metadata
 from storage.db import MIGRATIONS, create_engine, migrate
 from storage.models import Base
+from tests.conftest import copied
 
 
 def _differences(connection: Connection) -> list[object]:
     context = MigrationContext.configure(connection)
-    # The full-text index and its list of terms are virtual tables the models do not map.
-    ignored = {"search_index", "search_terms"}
+    # The full-text index, its list of terms and the text it indexes (kept by triggers from
+    # the curated tables) are the search's own, which the models do not map.
+    ignored = {"search_index", "search_terms", "search_text"}
     return [
         diff
         for diff in compare_metadata(context, Base.metadata)
@@ -48,7 +50,7 @@ async def test_first_start_creates_the_data_folder_and_tunes_sqlite(tmp_path: Pa
             assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
             assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
             version = await connection.execute(text("SELECT version_num FROM alembic_version"))
-            assert version.scalar() == "0016"
+            assert version.scalar() == "0017"
     finally:
         await engine.dispose()
     assert path.is_file()
@@ -121,7 +123,42 @@ async def test_every_curated_table_raises_the_revision_on_every_write(tmp_path: 
     curated = ("sources", "topics", "facts", "people", "roles", "facilities", "events")
     expected = {
         f"{table}_revision_{action}"
-        for table in (*curated, "agreements")
+        for table in (*curated, "agreements", "translations")
         for action in ("insert", "update", "delete")
     }
     assert expected - triggers == set()
+    # And every table whose rows search reads keeps its index current.
+    searched = ("facts", "people", "roles", "facilities", "events", "agreements", "translations")
+    kept = {
+        f"{table}_search_{action}"
+        for table in (*searched, "search_text")
+        for action in ("insert", "update", "delete")
+    }
+    assert kept - triggers == set()
+
+
+async def test_translations_stored_before_search_knew_them_are_searchable(
+    synced_template: Path, tmp_path: Path
+) -> None:
+    """0017 indexes the translations already there; back at 0016, English search still works."""
+    path = copied(synced_template, tmp_path / "coopbot.db")
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    match = "SELECT item_id FROM search_index WHERE search_index MATCH :match"
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_to("0016", down=True))
+            english = set(await connection.scalars(text(match), {"match": "reactor"}))
+            assert "ibr-2" in english
+            await connection.execute(
+                text(
+                    "INSERT INTO translations (kind, item_id, field, language, text, origin, "
+                    "updated_at) VALUES ('facility', 'ibr-2', 'description', 'ru', "
+                    "'Импульсный реактор в Дубне.', 'content', '2026-11-25 12:00:00')"
+                )
+            )
+            await connection.run_sync(_to("head"))
+            found = set(await connection.scalars(text(match), {"match": '"реактор"*'}))
+            assert found == {"ibr-2"}
+            assert set(await connection.scalars(text(match), {"match": "reactor"})) == english
+    finally:
+        await engine.dispose()

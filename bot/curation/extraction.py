@@ -21,6 +21,7 @@ from trafilatura.utils import load_html
 from yarl import URL
 
 from bot.curation.fetching import Page
+from storage.stemming import stems
 
 # htmldate's search confined to what the page's markup declares (meta tags, JSON-LD, <time>,
 # the URL): its extensive search also takes any date written in the text, and a source's date
@@ -39,6 +40,7 @@ COOPERATION = (
     "INP",
     "NAS RK",
     "Казахстан",
+    "Қазақстан",
     "Алматы",
     "Астана",
     "ИЯФ",
@@ -139,10 +141,11 @@ def mentions(text: str, names: Iterable[str]) -> list[str]:
     each once and at most about `SENTENCE_LIMIT` characters (cut at words around the mention).
 
     Whole words, any case: "INP" is found in "the INP team", not in "input"; words of a name
-    may be spaced any way ("NAS  RK").
+    may be spaced any way ("NAS  RK"); a Russian or Kazakh word in any of its forms
+    ("Казахстан" in "Республики Казахстана", "Алматы" in "Алматыда").
     """
-    terms = [term.strip() for term in (*COOPERATION, *names) if term.strip()]
-    alternatives = "|".join(re.escape(term).replace(r"\ ", r"\s+") for term in terms)
+    terms = [term.split() for term in (*COOPERATION, *names) if term.strip()]
+    alternatives = "|".join(r"\s+".join(map(_any_form, words)) for words in terms)
     pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
     found: list[str] = []
     seen: set[str] = set()
@@ -155,6 +158,13 @@ def mentions(text: str, names: Iterable[str]) -> list[str]:
             seen.add(key)
             found.append(shown)
     return found
+
+
+def _any_form(word: str) -> str:
+    """A pattern for the word as written, or for a Russian or Kazakh word in any form: its
+    stems and any ending (the search's stems, storage.stemming)."""
+    found = stems(word)
+    return f"(?:{'|'.join(map(re.escape, found))})\\w*" if found else re.escape(word)
 
 
 def _sentences(text: str) -> Iterator[str]:
