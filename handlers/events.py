@@ -13,6 +13,7 @@ from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
+from bot.wording import Wording
 
 PAGE_SIZE = 5
 UPCOMING, PAST = "up", "past"
@@ -25,16 +26,15 @@ def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
     found = known.past(now) if which == PAST else known.upcoming(now)
     page = page_of(found, number=number, size=PAGE_SIZE)
     cite = rendering.Citations(known.sources_of(page.items))
+    w = Wording(t, known)
+    lines = [
+        cite.after(rendering.event_line(w, event, language=t.language), event)
+        for event in page.items
+    ]
     values = {
-        "events": join(
-            [
-                cite.after(rendering.event_line(t, event, language=t.language), event)
-                for event in page.items
-            ],
-            "\n\n",
-        ),
+        "events": join(lines, "\n\n"),
         "paging": rendering.paging(t, number=page.number, count=page.count),
-        "sources": cite.footer(t),
+        "sources": w.footer(cite.footer(t)),
     }
     if which == PAST:
         text = t("events.past", **values) if found else t("events.past_empty")
@@ -69,10 +69,11 @@ async def show_next(update: Update, context: Context) -> None:
     ahead = known.upcoming(now)
     latest = None if ahead else next(iter(known.past(now)), None)
     shown = ahead[:1] or ([latest] if latest else [])
-    footer = rendering.source_line(t, known.sources_of(shown), language=t.language)
+    w = Wording(t, known)
+    lines = [rendering.event_line(w, event, language=t.language) for event in shown]
+    footer = w.footer(rendering.source_line(t, known.sources_of(shown), language=t.language))
     if ahead:
-        event = ahead[0]
-        line = rendering.event_line(t, event, language=t.language)
+        event, line = ahead[0], lines[0]
         if event.starts_at <= now:
             text = t("next.now", event=line, sources=footer)
         else:
@@ -86,8 +87,7 @@ async def show_next(update: Update, context: Context) -> None:
             else:
                 text = t("next.upcoming", event=line, countdown=left, sources=footer)
     elif latest is not None:
-        line = rendering.event_line(t, latest, language=t.language)
-        text = t("next.nothing_latest", event=line, sources=footer)
+        text = t("next.nothing_latest", event=lines[0], sources=footer)
     else:
         text = t("next.nothing")
     await reply(update, text)
