@@ -212,10 +212,16 @@ def day_of(day: date, *, precision: str, language: str = "en") -> str:
 
 def role_text(w: Wording, role: Role) -> Html:
     """A role as a title of its body, "Vice-Director, JINR": each body ("; "-separated) that
-    the title does not name already."""
-    title = w.text(role, "role")
-    bodies = [body for body in listed(w.text(role, "organisation")) if body not in title]
-    return w.marked(", ".join([title, *bodies]), ours=w.ours(role, "role", "organisation"))
+    the title does not name already. Which those are is told in English, the curated base,
+    where a translation lists as many bodies: a Russian title names its body in another
+    grammatical case than the list of bodies does."""
+    title, bodies = w.text(role, "role"), listed(w.text(role, "organisation"))
+    english = listed(role.organisation)
+    if len(english) == len(bodies):
+        shown = [body for body, base in zip(bodies, english, strict=True) if base not in role.role]
+    else:
+        shown = [body for body in bodies if body not in title]
+    return w.marked(", ".join([title, *shown]), ours=w.ours(role, "role", "organisation"))
 
 
 def person(w: Wording, item: Person, role: Role | None = None) -> Html:

@@ -33,6 +33,7 @@ from bot.curation.content import (
     Kind,
     closest,
 )
+from storage.knowledge import listed
 from storage.sync import ContentRecords, Record
 
 # The kinds of item that have words to translate, by the name of their file's tables.
@@ -41,6 +42,8 @@ TRANSLATABLE: Mapping[str, Kind] = {kind.table: kind for kind in KINDS if kind.t
 BY_NOUN: Mapping[str, Kind] = {kind.noun: kind for kind in TRANSLATABLE.values()}
 # The keys of a translation's table that are not translated fields.
 KEYS = ("id", "source")
+# Fields that are "; "-separated lists: a translation lists as many, in the same order.
+LISTS = ("organisation", "parties")
 
 
 def file_name(language: str) -> str:
@@ -136,8 +139,8 @@ class _Reading:
         source_id = self._source(table.get("source"), label)
         fields = {name: value for name, value in table.items() if name not in KEYS}
         if not fields:
-            listed = ", ".join(kind.translated)
-            self.problem(f"{label}: translates no field (add one of: {listed})")
+            names = ", ".join(kind.translated)
+            self.problem(f"{label}: translates no field (add one of: {names})")
         for name, value in fields.items():
             text = self._text(kind, name, value, f"{label} field '{name}'")
             if text is None or english is None:
@@ -146,6 +149,12 @@ class _Reading:
                 self.problem(
                     f"{label} field '{name}': the {kind.noun} has no {name} in English, so "
                     "there is nothing to translate (remove it, or give the item one first)"
+                )
+                continue
+            if name in LISTS and len(listed(text)) != len(listed(english[name])):
+                self.problem(
+                    f"{label} field '{name}': lists {len(listed(text))} where English lists "
+                    f'{len(listed(english[name]))} (translate each, "; "-separated, in order)'
                 )
                 continue
             key = (kind.table, english["id"], name)
@@ -216,9 +225,9 @@ class _Reading:
             self.problem(f"{where}: a {kind.noun} has no such field ({hint})")
             return None
         if name not in kind.translated:
-            listed = ", ".join(kind.translated)
+            names = ", ".join(kind.translated)
             self.problem(
-                f"{where}: not translated, it is the same in every language ({listed} are)"
+                f"{where}: not translated, it is the same in every language ({names} are)"
             )
             return None
         if not isinstance(value, str):
