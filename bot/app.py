@@ -32,6 +32,7 @@ from handlers import (
     admin_history,
     admin_oversight,
     admin_sources,
+    admin_translations,
     admin_week,
     broadcast,
     calendar_files,
@@ -147,6 +148,8 @@ def build_app(
     admin_deletion.register(app)
     admin_sources.register(app)
     admin_events.register(app)
+    # After /addfact's conversation: while a fact draft waits for a typed answer, the text is its.
+    admin_translations.register(app)
     admin_history.register(app)
     admin_oversight.register(app)
     broadcast.register(app)

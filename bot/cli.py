@@ -15,6 +15,7 @@ from bot import logs
 from bot.app import build_app
 from bot.curation.content import KINDS, ContentError
 from bot.curation.loading import load_content
+from bot.curation.translations import Untranslated, untranslated
 from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
 from bot.settings import Settings, SettingsError, database_location, load_settings
 from bot.telegram.polling import Interrupted, Unrecoverable
@@ -87,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
             help="the content folder (default: [content] folder, else the content the bot ships)",
         )
         sub.set_defaults(action=action)
+        if name == "check":
+            sub.add_argument(
+                "--untranslated",
+                action="store_true",
+                help="list every item and field not yet translated, language by language",
+            )
     return parser
 
 
@@ -102,7 +109,36 @@ def _check_content(settings: Settings, args: argparse.Namespace) -> int:
         t(f"count.{kind.table}", count=len(getattr(records, kind.table))) for kind in KINDS
     )
     print(f"content in {settings.content_dir} is valid: {counts}")
+    for missing in untranslated(records):
+        print(untranslated_report(missing, listed=args.untranslated))
     return 0
+
+
+# A language with at most this many fields untranslated has them listed without being asked.
+LISTED_UNASKED = 10
+
+
+def untranslated_report(missing: Untranslated, *, listed: bool) -> str:
+    """What one language lacks, as information: counts per kind, and with ``listed`` (or when
+    there are few) each item and field."""
+    done = missing.total - missing.count
+    head = f"{missing.language}: {done} of {missing.total} fields translated"
+    if not missing.count:
+        return f"{head}, nothing left"
+    per_kind = ", ".join(f"{table} {len(pairs)}" for table, pairs in missing.missing.items())
+    lines = [f"{head}; untranslated: {per_kind}"]
+    if listed or missing.count <= LISTED_UNASKED:
+        for table, pairs in missing.missing.items():
+            fields: dict[str, list[str]] = {}
+            for item_id, name in pairs:
+                fields.setdefault(item_id, []).append(name)
+            items = ", ".join(
+                f"{item_id} ({', '.join(names)})" for item_id, names in fields.items()
+            )
+            lines.append(f"  {table}: {items}")
+    else:
+        lines.append("  (coopbot content check --untranslated lists them)")
+    return "\n".join(lines)
 
 
 def _sync_content(settings: Settings, args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ from typing import Protocol
 
 from bot.dates import day_of, when
 from bot.texts import Html, Texts, escape, join
-from storage.knowledge import Knowledge, listed
+from bot.wording import TITLE_OF, Wording
+from storage.knowledge import listed
 from storage.models import Agreement, Event, Facility, Fact, ItemKind, Person, Role, Source
 from storage.search import MATCH_END, MATCH_START, Hit
 
@@ -93,39 +94,48 @@ def paging(t: Texts, *, number: int, count: int) -> Html:
     return t("list.paging", page=number + 1, pages=count) if count > 1 else Html("")
 
 
-def fact(t: Texts, item: Fact, *, show_id: bool = False) -> Html:
+def fact(w: Wording, item: Fact, *, show_id: bool = False) -> Html:
     """A fact; with its id for an admin, who needs it for /editfact and /delfact."""
+    title, text = w(item, "title"), w(item, "text")
     if show_id:
-        return t("admin_facts.fact_with_id", title=item.title, id=item.id, text=item.text)
-    return t("fact.item", title=item.title, text=item.text)
+        return w.t("admin_facts.fact_with_id", title=title, id=item.id, text=text)
+    return w.t("fact.item", title=title, text=text)
 
 
-def role_text(role: Role) -> str:
+def role_text(w: Wording, role: Role) -> Html:
     """A role as a title of its body, "Vice-Director, JINR": each body ("; "-separated) that
-    the title does not name already."""
-    bodies = [body for body in listed(role.organisation) if body not in role.role]
-    return ", ".join([role.role, *bodies])
+    the title does not name already. Which those are is told in English, the curated base,
+    where a translation lists as many bodies: a Russian title names its body in another
+    grammatical case than the list of bodies does."""
+    title, bodies = w.text(role, "role"), listed(w.text(role, "organisation"))
+    english = listed(role.organisation)
+    if len(english) == len(bodies):
+        shown = [body for body, base in zip(bodies, english, strict=True) if base not in role.role]
+    else:
+        shown = [body for body in bodies if body not in title]
+    return w.marked(", ".join([title, *shown]), ours=w.ours(role, "role", "organisation"))
 
 
-def person(t: Texts, item: Person, role: Role | None = None) -> Html:
+def person(w: Wording, item: Person, role: Role | None = None) -> Html:
     """A person in a list, with what they were at the time the list is about."""
     if role is None:
-        return t("person.plain", name=item.name)
-    return t("person.item", name=item.name, role=role_text(role))
+        return w.t("person.plain", name=w(item, "name"))
+    return w.t("person.item", name=w(item, "name"), role=role_text(w, role))
 
 
 def person_card(
-    t: Texts, item: Person, roles: Sequence[Role], took_part: Sequence[Event], cite: Citations
+    w: Wording, item: Person, roles: Sequence[Role], took_part: Sequence[Event], cite: Citations
 ) -> Html:
     """A person with every role the record gives, oldest first, each as of its date and with
     its source, then the events they took part in."""
-    lines = [t("person.card_name", name=item.name)]
+    t = w.t
+    lines = [t("person.card_name", name=w(item, "name"))]
     lines += [
         cite.after(
             t(
                 "person.card_role",
                 as_of=day_of(role.as_of, precision=role.as_of_precision, language=t.language),
-                role=role_text(role),
+                role=role_text(w, role),
             ),
             role,
         )
@@ -133,78 +143,84 @@ def person_card(
     ]
     if took_part:
         events = [
-            t("person.card_event", title=event.title, when=when(event, language=t.language))
+            t("person.card_event", title=w(event, "title"), when=when(event, language=t.language))
             for event in took_part
         ]
         lines.append(t("person.card_events", events=join(events)))
     return join(lines)
 
 
-def agreement(t: Texts, item: Agreement) -> Html:
+def agreement(w: Wording, item: Agreement) -> Html:
     """An agreement: what, when, where, between whom, what for."""
-    return t(
+    parties = w.text(item, "parties").replace("; ", " · ")
+    return w.t(
         "agreement.item",
-        title=item.title,
-        kind=item.kind,
-        signed=day_of(item.signed, precision=item.signed_precision, language=t.language),
-        place=item.place,
-        parties=item.parties.replace("; ", " · "),
-        purpose=item.purpose,
+        title=w(item, "title"),
+        kind=agreement_kind(w.t, item.kind),
+        signed=day_of(item.signed, precision=item.signed_precision, language=w.language),
+        place=w(item, "place"),
+        parties=w.marked(parties, ours=w.ours(item, "parties")),
+        purpose=w(item, "purpose"),
     )
 
 
-def facility_card(t: Texts, item: Facility) -> Html:
-    return t("facility.card", name=item.name, description=item.description)
+def agreement_kind(t: Texts, kind: str) -> Html:
+    """ "letter of intent" in the reader's words: the kinds are content's fixed choices."""
+    return t(f"agreement.kind.{kind.replace(' ', '_')}")
 
 
-def event_line(t: Texts, item: Event, *, language: str = "en", reader: str | None = None) -> Html:
+def facility_card(w: Wording, item: Facility) -> Html:
+    return w.t("facility.card", name=w(item, "name"), description=w(item, "description"))
+
+
+def event_line(
+    w: Wording, item: Event, *, language: str = "en", reader: str | None = None
+) -> Html:
     """An event as lists show it; its times in the reader's zone too, where it differs."""
-    return t(
+    return w.t(
         "event.item",
-        title=item.title,
+        title=w(item, "title"),
         when=when(item, language=language, reader=reader),
-        place=item.place,
-        description=item.description,
+        place=w(item, "place"),
+        description=w(item, "description"),
     )
 
 
 def card(
-    t: Texts,
-    known: Knowledge,
-    item: Fact | Person | Facility | Event | Agreement,
-    *,
-    reader: str | None = None,
+    w: Wording, item: Fact | Person | Facility | Event | Agreement, *, reader: str | None = None
 ) -> Html:
     """An item shown on its own (a search result opened), with its sources: a person with
     every role, a fact, facility or event as its list shows it."""
     if isinstance(item, Person):
-        return person_view(t, known, item)
+        return person_view(w, item)
     if isinstance(item, Fact):
-        shown = fact(t, item)
+        shown = fact(w, item)
     elif isinstance(item, Facility):
-        shown = facility_card(t, item)
+        shown = facility_card(w, item)
     elif isinstance(item, Agreement):
-        shown = agreement(t, item)
+        shown = agreement(w, item)
     else:
-        shown = event_line(t, item, language=t.language, reader=reader)
-    sources = source_line(t, known.sources_of([item]), language=t.language)
-    return join([shown, sources], "\n\n")
+        shown = event_line(w, item, language=w.language, reader=reader)
+    sources = source_line(w.t, w.known.sources_of([item]), language=w.language)
+    return join([shown, w.footer(sources)], "\n\n")
 
 
-def person_view(t: Texts, known: Knowledge, item: Person) -> Html:
+def person_view(w: Wording, item: Person) -> Html:
     """A person's card with the sources of its roles below."""
+    known = w.known
     roles = known.roles_of(item.id)
     cite = Citations(known.sources_of([*roles] if roles else [item]))
-    shown = person_card(t, item, roles, known.events_of(item.id), cite)
-    return join([shown, cite.footer(t)], "\n\n")
+    shown = person_card(w, item, roles, known.events_of(item.id), cite)
+    return join([shown, w.footer(cite.footer(w.t))], "\n\n")
 
 
-def hit(t: Texts, item: Hit) -> Html:
-    """A search result with the matched words in bold; the snippet is escaped before marking."""
+def hit(w: Wording, item: Hit, shown: Fact | Person | Facility | Event | Agreement | None) -> Html:
+    """A search result with the matched words in bold; the snippet is escaped before marking.
+    Its title is the item's in the reader's language, if the item is ``shown``."""
     snippet = escape(item.snippet).replace(MATCH_START, "<b>").replace(MATCH_END, "</b>")
-    return t(
+    return w.t(
         "search.hit",
         icon=KIND_ICONS.get(item.kind, "•"),
-        title=item.title,
+        title=item.title if shown is None else w(shown, TITLE_OF[type(shown)]),
         snippet=Html(snippet),
     )

@@ -15,6 +15,7 @@ from bot.curation.content import SIDES
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.replies import reply
 from bot.texts import join
+from bot.wording import Wording
 from storage.events import ends
 
 # What /about tells, topic by topic, and how many of each topic's facts (in curated order).
@@ -33,7 +34,8 @@ async def show_about(update: Update, context: Context) -> None:
         await reply(update, t("about.empty"))
         return
     cite = rendering.Citations(known.sources_of([*items, *known.agreements]))
-    body = join([cite.after(rendering.fact(t, item), item) for item in items], "\n\n")
+    w = Wording(t, known)
+    body = join([cite.after(rendering.fact(w, item), item) for item in items], "\n\n")
     signed = [
         cite.after(
             t(
@@ -41,13 +43,14 @@ async def show_about(update: Update, context: Context) -> None:
                 signed=dates.day_of(
                     item.signed, precision=item.signed_precision, language=t.language
                 ),
-                title=item.title,
+                title=w(item, "title"),
             ),
             item,
         )
         for item in reversed(known.agreements)
     ]
-    text = t("about.body", facts=body, agreements=join(signed), sources=cite.footer(t))
+    sources = w.footer(cite.footer(t))
+    text = t("about.body", facts=body, agreements=join(signed), sources=sources)
     await reply(update, text)
 
 
@@ -65,12 +68,13 @@ async def show_delegation(update: Update, context: Context) -> None:
     by = ends(event).astimezone(ZoneInfo(event.zone)).date() - timedelta(days=1)
     shown = [(person, known.role_by(person.id, by)) for person in everyone]
     cite = rendering.Citations(known.sources_of([role or person for person, role in shown]))
+    w = Wording(t, known)
     groups = [
         t(
             f"delegation.side.{side}",
             people=join(
                 [
-                    cite.after(rendering.person(t, person, role), role or person)
+                    cite.after(rendering.person(w, person, role), role or person)
                     for person, role in shown
                     if person.side == side
                 ]
@@ -79,7 +83,8 @@ async def show_delegation(update: Update, context: Context) -> None:
         for side in SIDES
         if any(person.side == side for person, _ in shown)
     ]
-    await reply(update, t("delegation.body", groups=join(groups, "\n\n"), sources=cite.footer(t)))
+    sources = w.footer(cite.footer(t))
+    await reply(update, t("delegation.body", groups=join(groups, "\n\n"), sources=sources))
 
 
 def register(app: App) -> None:

@@ -28,6 +28,7 @@ from bot.curation.moments import written
 from bot.knowledge import refresh
 from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join
+from bot.wording import Wording
 from storage import curation, events
 from storage.curation import ADD, CANCEL, Conflict, CurationError, Duplicate, NotFound
 from storage.events import period_end
@@ -221,7 +222,7 @@ def _with(event: Event, changes: dict[str, Any]) -> Event:
 def _shown(t: Texts, data: BotData, event: Event) -> Html:
     """The event as users see it, with its source."""
     source = data.knowledge.sources.get(event.source_id)
-    line = rendering.event_line(t, event, language=t.language)
+    line = rendering.event_line(Wording.curated(t), event, language=t.language)
     if event.status == "cancelled":
         line = t("admin_events.cancelled_mark", event=line)
     sources = rendering.source_line(t, [source] if source else [], language=t.language)

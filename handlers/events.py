@@ -16,6 +16,7 @@ from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, calendar_row, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
+from bot.wording import Wording
 from storage.models import Event
 
 PAGE_SIZE = 5
@@ -29,16 +30,15 @@ def _events_view(context: Context, t: Texts, which: str, number: int) -> View:
     found = known.past(now) if which == PAST else known.upcoming(now)
     page = page_of(found, number=number, size=PAGE_SIZE)
     cite = rendering.Citations(known.sources_of(page.items))
+    w = Wording(t, known)
+    lines = [
+        cite.after(rendering.event_line(w, event, language=t.language, reader=zone), event)
+        for event in page.items
+    ]
     values = {
-        "events": join(
-            [
-                cite.after(rendering.event_line(t, event, language=t.language, reader=zone), event)
-                for event in page.items
-            ],
-            "\n\n",
-        ),
+        "events": join(lines, "\n\n"),
         "paging": rendering.paging(t, number=page.number, count=page.count),
-        "sources": cite.footer(t),
+        "sources": w.footer(cite.footer(t)),
     }
     if which == PAST:
         text = t("events.past", **values) if found else t("events.past_empty")
@@ -77,14 +77,13 @@ async def show_next(update: Update, context: Context) -> None:
     latest = None if ahead else next(iter(known.past(now)), None)
     shown = ahead[:1] or ([latest] if latest else [])
     buttons = keyboard([calendar_row(t, event) for event in shown])
-    footer = rendering.source_line(t, known.sources_of(shown), language=t.language)
+    w = Wording(t, known)
+    lines = [rendering.event_line(w, event, language=t.language, reader=zone) for event in shown]
+    footer = w.footer(rendering.source_line(t, known.sources_of(shown), language=t.language))
     if ahead:
-        event = ahead[0]
-        line = rendering.event_line(t, event, language=t.language, reader=zone)
-        text = _countdown(t, event, line, footer, context)
+        text = _countdown(t, ahead[0], lines[0], footer, context)
     elif latest is not None:
-        line = rendering.event_line(t, latest, language=t.language, reader=zone)
-        text = t("next.nothing_latest", event=line, sources=footer)
+        text = t("next.nothing_latest", event=lines[0], sources=footer)
     else:
         text = t("next.nothing")
     await reply(update, text, buttons)

@@ -13,6 +13,7 @@ from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts
+from bot.wording import Wording
 
 PAGE_SIZE = 5
 # Long names are shortened on buttons only; the card shows them whole.
@@ -21,10 +22,14 @@ PAGE_SIZE = 5
 def _list_page(
     context: Context, t: Texts, number: int
 ) -> tuple[Html, InlineKeyboardMarkup | None]:
-    page = page_of(context.bot_data.knowledge.facilities, number=number, size=PAGE_SIZE)
+    known = context.bot_data.knowledge
+    page = page_of(known.facilities, number=number, size=PAGE_SIZE)
     if not page.items:
         return t("facilities.empty"), None
-    rows = [[button(item.name, FacilityCard(item.id, page.number))] for item in page.items]
+    w = Wording(t, known)
+    rows = [
+        [button(w.text(item, "name"), FacilityCard(item.id, page.number))] for item in page.items
+    ]
     rows.append(pager(t, number=page.number, count=page.count, to=FacilitiesPage))
     paging = rendering.paging(t, number=page.number, count=page.count)
     text = t("facilities.page", paging=paging, total=page.total)
@@ -57,8 +62,10 @@ async def open_facility(update: Update, context: Context) -> None:
         await replace(query, text, markup)
         return
     await query.answer()
+    w = Wording(t, known)
+    shown = rendering.facility_card(w, item)
     footer = rendering.source_line(t, known.sources_of([item]), language=t.language)
-    text = t("facility.page", card=rendering.facility_card(t, item), sources=footer)
+    text = t("facility.page", card=shown, sources=w.footer(footer))
     back = keyboard([[button(t("button.back_to_list"), FacilitiesPage(wanted.number))]])
     await replace(query, text, back)
 

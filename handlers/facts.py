@@ -15,6 +15,7 @@ from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
+from bot.wording import Wording
 from storage.knowledge import Knowledge
 
 PAGE_SIZE = 5
@@ -29,10 +30,15 @@ def _topics_view(known: Knowledge, t: Texts) -> View:
     found = known.topic_counts()
     if not found:
         return t("facts.empty"), None
-    lines = join([t("facts.topic", title=topic.title, id=topic.id, count=n) for topic, n in found])
-    rows = [[button(f"{topic.title} ({n})", FactsPage(topic.id, 0))] for topic, n in found]
+    w = Wording(t, known)
+    lines = join(
+        [t("facts.topic", title=w(topic, "title"), id=topic.id, count=n) for topic, n in found]
+    )
+    rows = [
+        [button(f"{w.text(topic, 'title')} ({n})", FactsPage(topic.id, 0))] for topic, n in found
+    ]
     rows.append([button(t("button.all_facts"), FactsPage(ALL_TOPICS, 0))])
-    return t("facts.topics", topics=lines), keyboard(rows)
+    return w.below(t("facts.topics", topics=lines)), keyboard(rows)
 
 
 def _shows_ids(update: Update, context: Context) -> bool:
@@ -51,15 +57,18 @@ def _page_view(
     page = page_of(known.facts_in(chosen.id if chosen else None), number=number, size=PAGE_SIZE)
     key = chosen.id if chosen else ALL_TOPICS
     cite = rendering.Citations(known.sources_of(page.items))
+    w = Wording(t, known)
+    topic_title = w(chosen, "title") if chosen else t("facts.all_title")
+    facts = join(
+        [cite.after(rendering.fact(w, item, show_id=show_ids), item) for item in page.items],
+        "\n\n",
+    )
     text = t(
         "facts.page",
-        topic=chosen.title if chosen else t("facts.all_title"),
+        topic=topic_title,
         paging=rendering.paging(t, number=page.number, count=page.count),
-        facts=join(
-            [cite.after(rendering.fact(t, item, show_id=show_ids), item) for item in page.items],
-            "\n\n",
-        ),
-        sources=cite.footer(t),
+        facts=facts,
+        sources=w.footer(cite.footer(t)),
     )
     rows = [
         pager(t, number=page.number, count=page.count, to=lambda n: FactsPage(key, n)),

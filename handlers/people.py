@@ -18,8 +18,9 @@ from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts
+from bot.wording import Wording
 from storage.knowledge import Knowledge, listed
-from storage.models import Person
+from storage.models import ItemKind, Person
 
 PAGE_SIZE = 8
 # Several people matching /who are offered as buttons, at most this many.
@@ -32,20 +33,30 @@ def _list_page(
     page = page_of(known.people, number=number, size=PAGE_SIZE)
     if not page.items:
         return t("people.empty"), None
-    rows = [[button(person.name, PersonCard(person.id, page.number))] for person in page.items]
+    w = Wording(t, known)
+    rows = [
+        [button(w.text(person, "name"), PersonCard(person.id, page.number))]
+        for person in page.items
+    ]
     rows.append(pager(t, number=page.number, count=page.count, to=PeoplePage))
     paging = rendering.paging(t, number=page.number, count=page.count)
     return t("people.page", paging=paging, total=page.total), keyboard(rows)
 
 
 def matching(known: Knowledge, typed: str) -> list[Person]:
-    """People whose name, or another spelling of it, contains what was typed, case aside."""
+    """People whose name, another spelling of it or its translation contains what was typed,
+    case aside."""
     wanted = " ".join(typed.split()).casefold()
     return [
         person
         for person in known.people
-        if any(wanted in name.casefold() for name in [person.name, *listed(person.aliases)])
+        if any(wanted in name.casefold() for name in _names(known, person))
     ]
+
+
+def _names(known: Knowledge, person: Person) -> list[str]:
+    translated = known.translated(ItemKind.PERSON, person.id, "name")
+    return [person.name, *listed(person.aliases), *translated]
 
 
 async def show_people(update: Update, context: Context) -> None:
@@ -64,10 +75,12 @@ async def find_person(update: Update, context: Context) -> None:
     if not found:
         await reply(update, t("who.nobody", name=typed))
     elif len(found) == 1:
-        await reply(update, rendering.person_view(t, known, found[0]))
+        await reply(update, rendering.person_view(Wording(t, known), found[0]))
     else:
+        w = Wording(t, known)
         rows = [
-            [button(person.name, PersonCard(person.id, 0))] for person in found[:SHOWN_MATCHES]
+            [button(w.text(person, "name"), PersonCard(person.id, 0))]
+            for person in found[:SHOWN_MATCHES]
         ]
         await reply(update, t("who.several", name=typed, count=len(found)), keyboard(rows))
 
@@ -91,7 +104,7 @@ async def open_person(update: Update, context: Context) -> None:
         return
     await query.answer()
     back = keyboard([[button(t("button.back_to_list"), PeoplePage(wanted.number))]])
-    await replace(query, rendering.person_view(t, known, person), back)
+    await replace(query, rendering.person_view(Wording(t, known), person), back)
 
 
 def register(app: App) -> None:

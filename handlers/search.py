@@ -11,6 +11,7 @@ from bot.telegram.callbacks import SearchHit, SearchPage
 from bot.telegram.keyboards import button, calendar_row, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
+from bot.wording import Wording
 from storage import search
 from storage.knowledge import KIND_LETTERS, LETTER_OF_KIND
 from storage.models import Event
@@ -51,8 +52,9 @@ async def _results_view(
     known = context.bot_data.knowledge
     found = [(hit, known.item(hit.kind, hit.item_id)) for hit in results.hits]
     citations = rendering.Citations(known.sources_of([item for _, item in found if item]))
+    w = Wording(t, known)
     lines = [
-        citations.after(rendering.hit(t, hit), item) if item else rendering.hit(t, hit)
+        citations.after(rendering.hit(w, hit, item), item) if item else rendering.hit(w, hit, None)
         for hit, item in found
     ]
     pages = -(-results.total // PAGE_SIZE)
@@ -61,12 +63,12 @@ async def _results_view(
         "total": results.total,
         "paging": rendering.paging(t, number=number, count=pages),
         "hits": join(lines, "\n\n"),
-        "sources": citations.footer(t),
+        "sources": w.footer(citations.footer(t)),
     }
     text = t("search.respelled", **values) if results.respelled else t("search.results", **values)
     key = context.bot_data.recent_searches.remember(words)
     opens = [
-        [button(f"{rendering.KIND_ICONS[hit.kind]} {hit.title}", _opening(hit, number, key))]
+        [button(f"{rendering.KIND_ICONS[hit.kind]} {w.title(item)}", _opening(hit, number, key))]
         for hit, item in found
         if item is not None
     ]
@@ -89,7 +91,7 @@ async def open_hit(update: Update, context: Context) -> None:
         await query.answer(t("search.hit_gone"), show_alert=True)
         return
     await query.answer()
-    card = rendering.card(t, known, item, reader=context.zone.key)
+    card = rendering.card(Wording(t, known), item, reader=context.zone.key)
     back = [button(t("search.back"), SearchPage(wanted.number, wanted.key))]
     adds = calendar_row(t, item) if isinstance(item, Event) else []
     await replace(query, card, keyboard([adds, back]))

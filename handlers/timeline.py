@@ -21,6 +21,7 @@ from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, calendar_row, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
+from bot.wording import Wording
 from storage.knowledge import Knowledge
 from storage.models import Agreement, Event
 
@@ -35,10 +36,6 @@ class Entry:
     item: Event | Agreement
     day: date
     precision: str
-
-    @property
-    def title(self) -> str:
-        return self.item.title
 
 
 def entries(known: Knowledge) -> list[Entry]:
@@ -74,9 +71,11 @@ def _year_page(
     number = min(max(number, 0), len(on_record) - 1)
     year = on_record[number]
     shown = [entry for entry in found if entry.day.year == year]
-    lines = [_line(t, entry) for entry in shown]
+    w = Wording(t, known)
+    lines = [_line(w, entry) for entry in shown]
     rows = [
-        [button(entry.title, TimelineEntry(entry.kind, entry.item.id, number))] for entry in shown
+        [button(w.text(entry.item, "title"), TimelineEntry(entry.kind, entry.item.id, number))]
+        for entry in shown
     ]
     rows.append(pager(t, number=number, count=len(on_record), to=TimelinePage))
     text = t(
@@ -86,14 +85,14 @@ def _year_page(
         lines=join(lines),
         years=", ".join(str(each) for each in on_record),
     )
-    return text, keyboard(rows)
+    return w.below(text), keyboard(rows)
 
 
-def _line(t: Texts, entry: Entry) -> Html:
-    when = dates.day_of(entry.day, precision=_day_precision(entry), language=t.language)
+def _line(w: Wording, entry: Entry) -> Html:
+    when = dates.day_of(entry.day, precision=_day_precision(entry), language=w.language)
     if entry.kind == AGREEMENT:
-        return t("timeline.agreement", when=when, title=entry.title)
-    return t("timeline.event", when=when, title=entry.title)
+        return w.t("timeline.agreement", when=when, title=w(entry.item, "title"))
+    return w.t("timeline.event", when=when, title=w(entry.item, "title"))
 
 
 def _day_precision(entry: Entry) -> str:
@@ -138,15 +137,16 @@ async def open_entry(update: Update, context: Context) -> None:
         await replace(query, *_year_page(t, known, wanted.number))
         return
     await query.answer()
+    w = Wording(t, known)
     shown = (
-        rendering.agreement(t, item)
+        rendering.agreement(w, item)
         if isinstance(item, Agreement)
-        else rendering.event_line(t, item, language=t.language, reader=context.zone.key)
+        else rendering.event_line(w, item, language=t.language, reader=context.zone.key)
     )
     sources = rendering.source_line(t, known.sources_of([item]), language=t.language)
     adds = calendar_row(t, item) if isinstance(item, Event) else []
     back = [button(t("timeline.back"), TimelinePage(wanted.number))]
-    await replace(query, join([shown, sources], "\n\n"), keyboard([adds, back]))
+    await replace(query, join([shown, w.footer(sources)], "\n\n"), keyboard([adds, back]))
 
 
 async def show_agreements(update: Update, context: Context) -> None:
@@ -157,8 +157,9 @@ async def show_agreements(update: Update, context: Context) -> None:
         await reply(update, t("agreements.empty"))
         return
     cite = rendering.Citations(known.sources_of(signed))
-    listed = join([cite.after(rendering.agreement(t, item), item) for item in signed], "\n\n")
-    await reply(update, t("agreements.body", agreements=listed, sources=cite.footer(t)))
+    w = Wording(t, known)
+    listed = join([cite.after(rendering.agreement(w, item), item) for item in signed], "\n\n")
+    await reply(update, t("agreements.body", agreements=listed, sources=w.footer(cite.footer(t))))
 
 
 def register(app: App) -> None:

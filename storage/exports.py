@@ -2,6 +2,7 @@
 
 A deleted fact is left out rather than marked: content files have no way to say "deleted", and
 ``coopbot content sync`` never deletes, so leaving it out is what keeps it deleted on a round trip.
+Translations come too, under ``translations``; the export writes those of the items it writes.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Base, Fact, Source
+from storage.models import Base, Fact, Source, Translation
 from storage.sync import KINDS
+
+TRANSLATIONS = "translations"
 
 
 async def content_rows(session: AsyncSession) -> Mapping[str, Sequence[Base]]:
@@ -26,4 +29,8 @@ async def content_rows(session: AsyncSession) -> Mapping[str, Sequence[Base]]:
         if model is Fact:
             query = query.where(Fact.deleted_at.is_(None))
         rows[table] = (await session.scalars(query)).all()
+    translations = select(Translation).order_by(
+        Translation.language, Translation.kind, Translation.item_id, Translation.field
+    )
+    rows[TRANSLATIONS] = (await session.scalars(translations)).all()
     return rows

@@ -2,7 +2,8 @@
 
 Like ``coopbot content sync`` it creates and updates but never deletes, and it leaves alone an
 item an admin changed from Telegram (added, edited, deleted, cancelled, reverted), so that a file
-exported last week cannot silently undo today's edits. Unlike a sync, it is an admin's change:
+exported last week cannot silently undo today's edits; translations, from an /export zip's
+``translations/`` files, likewise. Unlike a sync, it is an admin's change:
 every item it creates or updates gets origin "admin" and a ``Change`` with action "import", so
 /history shows it and a later sync keeps it. An item whose last change was an import may be
 imported over again. The order of existing items is kept: only new items take their file's place.
@@ -19,9 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import curation
-from storage.models import Action, Base, Change, Fact, ItemKind
-from storage.sync import KINDS, ContentRecords, Record
+from storage import curation, translations
+from storage.models import Action, Base, Change, Fact, ItemKind, Translation
+from storage.sync import KINDS, ContentRecords, Record, translation_key
 
 NOUNS = {
     "sources": ItemKind.SOURCE,
@@ -73,7 +74,46 @@ async def plan(
         for record in getattr(records, table):
             row = existing.get(record["id"])
             planned.append(await _outcome(session, table, record, row))
+    if TRANSLATIONS in tables:
+        planned += [outcome for outcome, _ in await _translations(session, records)]
     return planned
+
+
+# The kind of item an upload's translations files bring, after the items themselves.
+TRANSLATIONS = "translations"
+
+
+def _translation_label(record: Record) -> str:
+    """A translation as a dry run names it: its item and language ("ibr-2 ru")."""
+    return f"{record['item_id']} {record['language']}"
+
+
+async def _translations(
+    session: AsyncSession, records: ContentRecords
+) -> list[tuple[Outcome, Record]]:
+    """What importing the translations would do, each with its record, like the items': a
+    translation a curator wrote from Telegram, not by an import, is kept."""
+    existing = {translation_key(row): row for row in await session.scalars(select(Translation))}
+    found = []
+    for record in records.translations:
+        row = existing.get(translation_key(record))
+        label, fields = _translation_label(record), (record["field"],)
+        if row is None:
+            effect = Effect.CREATED
+        elif (row.text, row.source_id) == (record["text"], record["source_id"]):
+            effect = Effect.UNCHANGED
+        elif row.origin == "admin" and not await _imported_last(session, row):
+            effect = Effect.KEPT
+        else:
+            effect = Effect.UPDATED
+        found.append((Outcome(TRANSLATIONS, label, effect, fields), record))
+    return found
+
+
+async def _imported_last(session: AsyncSession, row: Translation) -> bool:
+    wanted = translations.Wanted(row.kind, row.item_id, row.field, row.language)
+    latest = await translations.latest(session, wanted)
+    return latest is not None and latest.action == Action.IMPORT
 
 
 async def apply(
@@ -86,10 +126,12 @@ async def apply(
 ) -> list[Outcome]:
     """Create and update what ``plan`` says, each with its Change; never commits."""
     outcomes = await plan(session, records, tables)
-    by_id = {(table, r["id"]): r for table in tables for r in getattr(records, table)}
     models = dict(KINDS)
+    by_id = {
+        (table, r["id"]): r for table in tables & models.keys() for r in getattr(records, table)
+    }
     for outcome in outcomes:
-        if outcome.outcome not in (Effect.CREATED, Effect.UPDATED):
+        if outcome.outcome not in (Effect.CREATED, Effect.UPDATED) or outcome.table not in models:
             continue
         model = models[outcome.table]
         record = by_id[outcome.table, outcome.item_id]
@@ -116,8 +158,41 @@ async def apply(
                 after=curation.snapshot(row).to_json(),
             )
         )
+    if TRANSLATIONS in tables:
+        for outcome, record in await _translations(session, records):
+            if outcome.outcome in (Effect.CREATED, Effect.UPDATED):
+                await _import_translation(session, record, admin_id=admin_id, now=now)
     await session.flush()
     return outcomes
+
+
+async def _import_translation(
+    session: AsyncSession, record: Record, *, admin_id: int, now: datetime
+) -> None:
+    """One translation written as an import, with its Change (kind "translation")."""
+    row = await session.get(Translation, translation_key(record))
+    before = None if row is None else curation.snapshot(row).to_json()
+    if row is None:
+        row = Translation(**record)
+        session.add(row)
+    row.text, row.source_id, row.origin, row.updated_at = (
+        record["text"],
+        record["source_id"],
+        "admin",
+        now,
+    )
+    await session.flush()
+    session.add(
+        Change(
+            at=now,
+            admin_id=admin_id,
+            kind=translations.KIND,
+            item_id=record["item_id"],
+            action=Action.IMPORT,
+            before=before,
+            after=curation.snapshot(row).to_json(),
+        )
+    )
 
 
 def _admin_marks(model: type[Base], now: datetime) -> dict[str, Any]:

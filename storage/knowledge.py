@@ -27,6 +27,7 @@ from storage.models import (
     Role,
     Source,
     Topic,
+    Translation,
 )
 
 # The kinds of item search finds, by the one letter a button carries for each.
@@ -56,11 +57,31 @@ class Knowledge:
     events: Sequence[Event] = ()
     # Oldest first.
     agreements: Sequence[Agreement] = ()
+    # The items' words in other languages, by kind, item id, field and language.
+    translations: Mapping[tuple[str, str, str, str], Translation] = field(default_factory=dict)
+
+    def translation(
+        self, kind: str, item_id: str, field: str, language: str
+    ) -> Translation | None:
+        """One field of an item in a language other than English, if it is translated."""
+        return self.translations.get((kind, item_id, field, language))
+
+    def translated(self, kind: str, item_id: str, field: str) -> list[str]:
+        """The field's words in every language it is translated into (a name, for /who)."""
+        return [
+            found.text
+            for (of_kind, of_item, of_field, _), found in self.translations.items()
+            if (of_kind, of_item, of_field) == (kind, item_id, field)
+        ]
 
     def find_topic(self, name: str) -> Topic | None:
-        """A topic by its id or its title, ignoring case and how the words are spaced."""
-        wanted = " ".join(name.split()).lower()
-        return next((t for t in self.topics if wanted in (t.id.lower(), t.title.lower())), None)
+        """A topic by its id or its title in any language, ignoring case and spacing."""
+        wanted = " ".join(name.split()).casefold()
+        for topic in self.topics:
+            titles = [topic.id, topic.title, *self.translated(ItemKind.TOPIC, topic.id, "title")]
+            if wanted in (" ".join(title.split()).casefold() for title in titles):
+                return topic
+        return None
 
     def facts_in(self, topic: str | None) -> Sequence[Fact]:
         return self.facts if topic is None else [f for f in self.facts if f.topic == topic]
@@ -165,6 +186,7 @@ async def load(session: AsyncSession) -> Knowledge:
     agreements = await session.scalars(
         select(Agreement).order_by(Agreement.signed, Agreement.position, Agreement.id)
     )
+    translations = await session.scalars(select(Translation))
     return Knowledge(
         sources={source.id: source for source in sources},
         topics=topics,
@@ -174,6 +196,9 @@ async def load(session: AsyncSession) -> Knowledge:
         facilities=facilities.all(),
         events=events.all(),
         agreements=agreements.all(),
+        translations={
+            (row.kind, row.item_id, row.field, row.language): row for row in translations
+        },
     )
 
 

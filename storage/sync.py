@@ -2,6 +2,7 @@
 
 Content is the seed, not the master copy: rows are inserted or updated from it but never deleted,
 and a row an admin edited or added from Telegram (origin "admin") is left as the admin left it.
+Translations follow the same rules, keyed by what they translate instead of an id.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from storage.models import (
     Role,
     Source,
     Topic,
+    Translation,
     new_row_times,
     reschedule,
     utcnow,
@@ -55,6 +57,12 @@ class ContentRecords:
     facilities: tuple[Record, ...] = ()
     events: tuple[Record, ...] = ()
     agreements: tuple[Record, ...] = ()
+    # Each a row of ``translations`` without its bookkeeping (origin, updated_at).
+    translations: tuple[Record, ...] = ()
+
+
+# What identifies a translation: the item's kind and id, the field, the language.
+TRANSLATION_KEY = ("kind", "item_id", "field", "language")
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,8 @@ async def sync_content(
         # Flushing per kind sends rows in dependency order and surfaces a broken reference here,
         # inside the caller's transaction, rather than at its commit.
         await session.flush()
+    kinds["translations"] = await _sync_translations(session, records.translations, stamp=stamp)
+    await session.flush()
     return SyncReport(kinds)
 
 
@@ -141,4 +151,33 @@ async def _sync_kind(
                 updated += 1
             else:
                 unchanged += 1
+    return KindCounts(created=created, updated=updated, unchanged=unchanged, kept=kept)
+
+
+def translation_key(row: Record | Translation) -> tuple[str, str, str, str]:
+    """What a translation translates, from a record or a row."""
+    if isinstance(row, Translation):
+        return row.kind, row.item_id, row.field, row.language
+    kind, item_id, field, language = (row[name] for name in TRANSLATION_KEY)
+    return kind, item_id, field, language
+
+
+async def _sync_translations(
+    session: AsyncSession, records: tuple[Record, ...], *, stamp: datetime
+) -> KindCounts:
+    """As ``_sync_kind``, keyed by what each translates; all are read, as they are few."""
+    existing = {translation_key(row): row for row in await session.scalars(select(Translation))}
+    created = updated = unchanged = kept = 0
+    for record in records:
+        row = existing.get(translation_key(record))
+        if row is None:
+            session.add(Translation(**record, origin="content", updated_at=stamp))
+            created += 1
+        elif row.origin == "admin":
+            kept += 1
+        elif (row.text, row.source_id) != (record["text"], record["source_id"]):
+            row.text, row.source_id, row.updated_at = record["text"], record["source_id"], stamp
+            updated += 1
+        else:
+            unchanged += 1
     return KindCounts(created=created, updated=updated, unchanged=unchanged, kept=kept)

@@ -31,8 +31,18 @@ ADMIN, EDITOR, CURATOR, STRANGER = 4242, 4343, 4444, 777
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
 SUBSCRIBER = 1001
 # The kind of every admin button (its data's prefix and flow), flow by flow: facts (topic,
-# source, decision), events, import, broadcast, revert, a source from a link, the week's post.
-EVERY_KIND = {"dr:fact", "dr:event", "dr:import", "dr:bcast", "dr:revert", "dr:src", "dr:week"}
+# source, decision), events, import, broadcast, revert, a source from a link, the week's post,
+# a translation (language, field, origin, decision).
+EVERY_KIND = {
+    "dr:fact",
+    "dr:event",
+    "dr:import",
+    "dr:bcast",
+    "dr:revert",
+    "dr:src",
+    "dr:week",
+    "dr:tr",
+}
 # Tables that note whom the bot met and whom it refused, and the updates in hand (the inbox):
 # what a refused press may write.
 NOTED = {"chats", "refusals", "inbox"}
@@ -104,6 +114,13 @@ async def show_every_admin_button(running: Running, pages: PageServer) -> tuple[
         )
     running.user(SUBSCRIBER)
     admin = curator(running)
+    # First, as /translate is not begun while a fact draft waits for its typed answers.
+    asked_language = await admin.send("/translate ibr-2")
+    asked_field = await admin.press(asked_language, "Russian")
+    await admin.press(asked_field, asked_field.buttons[0][0].text)
+    asked_source = await admin.send("ИБР-2")
+    translated = await admin.press(asked_source, "Our translation")
+    assert "✅ Confirm" in translated.button_labels
     asked_topic = await admin.send("/addfact")
     await admin.press(asked_topic, "The agreement of intent")
     await admin.send("Working group formed")

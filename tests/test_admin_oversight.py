@@ -105,8 +105,15 @@ def _unpack(files: dict[str, bytes], folder: Path) -> Path:
 
 
 async def _content(session: AsyncSession) -> dict[str, list[dict[str, Any]]]:
-    """What the curated rows say, in file order, without how they got there."""
-    rows = await exports.content_rows(session)
+    """What the curated rows say, in file order, without how they got there; translations of
+    the items exported (a deleted fact's are left out with it)."""
+    rows = dict(await exports.content_rows(session))
+    facts = {getattr(fact, "id", None) for fact in rows["facts"]}
+    rows["translations"] = [
+        row
+        for row in rows["translations"]
+        if getattr(row, "kind", None) != "fact" or getattr(row, "item_id", None) in facts
+    ]
     return {
         table: [
             {

@@ -117,6 +117,7 @@ def test_the_installed_bot_keeps_its_database_in_the_data_folder(
     # The migrations ran from the wheel, and the content came from it.
     assert table_count(database, "alembic_version") == 1
     assert table_count(database, "facts") == FACTS
+    assert table_count(database, "translations") == len(RECORD.translations)
     assert list(elsewhere.iterdir()) == []
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from bot import dates, rendering
 from bot.texts import Html, escape, texts_for
+from bot.wording import Wording
 from storage.events import period_end
 from storage.models import Event, Fact, Role
 from storage.search import MATCH_END, MATCH_START, Hit
@@ -114,8 +115,8 @@ def test_a_month_event_lasts_to_the_end_of_its_month_in_its_zone() -> None:
 
 
 def test_data_is_escaped_but_ready_markup_is_not() -> None:
-    t = texts_for("en")
-    shown = rendering.fact(t, Fact(title="<b>x</b> & y", text="a < b"))
+    w = Wording.curated(texts_for("en"))
+    shown = rendering.fact(w, Fact(title="<b>x</b> & y", text="a < b"))
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in shown
     assert "a &lt; b" in shown
     assert shown.startswith("<b>")
@@ -123,9 +124,9 @@ def test_data_is_escaped_but_ready_markup_is_not() -> None:
 
 
 def test_search_snippet_is_escaped_before_matches_are_bolded() -> None:
-    t = texts_for("en")
+    w = Wording.curated(texts_for("en"))
     snippet = f"a <tag> and {MATCH_START}DIRAC{MATCH_END} & more"
-    shown = rendering.hit(t, Hit("fact", "f", "Title <x>", snippet))
+    shown = rendering.hit(w, Hit("fact", "f", "Title <x>", snippet), None)
     assert "a &lt;tag&gt; and <b>DIRAC</b> &amp; more" in shown
     assert "Title &lt;x&gt;" in shown
 
@@ -134,16 +135,19 @@ def test_a_role_names_each_of_its_bodies_once() -> None:
     def role(title: str, bodies: str | None) -> Role:
         return Role(role=title, organisation=bodies, as_of=date(2023, 10, 1))
 
-    assert rendering.role_text(role("Vice-Director", "JINR")) == "Vice-Director, JINR"
-    assert rendering.role_text(role("JINR Director", "JINR")) == "JINR Director"
+    w = Wording.curated(texts_for("en"))
+
+    assert rendering.role_text(w, role("Vice-Director", "JINR")) == "Vice-Director, JINR"
+    assert rendering.role_text(w, role("JINR Director", "JINR")) == "JINR Director"
     assert (
-        rendering.role_text(role("Vice-President of NAS RK", None)) == "Vice-President of NAS RK"
+        rendering.role_text(w, role("Vice-President of NAS RK", None))
+        == "Vice-President of NAS RK"
     )
     both = role(
         "Plenipotentiary of the Government of RK in JINR; Director General of INP",
         "Government of RK; INP; Ministry of Energy of RK",
     )
-    assert rendering.role_text(both) == (
+    assert rendering.role_text(w, both) == (
         "Plenipotentiary of the Government of RK in JINR; Director General of INP, "
         "Ministry of Energy of RK"
     )

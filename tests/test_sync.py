@@ -13,7 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.curation.loading import load_content
 from storage.db import session_factory
-from storage.models import Agreement, Event, Facility, Fact, Person, Role, Source, Topic
+from storage.models import (
+    Agreement,
+    Event,
+    Facility,
+    Fact,
+    Person,
+    Role,
+    Source,
+    Topic,
+    Translation,
+)
 from storage.sync import ContentRecords, KindCounts, SyncReport, sync_content
 from tests.helpers import FACTS
 
@@ -61,7 +71,7 @@ async def test_first_sync_creates_everything(
 ) -> None:
     report = await sync(sessions, records)
 
-    models = (Source, Topic, Fact, Person, Role, Facility, Event, Agreement)
+    models = (Source, Topic, Fact, Person, Role, Facility, Event, Agreement, Translation)
     for (kind, counts), model in zip(report.kinds.items(), models, strict=True):
         expected = len(getattr(records, kind))
         assert counts == KindCounts(created=expected), kind

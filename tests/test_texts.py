@@ -10,7 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.curation.admins import ADMIN_COMMANDS
-from bot.curation.content import KINDS, SIDES
+from bot.curation.content import AGREEMENT_KINDS, KINDS, SIDES
 from bot.telegram.menus import PUBLIC_COMMANDS
 from bot.texts import LOCALES, available_languages, catalog, shorten, texts_for
 
@@ -35,6 +35,7 @@ def used_ids() -> set[str]:
         ids.update({f"admin_command.{name}", f"admin_help.{name}"})
     ids.update(f"delegation.side.{side}" for side in SIDES)
     ids.update(f"count.{kind.table}" for kind in KINDS)
+    ids.update(f"agreement.kind.{kind.replace(' ', '_')}" for kind in AGREEMENT_KINDS)
     return ids
 
 

@@ -38,6 +38,7 @@ ADMIN_COMMANDS = (
     "addevent",
     "editevent",
     "cancelevent",
+    "translate",
     "history",
     "revert",
     "broadcast",

@@ -1,5 +1,9 @@
 """What content/ holds: its eight kinds, their fields, and how a problem with an item is named.
 
+Beside the items, in English (the curated base), ``translations/<language>.toml`` holds the
+words of the fields each kind lists in ``translated``, in Russian and Kazakh
+(bot/curation/translations.py reads them).
+
 The reader (bot/curation/loading.py), the checks of values (bot/curation/checks.py), the admin
 forms and the export all work from these definitions, so that a field is named, sized and
 ordered in one place. Content is edited by hand, so every mistake is collected and reported at
@@ -27,6 +31,11 @@ SIDES = ("kazakhstan", "jinr", "other")
 STATUSES = ("scheduled", "cancelled")
 # The languages of sources: those the bot's readers read.
 LANGUAGES = ("en", "ru", "kk")
+# The languages the record is translated into, each a file in the folder of translations.
+TRANSLATED = ("ru", "kk")
+TRANSLATIONS = "translations"
+# A translation's source when it is our own wording, not a source's in that language.
+OURS = "ours"
 AGREEMENT_KINDS = ("agreement", "memorandum", "agreement of intent", "letter of intent")
 # Dates known to the day, the month or the year ("2023-10-02", "2023-10", "2023"), each stored
 # as its first day with the precision in a column of its own (``as_of_precision``).
@@ -59,6 +68,8 @@ class Kind:
     noun: ItemKind
     fields: tuple[Field, ...]
     positioned: bool = True
+    # The fields readers see in words, which translations may give in another language.
+    translated: tuple[str, ...] = ()
 
     @property
     def file(self) -> str:
@@ -85,11 +96,12 @@ KINDS = (
         ),
         positioned=False,
     ),
-    Kind("topics", ItemKind.TOPIC, (ID, Field("title"))),
+    Kind("topics", ItemKind.TOPIC, (ID, Field("title")), translated=("title",)),
     Kind(
         "facts",
         ItemKind.FACT,
         (ID, Field("topic", limit=64), Field("title"), Field("text", limit=LONG), SOURCE),
+        translated=("title", "text"),
     ),
     Kind(
         "people",
@@ -102,6 +114,7 @@ KINDS = (
             Field("aliases", required=False, limit=MEDIUM),
             SOURCE,
         ),
+        translated=("name",),
     ),
     Kind(
         "roles",
@@ -115,6 +128,7 @@ KINDS = (
             Field("as_of", limit=16),
             SOURCE,
         ),
+        translated=("role", "organisation"),
     ),
     Kind(
         "facilities",
@@ -126,6 +140,7 @@ KINDS = (
             Field("aliases", required=False, limit=MEDIUM),
             SOURCE,
         ),
+        translated=("name", "description"),
     ),
     Kind(
         "events",
@@ -143,6 +158,7 @@ KINDS = (
             # Who took part, as the source names them: people ids, "; "-separated.
             Field("people", required=False, limit=LONG),
         ),
+        translated=("title", "description", "place"),
     ),
     Kind(
         "agreements",
@@ -158,6 +174,7 @@ KINDS = (
             Field("purpose", limit=LONG),
             SOURCE,
         ),
+        translated=("title", "place", "parties", "purpose"),
     ),
 )
 
@@ -198,6 +215,11 @@ class Checker:
 
     def problem(self, item: Entry, field: str, message: str) -> None:
         self.file_problem(item.kind, f"{item.label} field '{field}': {message}")
+
+    def translations_problem(self, file: str, message: str) -> None:
+        """A problem in a file of translations: reported after the items' files, whose ids and
+        sources the translations name."""
+        self._problems.append((len(KINDS), f"{TRANSLATIONS}/{file}: {message}"))
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import tomli_w
 
-from bot.curation.content import DATED, KINDS, Kind
+from bot.curation.content import DATED, KINDS, OURS, TRANSLATIONS, Kind
 from bot.curation.moments import date_text
-from storage.models import Base
+from storage.models import Base, Translation
 
 # How each precision is written; the forms bot.curation.moments.MOMENT_FORMS reads.
 MOMENT_WRITTEN = {"minute": "%Y-%m-%dT%H:%M", "day": "%Y-%m-%d", "month": "%Y-%m"}
@@ -65,7 +65,38 @@ def content_files(rows: Mapping[str, Sequence[Base]], *, header: str) -> dict[st
             for row in rows.get(kind.table, ())
         ]
         files[kind.file] = "\n".join([f"# {header}\n", *items]).encode()
+    translations = [row for row in rows.get(TRANSLATIONS, ()) if isinstance(row, Translation)]
+    for language in sorted({row.language for row in translations}):
+        tables = translation_tables(
+            rows, [row for row in translations if row.language == language]
+        )
+        items = [f"[[{table}]]\n{tomli_w.dumps(entry)}" for table, entry in tables]
+        files[f"{TRANSLATIONS}/{language}.toml"] = "\n".join([f"# {header}\n", *items]).encode()
     return files
+
+
+def translation_tables(
+    rows: Mapping[str, Sequence[Base]], translations: Sequence[Translation]
+) -> list[tuple[str, dict[str, Any]]]:
+    """One language's translations as the tables its file holds: for each item written, in
+    the order its own file lists it, a table per origin with the fields in the kind's order.
+    Translations of items not written (a deleted fact) are left out with them."""
+    by_key: dict[tuple[str, object, str], Translation] = {
+        (row.kind, row.item_id, row.field): row for row in translations
+    }
+    tables: list[tuple[str, dict[str, Any]]] = []
+    for kind in KINDS:
+        for item in rows.get(kind.table, ()):
+            item_id = getattr(item, "id", None)
+            by_origin: dict[str, dict[str, Any]] = {}
+            for name in kind.translated:
+                found = by_key.get((kind.noun, item_id, name))
+                if found is not None:
+                    origin = found.source_id or OURS
+                    entry = by_origin.setdefault(origin, {"id": found.item_id, "source": origin})
+                    entry[name] = found.text
+            tables += [(kind.table, entry) for entry in by_origin.values()]
+    return tables
 
 
 def source_files(rows: Mapping[str, Sequence[Base]], content_dir: Path) -> dict[str, bytes]:

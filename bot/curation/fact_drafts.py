@@ -17,6 +17,7 @@ from bot import rendering
 from bot.curation import fact_forms
 from bot.curation.fact_forms import FormError, SourceChoice
 from bot.texts import Html, Texts
+from bot.wording import Wording
 from storage import curation
 from storage.knowledge import Knowledge
 from storage.models import Fact, Source, Topic
@@ -186,7 +187,7 @@ def _view(t: Texts, known: Knowledge, item: Fact, cited: Source) -> Html:
         "facts.page",
         topic=topic.title if topic else item.topic,
         paging=Html(""),
-        facts=rendering.fact(t, item),
+        facts=rendering.fact(Wording.curated(t), item),
         sources=rendering.source_line(t, [cited], language=t.language),
     )
 

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-from bot.curation.content import KINDS
+from bot.curation.content import KINDS, TRANSLATED, TRANSLATIONS
 from bot.curation.export import SOURCES_FOLDER
 from bot.curation.loading import load_content
 from storage.sync import ContentRecords
@@ -23,6 +23,8 @@ from storage.sync import ContentRecords
 # Content files are a few kilobytes; a megabyte is room to grow, and caps the download.
 MAX_BYTES = 1_000_000
 FILE_NAMES = tuple(kind.file for kind in KINDS)
+# An /export zip's translations, by their path in it; only a zip brings them.
+TRANSLATION_FILES = tuple(f"{TRANSLATIONS}/{language}.toml" for language in TRANSLATED)
 
 
 class BadUpload(Exception):
@@ -59,15 +61,16 @@ def _unzip(data: bytes) -> dict[str, bytes]:
             files = {info.filename: archive.read(info) for info in wanted}
         except (zipfile.BadZipFile, ValueError, OSError):
             raise BadUpload(NOT_ZIP) from None
-    if not any(name in FILE_NAMES for name in files):
+    if not any(name in FILE_NAMES or name in TRANSLATION_FILES for name in files):
         raise BadUpload(EMPTY_ZIP)
     return files
 
 
 def _wanted(name: str) -> bool:
-    """One of the six files, or a text under sources/; nothing that could climb out."""
+    """One of the item files or the translations, or a text under sources/; nothing that
+    could climb out."""
     path = PurePosixPath(name)
-    if name in FILE_NAMES:
+    if name in FILE_NAMES or name in TRANSLATION_FILES:
         return True
     return (
         len(path.parts) > 1
@@ -94,5 +97,8 @@ def check(
 
 
 def tables_of(upload: Mapping[str, bytes]) -> frozenset[str]:
-    """The kinds an upload brings (``facts``, ...): only these are imported."""
-    return frozenset(name.removesuffix(".toml") for name in upload if name in FILE_NAMES)
+    """The kinds an upload brings (``facts``, ..., ``translations``): only these are imported."""
+    kinds = {name.removesuffix(".toml") for name in upload if name in FILE_NAMES}
+    if any(name in TRANSLATION_FILES for name in upload):
+        kinds.add(TRANSLATIONS)
+    return frozenset(kinds)

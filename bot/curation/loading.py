@@ -1,4 +1,5 @@
-"""Reading content/: the eight files, each item's shape, then every check, into database records.
+"""Reading content/: the eight files, each item's shape, then every check, into database records;
+then the translations beside them (bot/curation/translations.py).
 
 Kept apart from the definitions (bot/curation/content.py), which the admin forms and the export
 share, and from the checks of values (bot/curation/checks.py), which go beyond an item's shape.
@@ -11,7 +12,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from bot.curation import checks
+from bot.curation import checks, translations
 from bot.curation.content import (
     DATED,
     ID,
@@ -42,10 +43,12 @@ def load_content(folder: Path) -> ContentRecords:
     for kind_items in items.values():
         for item in kind_items:
             checks.check_values(checker, item)
+    translated = translations.read_translations(checker, items)
     if checker.problems:
         raise ContentError(checker.problems)
     return ContentRecords(
-        **{table: tuple(_record(item) for item in found) for table, found in items.items()}
+        **{table: tuple(_record(item) for item in found) for table, found in items.items()},
+        translations=tuple(translated),
     )
 
 

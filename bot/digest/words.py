@@ -1,7 +1,8 @@
 """The words of each digest: reminders, notices of a moved or cancelled event, the summary.
 
 A digest's text is rendered once, when it is created, and stored with it, so every recipient
-(and a resend after a crash) gets the same words.
+(and a resend after a crash) gets the same words. The record's own words are in ``t``'s
+language where they are translated (bot/wording.py), from the knowledge each function is given.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.dates import babel_locale, countdown, date_of, day_of, moment_of, span,
 from bot.durations import format_duration
 from bot.rendering import event_line, role_text, source_line
 from bot.texts import Html, Texts, join
+from bot.wording import Wording
 from storage.knowledge import Knowledge
 from storage.models import Agreement, Event, Fact, Role
 from storage.notices import Told
@@ -27,21 +29,22 @@ SUMMARY_ITEMS = 10
 COMING_ITEMS = 5
 
 
-def _sources(t: Texts, known: Knowledge, event: Event) -> Html:
-    return source_line(t, known.sources_of([event]), language=t.language)
+def _sources(w: Wording, event: Event) -> Html:
+    return w.footer(source_line(w.t, w.known.sources_of([event]), language=w.language))
 
 
 def reminder(
     t: Texts, known: Knowledge, event: Event, *, lead: timedelta, late_since: datetime | None
 ) -> Html:
     """ "In 1 day" and the event; a late one counts down from ``late_since`` and says so."""
-    line = event_line(t, event, language=t.language)
+    w = Wording(t, known)
+    line = event_line(w, event, language=t.language)
     if late_since is None:
         left = span(lead, language=t.language)
     else:
         precision = "day" if event.precision == "month" else event.precision
         left = countdown(event.starts_at - late_since, precision=precision, language=t.language)
-    sources = _sources(t, known, event)
+    sources = _sources(w, event)
     if event.precision == "month":
         text = t("digest.reminder_month", left=left, event=line, sources=sources)
     else:
@@ -61,7 +64,9 @@ def changed(t: Texts, known: Knowledge, event: Event, *, before: Told | None) ->
     lines = [line for _, line in differences]
     if before is None or before.starts_at != event.starts_at:
         lines.append(t("digest.changed_follow"))
-    line, sources = event_line(t, event, language=t.language), _sources(t, known, event)
+    w = Wording(t, known)
+    line = event_line(w, event, language=t.language)
+    sources = _sources(w, event)
     return t("digest.changed", fields=fields, changes=join(lines), event=line, sources=sources)
 
 
@@ -104,14 +109,16 @@ def _differences(t: Texts, event: Event, before: Told) -> list[tuple[Html, Html]
 
 
 def cancelled(t: Texts, known: Knowledge, event: Event) -> Html:
-    line = event_line(t, event, language=t.language)
-    return t("digest.cancelled", event=line, sources=_sources(t, known, event))
+    w = Wording(t, known)
+    line = event_line(w, event, language=t.language)
+    return t("digest.cancelled", event=line, sources=_sources(w, event))
 
 
 def restored(t: Texts, known: Knowledge, event: Event) -> Html:
     """To those told it was cancelled: it takes place after all."""
-    line = event_line(t, event, language=t.language)
-    return t("digest.restored", event=line, sources=_sources(t, known, event))
+    w = Wording(t, known)
+    line = event_line(w, event, language=t.language)
+    return t("digest.restored", event=line, sources=_sources(w, event))
 
 
 def _listed(t: Texts, lines: Sequence[Html]) -> Html:
@@ -121,8 +128,10 @@ def _listed(t: Texts, lines: Sequence[Html]) -> Html:
     return join(shown)
 
 
-def _event_item(t: Texts, event: Event) -> Html:
-    return t("digest.summary_event", title=event.title, when=when(event, language=t.language))
+def _event_item(w: Wording, event: Event) -> Html:
+    return w.t(
+        "digest.summary_event", title=w(event, "title"), when=when(event, language=w.language)
+    )
 
 
 def summary(
@@ -148,22 +157,23 @@ def summary(
     roles = [(role, known.person(role.person_id)) for role in known.roles if new(role)]
     if not (facts or events or agreements or roles):
         return None
+    w = Wording(t, known)
     sections = []
     if facts:
-        lines = [t("digest.summary_fact", title=fact.title) for fact in facts]
+        lines = [t("digest.summary_fact", title=w(fact, "title")) for fact in facts]
         sections.append(t("digest.summary_facts", items=_listed(t, lines)))
     if events:
-        lines = [_event_item(t, event) for event in events]
+        lines = [_event_item(w, event) for event in events]
         sections.append(t("digest.summary_events", items=_listed(t, lines)))
     if agreements:
-        lines = [t("digest.summary_agreement", title=item.title) for item in agreements]
+        lines = [t("digest.summary_agreement", title=w(item, "title")) for item in agreements]
         sections.append(t("digest.summary_agreements", items=_listed(t, lines)))
     if roles:
         lines = [
             t(
                 "digest.summary_role",
-                name=person.name,
-                role=role_text(role),
+                name=w(person, "name"),
+                role=role_text(w, role),
                 as_of=day_of(role.as_of, precision=role.as_of_precision, language=t.language),
             )
             for role, person in roles
@@ -172,9 +182,10 @@ def summary(
         sections.append(t("digest.summary_roles", items=_listed(t, lines)))
     coming = known.upcoming(now)[:COMING_ITEMS]
     if coming:
-        items = join([_event_item(t, event) for event in coming])
+        items = join([_event_item(w, event) for event in coming])
         sections.append(t("digest.summary_coming", items=items))
-    return t("digest.summary", since=moment(t, since, zone), sections=join(sections, "\n\n"))
+    summed = t("digest.summary", since=moment(t, since, zone), sections=join(sections, "\n\n"))
+    return w.below(summed)
 
 
 def moment(t: Texts, at: datetime, zone: ZoneInfo) -> str:
