@@ -157,11 +157,11 @@ def facility_card(t: Texts, item: Facility) -> Html:
     return t("facility.card", name=item.name, description=item.description)
 
 
-def event_line(t: Texts, item: Event, *, language: str = "en") -> Html:
+def event_line(t: Texts, item: Event, *, language: str = "en", reader: str | None = None) -> Html:
     return t(
         "event.item",
         title=item.title,
-        when=when(item, language=language),
+        when=when(item, language=language, reader=reader),
         place=item.place,
         description=item.description,
     )
