@@ -21,7 +21,7 @@ from bot.digest import words
 from bot.emulator import BotApiEmulator
 from bot.settings import Settings
 from bot.texts import Html, Texts
-from storage import subscriptions
+from storage import digests, subscriptions
 from storage.bot_models import Chat, Delivery, Digest, DigestText
 from storage.knowledge import Knowledge
 from storage.models import Event
@@ -337,3 +337,37 @@ async def test_a_place_changed_between_the_zones_reaches_the_later_one_as_it_now
     assert reminder.startswith(RU_DAY)
     assert "Astana" in reminder
     assert len(received(running, 1001)) == 2
+
+
+async def test_the_readers_zones_are_asked_for_only_when_a_days_nine_may_have_come(
+    running: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The query over every subscriber runs only once a reminder not yet made may be due on
+    the earliest clock (UTC+14), not on every tick of the days around a day's event."""
+    asked: list[datetime] = []
+    reader_zones = digests.reader_zones
+
+    async def counted(session: AsyncSession, *, zone: str, channel_id: int | None) -> set[str]:
+        asked.append(running.clock.now())
+        return await reader_zones(session, zone=zone, channel_id=channel_id)
+
+    monkeypatch.setattr(digests, "reader_zones", counted)
+    await subscribe(running, 1001, lead_times="1d")
+    await add_event(running, starts_at=datetime(2026, 12, 10, tzinfo=ALMATY), precision="day")
+    # 09:00 on 3 and 9 December comes first at 19:00 UTC the day before, in UTC+14.
+    for day in (3, 9):
+        asked.clear()
+        for moment in [
+            datetime(2026, 12, day - 2, 12, 0, tzinfo=UTC),
+            datetime(2026, 12, day - 1, 18, 59, tzinfo=UTC),
+        ]:
+            await tick_at(running, moment)
+        assert asked == []
+        await tick_at(running, datetime(2026, 12, day - 1, 19, 0, tzinfo=UTC))
+        assert len(asked) == 1
+        # Made at 09:00 in Almaty, the earliest reader's: then no more asking.
+        await tick_at(running, datetime(2026, 12, day, 9, 0, tzinfo=ALMATY))
+        asked.clear()
+        await tick_at(running, datetime(2026, 12, day, 12, 0, tzinfo=ALMATY))
+        assert asked == []
+    assert [text.split("\n")[0] for text in received(running, 1001)] == ["⏰ Reminder: in 1 day"]

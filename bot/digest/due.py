@@ -21,6 +21,9 @@ _FINEST_LEAD = {"minute": timedelta(0), "day": timedelta(days=1), "month": timed
 # Such an event "starts" at midnight; its reminders go out at this hour of each reader's zone on
 # the day they fall on, rather than waking people at midnight.
 CIVIL_HOUR = time(9, 0)
+# The world's earliest clock, UTC+14 (Kiribati's; POSIX signs are reversed): no reader's
+# CIVIL_HOUR on a day comes before its.
+EARLIEST_ZONE = "Etc/GMT-14"
 # latest_fire looks back this far first, then eight times as far, up to the longest.
 _FIRST_LOOK_BACK = timedelta(hours=1)
 _LONGEST_LOOK_BACK = timedelta(days=5 * 366)

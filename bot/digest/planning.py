@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest import variants, words
 from bot.digest.due import (
+    EARLIEST_ZONE,
     Reminder,
     is_late,
     latest_fire,
+    leads_for,
     not_for,
     readable,
+    reminder_moments,
     reminders_due,
     summary_since,
     summary_trigger,
@@ -161,25 +164,35 @@ async def _reminders(session: AsyncSession, engine: Engine, *, now: datetime) ->
         if event.starts_at - longest - timedelta(days=1) <= now < event.starts_at + longest
     ]
     keys = await digests.reminder_keys(session, event_ids=[event.id for event in events])
-    # The zones readers of a day's reminder are in, asked for once, if any such event is near.
+    made = {
+        event.id: {
+            lead
+            for lead in leads_for(event.precision, settings.lead_times)
+            if digests.reminder_key(event.id, format_duration(lead), event.starts_at) in keys
+        }
+        for event in events
+    }
+    # The zones readers of a day's reminder are in, asked for once, and only once one not yet
+    # made may be due somewhere: its day's 09:00 has come on the earliest clock.
     zones: list[str] = []
-    if any(event.precision != "minute" for event in events):
+    if any(
+        moment <= now
+        for event in events
+        if event.precision != "minute"
+        for lead, moment in reminder_moments(event, settings.lead_times, [EARLIEST_ZONE]).items()
+        if lead not in made[event.id]
+    ):
         zones = await _reader_zones(session, engine)
     created = 0
     for event in events:
         zoned = zoned_moments(
             event, settings.lead_times, zones if event.precision != "minute" else ()
         )
-        made = {
-            lead
-            for lead in zoned
-            if digests.reminder_key(event.id, format_duration(lead), event.starts_at) in keys
-        }
         due = reminders_due(
             event.starts_at,
             moments={lead: min(at.values()) for lead, at in zoned.items()},
             last={lead: max(at.values()) for lead, at in zoned.items()},
-            created=made,
+            created=made[event.id],
             now=now,
             tick=settings.tick,
             known_since=event.scheduled_since,
