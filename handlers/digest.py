@@ -7,35 +7,48 @@ bot/digest/ticker.py), which ``register`` puts on the job queue.
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import CommandHandler
 
 from bot.context import App, Context
 from bot.digest import words
-from bot.digest.due import next_fire, summary_since, summary_trigger, upcoming_reminders
+from bot.digest.due import (
+    next_fire,
+    readable,
+    summary_since,
+    summary_trigger,
+    upcoming_reminders,
+)
 from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join
 from storage import digests, subscriptions
-from storage.bot_models import Subscription
+from storage.bot_models import Chat, Subscription
 
 
 async def show_digest(update: Update, context: Context) -> None:
-    """What the next reminder and the next summary would say in this chat, as things stand."""
+    """What the next reminder and the next summary would say in this chat, as things stand:
+    at its time, in its zone, as the digests will reach it."""
     t = context.texts
     async with context.bot_data.sessions() as session:
         subscription = await subscriptions.get(session, context.chat_id)
         last = await digests.last_summary_at(session)
+        chat = await session.get(Chat, context.chat_id)
+    own = chat.zone if chat is not None else None
+    zone = ZoneInfo(own) if own and readable(own) else context.bot_data.settings.zone
     parts = [
-        _next_reminder(context, t, subscription),
-        _next_summary(context, t, subscription, last),
+        _next_reminder(context, t, subscription, zone),
+        _next_summary(context, t, subscription, last, zone),
     ]
     if subscription is None:
         parts.append(t("digest.preview_not_subscribed"))
     await reply(update, t("digest.preview", parts=join(parts, "\n\n")))
 
 
-def _next_reminder(context: Context, t: Texts, subscription: Subscription | None) -> Html:
+def _next_reminder(
+    context: Context, t: Texts, subscription: Subscription | None, zone: ZoneInfo
+) -> Html:
     data = context.bot_data
     now = data.clock.now()
     configured = data.settings.digest.lead_times
@@ -44,23 +57,27 @@ def _next_reminder(context: Context, t: Texts, subscription: Subscription | None
     ):
         return t("digest.preview_reminders_off")
     wanted = words.wanted_leads(subscription.lead_times if subscription else None, configured)
-    ahead = upcoming_reminders(data.knowledge.upcoming(now), wanted, now=now)
+    ahead = upcoming_reminders(data.knowledge.upcoming(now), wanted, now=now, zones=[zone.key])
     if not ahead:
         return t("digest.preview_no_reminder")
     moment, lead, event = ahead[0]
-    text = words.reminder(t, data.knowledge, event, lead=lead, late_since=None)
-    zone = data.settings.zone
+    text = words.reminder(t, data.knowledge, event, lead=lead, late_since=None, reader=zone.key)
     return t("digest.preview_reminder", at=words.moment(t, moment, zone), zone=zone.key, text=text)
 
 
 def _next_summary(
-    context: Context, t: Texts, subscription: Subscription | None, last: datetime | None
+    context: Context,
+    t: Texts,
+    subscription: Subscription | None,
+    last: datetime | None,
+    zone: ZoneInfo,
 ) -> Html:
     if subscription is not None and not subscription.news:
         return t("digest.preview_summary_off")
     data = context.bot_data
-    now, zone = data.clock.now(), data.settings.zone
-    trigger = summary_trigger(data.settings.digest.summary, zone)
+    now = data.clock.now()
+    # On the bot's crontab, shown in the chat's zone.
+    trigger = summary_trigger(data.settings.digest.summary, data.settings.zone)
     fire = next_fire(trigger, after=now)
     if fire is None:
         return t("digest.preview_no_summary_time")

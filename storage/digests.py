@@ -4,8 +4,10 @@ A digest is created once, under a key naming what it is about, and its deliverie
 chat) are written in the same transaction, before anything is sent. After a crash the pending
 rows say exactly what was still to go; only sends in flight at that moment can go out twice.
 Recipients are chosen by ``INSERT … SELECT`` inside SQLite, so the bot's memory does not grow
-with the number of subscribers. What chats were told of an event, for the notices of its
-changes, is storage/notices.py; the deliveries as the sends go, storage/ledger.py.
+with the number of subscribers; each row records its chat's language and zone, and the digest's
+words are written once for each such pair among its rows (storage/digest_texts.py). What chats were
+told of an event, for the notices of its changes, is storage/notices.py; the deliveries as the
+sends go, storage/ledger.py.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
+    and_,
     exists,
     false,
     func,
@@ -28,6 +33,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -181,17 +187,37 @@ def broadcast_audience() -> Audience:
     return subscribed(or_(Subscription.events.is_(true()), Subscription.news.is_(true())))
 
 
-def not_reached(digest_id: str, lead: str) -> Audience:
-    """Chats a superseded reminder did not reach that still want reminders at this lead."""
-    superseded = select(Delivery.chat_id).where(
-        Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.SUPERSEDED
-    )
-    return reminder_audience(lead).where(Subscription.chat_id.in_(superseded))
-
-
 async def audience_size(session: AsyncSession, audience: Audience) -> int:
     """How many chats a digest for this audience would go to now."""
     return await session.scalar(select(func.count()).select_from(audience.subquery())) or 0
+
+
+# A chat whose language is not known reads English.
+_LANGUAGE = "en"
+_COLUMNS = [
+    "digest_id",
+    "chat_id",
+    "status",
+    "attempts",
+    "error",
+    "updated_at",
+    "language",
+    "zone",
+    "due_at",
+]
+
+
+@dataclass(frozen=True)
+class Readers:
+    """The chats of one zone, filled on their own: a reminder of an event known only to its
+    day is due at 09:00 in each reader's zone. The bot's own zone's readers are every chat not
+    filled before them: those with no zone of their own, and any whose zone it cannot read."""
+
+    zone: str
+    due_at: datetime
+    # Why these chats are not sent it (their hour comes once the event has begun, or came
+    # before it was scheduled): their rows are written skipped, for the ledger to show.
+    skipped: str | None = None
 
 
 async def fill(
@@ -201,32 +227,114 @@ async def fill(
     audience: Audience,
     channel_id: int | None,
     now: datetime,
+    zone: str | None = None,
+    readers: Readers | None = None,
 ) -> None:
-    """Write a pending delivery for every chat of the audience, and the channel, in SQLite."""
+    """Write a pending delivery for every chat of the audience, and the channel, in SQLite.
+
+    Given the bot's ``zone``, each row records the language and zone its chat reads in
+    (English, and that zone, for a chat with none of its own; the channel as its chat row has
+    them, if it has one), whose words it is to get; without, it gets the digest's own text (a
+    broadcast's). Given ``readers`` too, only the chats reading in their zone, due at their time.
+    One statement for the audience and one for the channel, however many chats.
+    """
+    skipped = None if readers is None else readers.skipped
+    status = DeliveryStatus.PENDING if skipped is None else DeliveryStatus.SKIPPED
+    due = null() if readers is None else literal(readers.due_at, Delivery.due_at.type)
+
+    def written(
+        chat_id: SQLColumnExpression[int],
+        language: SQLColumnExpression[str | None],
+        own: SQLColumnExpression[str | None],
+    ) -> Select[*tuple[Any, ...]]:
+        """The row of each chat: its language and zone, if the digest has words for each."""
+        rows: Select[*tuple[Any, ...]] = select(
+            literal(digest_id),
+            chat_id,
+            literal(status),
+            literal(0),
+            literal(skipped, Delivery.error.type),
+            literal(now, Delivery.updated_at.type),
+        )
+        if zone is None:
+            return rows.add_columns(null(), null(), due)
+        reading = func.coalesce(own, zone)
+        shown = reading if readers is None else literal(readers.zone)
+        rows = rows.add_columns(func.coalesce(language, _LANGUAGE), shown, due)
+        if readers is not None and readers.zone != zone:
+            rows = rows.where(reading == readers.zone)
+        return rows
+
     chats = audience.subquery()
-    rows = select(
-        literal(digest_id),
-        chats.c.chat_id,
-        literal(DeliveryStatus.PENDING),
-        literal(0),
-        null(),
-        literal(now, Delivery.updated_at.type),
-    )
-    columns = ["digest_id", "chat_id", "status", "attempts", "error", "updated_at"]
-    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(columns, rows))
+    rows = written(chats.c.chat_id, Chat.language, Chat.zone).select_from(chats)
+    if zone is not None:
+        rows = rows.join(Chat, Chat.id == chats.c.chat_id)
+    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(_COLUMNS, rows))
     if channel_id is None:
         return
+
+    def own(column: SQLColumnExpression[str | None]) -> SQLColumnExpression[str | None]:
+        return select(column).where(Chat.id == channel_id).scalar_subquery()
+
     # A channel the bot has met and found gone (see deactivate) is left out; others are tried.
     gone = exists().where(Chat.id == channel_id, Chat.active.is_(false()))
-    channel = select(
+    channel = written(literal(channel_id), own(Chat.language), own(Chat.zone)).where(~gone)
+    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(_COLUMNS, channel))
+
+
+async def refill(
+    session: AsyncSession,
+    *,
+    digest_id: str,
+    stale_id: str,
+    lead: str,
+    channel_id: int | None,
+    now: datetime,
+) -> None:
+    """The deliveries of a reminder that takes a stale one's place: to the chats the stale one
+    did not reach that still want reminders at this lead, and to the channel if it was not
+    reached either, each as it was to get the stale one (its words' language and zone, and
+    its due time)."""
+    wanted = reminder_audience(lead).where(Subscription.chat_id == Delivery.chat_id).exists()
+    gone = exists().where(Chat.id == Delivery.chat_id, Chat.active.is_(false()))
+    channel = false() if channel_id is None else and_(Delivery.chat_id == channel_id, ~gone)
+    rows = select(
         literal(digest_id),
-        literal(channel_id),
+        Delivery.chat_id,
         literal(DeliveryStatus.PENDING),
         literal(0),
         null(),
         literal(now, Delivery.updated_at.type),
-    ).where(~gone)
-    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(columns, channel))
+        Delivery.language,
+        Delivery.zone,
+        Delivery.due_at,
+    ).where(
+        Delivery.digest_id == stale_id,
+        Delivery.status == DeliveryStatus.SUPERSEDED,
+        or_(wanted, channel),
+    )
+    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(_COLUMNS, rows))
+
+
+async def reader_zones(session: AsyncSession, *, zone: str, channel_id: int | None) -> set[str]:
+    """The zones that event subscribers read in, the channel's and the bot's own ``zone``
+    (theirs, for a chat with none): one query."""
+    reading = func.coalesce(Chat.zone, zone)
+    theirs = (
+        select(reading)
+        .select_from(Subscription)
+        .join(Chat, Chat.id == Subscription.chat_id)
+        .where(
+            Chat.active.is_(true()),
+            Subscription.active.is_(true()),
+            Subscription.events.is_(true()),
+        )
+    )
+    if channel_id is None:
+        found = await session.scalars(theirs.distinct())
+    else:
+        found = await session.scalars(union(theirs, select(reading).where(Chat.id == channel_id)))
+    return {*found, zone}
 
 
 async def reminder_keys(session: AsyncSession, *, event_ids: Collection[str]) -> set[str]:

@@ -1,9 +1,11 @@
 """The ledger of a digest's deliveries as its sends go: read, marked, given up, finished.
 
 The fan-out (bot/digest/sending.py) reads the open digests and their pending rows a batch at a
-time, by chat id, and marks each send as it returns, many in one statement. A digest is done once
-no row of it is pending; one gone stale is superseded, with the rows it had not reached. What a
-digest is and who it goes to, written before any send, is storage/digests.py.
+time, by chat id, and marks each send as it returns, many in one statement. A row waits for its
+due time, the digest's unless it has its own (a reminder of a day, at 09:00 in its chat's zone):
+so a digest stays open until its last zone's hour. A digest is done once no row of it is
+pending; one gone stale is superseded, with the rows it had not reached. What a digest is and
+who it goes to, written before any send, is storage/digests.py.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, exists, false, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.bot_models import Chat, Delivery, Digest
-from storage.digests import DeliveryStatus, DigestStatus, Kind
+from storage.bot_models import Chat, Delivery, Digest, Subscription
+from storage.digests import DeliveryStatus, DigestStatus, Kind, reminder_audience
 
 BATCH = 500
 # Notices come before the reminders planned in the same tick: "moved", then "see you there".
@@ -31,10 +33,13 @@ _KIND_ORDER = {
 
 @dataclass(frozen=True)
 class Pending:
-    """A delivery still to make, and how often it has been tried."""
+    """A delivery still to make, how often it has been tried, and the words it gets: those of
+    its language and zone, or (None) the digest's own text."""
 
     chat_id: int
     attempts: int
+    language: str | None = None
+    zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,17 +98,62 @@ async def counts(session: AsyncSession, *, digest_id: str) -> Counts:
     return Counts(**{str(name): int(number) for name, number in rows})
 
 
+def _due(digest_id: str, now: datetime) -> ColumnElement[bool]:
+    """A pending delivery of the digest whose time has come: its own, or the digest's."""
+    digest_due = select(Digest.due_at).where(Digest.id == digest_id).scalar_subquery()
+    return and_(
+        Delivery.digest_id == digest_id,
+        Delivery.status == DeliveryStatus.PENDING,
+        func.coalesce(Delivery.due_at, digest_due) <= now,
+    )
+
+
 async def pending(
-    session: AsyncSession, *, digest_id: str, after: int | None = None, limit: int = BATCH
+    session: AsyncSession,
+    *,
+    digest_id: str,
+    now: datetime,
+    after: int | None = None,
+    limit: int = BATCH,
 ) -> Sequence[Pending]:
-    """The next pending deliveries of a digest by chat id, after ``after``: keyset pages."""
-    query = select(Delivery.chat_id, Delivery.attempts).where(
-        Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.PENDING
+    """The next pending deliveries of a digest due by ``now``, by chat id, after ``after``:
+    keyset pages."""
+    query = select(Delivery.chat_id, Delivery.attempts, Delivery.language, Delivery.zone).where(
+        _due(digest_id, now)
     )
     if after is not None:
         query = query.where(Delivery.chat_id > after)
     rows = await session.execute(query.order_by(Delivery.chat_id).limit(limit))
-    return [Pending(chat_id, attempts) for chat_id, attempts in rows]
+    return [Pending(*row) for row in rows]
+
+
+async def pending_of(
+    session: AsyncSession, *, digest_id: str, chat_id: int, now: datetime
+) -> Pending | None:
+    """The chat's delivery of the digest, if it is pending and due by ``now``."""
+    row = (
+        await session.execute(
+            select(Delivery.chat_id, Delivery.attempts, Delivery.language, Delivery.zone).where(
+                _due(digest_id, now), Delivery.chat_id == chat_id
+            )
+        )
+    ).first()
+    return None if row is None else Pending(*row)
+
+
+async def skip_unsubscribed(
+    session: AsyncSession, *, digest_id: str, lead: str, channel_id: int | None, now: datetime
+) -> None:
+    """Give up a reminder's deliveries that waited for their chat's own hour, now due, whose
+    chat no longer wants it: it unsubscribed, turned this lead off or left since the reminder
+    was made. The others were written as it was made, and go at once."""
+    wanted = reminder_audience(lead).where(Subscription.chat_id == Delivery.chat_id).exists()
+    query = update(Delivery).where(_due(digest_id, now), Delivery.due_at.is_not(None), ~wanted)
+    if channel_id is not None:
+        query = query.where(Delivery.chat_id != channel_id)
+    await session.execute(
+        query.values(status=DeliveryStatus.SKIPPED, error="no longer subscribed", updated_at=now)
+    )
 
 
 # Built once: a fan-out marks its sends many times a second (bench/README.md: what it cost).
@@ -176,10 +226,3 @@ async def finish(session: AsyncSession, *, digest_id: str) -> bool:
         .values(status=DigestStatus.DONE)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has a rowcount
-
-
-async def delivery_status(session: AsyncSession, *, digest_id: str, chat_id: int) -> str | None:
-    """Where one delivery stands, or None if the chat has no row for the digest."""
-    return await session.scalar(
-        select(Delivery.status).where(Delivery.digest_id == digest_id, Delivery.chat_id == chat_id)
-    )

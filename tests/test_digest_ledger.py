@@ -83,7 +83,9 @@ async def test_pending_deliveries_come_in_pages_by_chat_id(engine: AsyncEngine) 
     sizes: list[int] = []
     after = None
     async with sessions() as session:
-        while page := await ledger.pending(session, digest_id="reminder:e:1h:x", after=after):
+        while page := await ledger.pending(
+            session, digest_id="reminder:e:1h:x", now=NOW, after=after
+        ):
             sizes.append(len(page))
             seen.extend(row.chat_id for row in page)
             after = page[-1].chat_id

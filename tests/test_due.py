@@ -11,10 +11,12 @@ from bot.digest.due import (
     latest_fire,
     leads_for,
     next_reminder,
+    not_for,
     reminder_moments,
     reminders_due,
     summary_trigger,
     upcoming_reminders,
+    zoned_moments,
 )
 
 WEEK, DAY, HOUR = timedelta(days=7), timedelta(days=1), timedelta(hours=1)
@@ -108,6 +110,53 @@ def test_a_day_before_a_dst_change_is_the_calendar_day_before_at_nine() -> None:
     assert (
         moments[DAY].astimezone(berlin).utcoffset() != moments[WEEK].astimezone(berlin).utcoffset()
     )
+
+
+def test_a_day_event_is_reminded_at_nine_in_each_readers_zone_on_its_zones_day() -> None:
+    # 2 March 2024 in Almaty; Almaty went from UTC+6 to UTC+5 on 1 March 2024.
+    day = Dated(datetime(2024, 3, 2, tzinfo=ALMATY), precision="day")
+    zoned = zoned_moments(day, LEADS, ["Asia/Almaty", "Europe/Moscow"])
+    assert zoned[WEEK] == {
+        "Asia/Almaty": datetime(2024, 2, 24, 3, 0, tzinfo=UTC),
+        "Europe/Moscow": datetime(2024, 2, 24, 6, 0, tzinfo=UTC),
+    }
+    assert zoned[DAY] == {
+        "Asia/Almaty": datetime(2024, 3, 1, 4, 0, tzinfo=UTC),
+        "Europe/Moscow": datetime(2024, 3, 1, 6, 0, tzinfo=UTC),
+    }
+    # The first moment is the earliest reader's; an exact event's is the same for all.
+    assert (
+        reminder_moments(day, LEADS, ["Europe/Moscow", "Asia/Almaty"])[DAY]
+        == zoned[DAY]["Asia/Almaty"]
+    )
+    assert set(zoned_moments(Dated(START), LEADS, ["Europe/Moscow"])[HOUR].values()) == {
+        START - HOUR
+    }
+
+
+def test_a_reminder_missed_where_nine_has_passed_is_still_due_where_it_is_ahead() -> None:
+    day = Dated(datetime(2026, 12, 10, tzinfo=ALMATY), precision="day")
+    zoned = zoned_moments(day, LEADS, ["Asia/Almaty", "Europe/Moscow"])
+    almaty, moscow = zoned[DAY]["Asia/Almaty"], zoned[DAY]["Europe/Moscow"]
+    added = almaty + HOUR
+
+    def reminders(last: bool) -> list[Reminder]:
+        return reminders_due(
+            day.starts_at,
+            moments={lead: min(at.values()) for lead, at in zoned.items()},
+            last={lead: max(at.values()) for lead, at in zoned.items()} if last else None,
+            created=set(),
+            now=added,
+            tick=TICK,
+            known_since=added,
+        )
+
+    assert [(r.lead, r.send) for r in reminders(last=True)] == [(WEEK, False), (DAY, True)]
+    assert [(r.lead, r.send) for r in reminders(last=False)] == [(WEEK, False), (DAY, False)]
+    assert not_for(almaty, starts_at=day.starts_at, known_since=added) is not None
+    assert not_for(moscow, starts_at=day.starts_at, known_since=added) is None
+    # A reader whose 09:00 comes once the event has begun is not sent it.
+    assert not_for(day.starts_at, starts_at=day.starts_at, known_since=None) is not None
 
 
 def test_the_next_reminder_is_the_soonest_still_ahead() -> None:

@@ -117,11 +117,23 @@ async def test_a_reminder_in_russian_tells_the_event_in_its_translation(
     known = running.app.bot_data.knowledge
     event = known.event("nas-rk-visit-2023")
     assert event is not None
-    text = words.reminder(texts_for("ru"), known, event, lead=timedelta(days=1), late_since=None)
+    text = words.reminder(
+        texts_for("ru"),
+        known,
+        event,
+        lead=timedelta(days=1),
+        late_since=None,
+        reader="Asia/Almaty",
+    )
     assert "Визит делегации НАН РК в ОИЯИ†" in text
     assert text.endswith(OURS_NOTE["ru"])
     english = words.reminder(
-        texts_for("en"), known, event, lead=timedelta(days=1), late_since=None
+        texts_for("en"),
+        known,
+        event,
+        lead=timedelta(days=1),
+        late_since=None,
+        reader="Asia/Almaty",
     )
     assert "Visit of the NAS RK delegation to JINR" in english
     assert "†" not in english

@@ -28,7 +28,7 @@ class Engine:
     settings: DigestSettings
     # Sends are paced to these; a fan-out keeps as many in flight as they call for.
     limits: Limits
-    # The zone of the summary's crontab and of the dates a digest shows.
+    # The zone of the summary's crontab, and the one a chat with none of its own reads in.
     zone: ZoneInfo
     # Set once the bot begins to stop: a fan-out ends at its next step.
     stopping: asyncio.Event

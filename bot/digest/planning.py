@@ -2,31 +2,42 @@
 
 Everything is decided from the event rows and the ledger, by the injected clock: nothing rests
 on a job stored in a scheduler, so an edit to an event, or hours of downtime, are seen on the
-next tick. Keys make planning idempotent: the same thing planned twice is created once.
+next tick. Keys make planning idempotent: the same thing planned twice is created once. Each
+digest is rendered once per language and zone among its chats (bot/digest/variants.py); a
+reminder of an event known only to its day goes to each chat at 09:00 in its zone.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest import words
+from bot.digest import variants, words
 from bot.digest.due import (
-    LATE_AFTER_TICKS,
+    EARLIEST_ZONE,
+    Reminder,
+    is_late,
     latest_fire,
+    leads_for,
+    not_for,
+    readable,
     reminder_moments,
     reminders_due,
     summary_since,
     summary_trigger,
+    zoned_moments,
 )
 from bot.digest.engine import Engine
+from bot.digest.variants import Render
 from bot.durations import format_duration, parse_duration
 from bot.settings import LONGEST_LEAD_TIME
-from bot.texts import texts_for
+from bot.texts import Texts
 from storage import digests, ledger, notices
 from storage.bot_models import Digest
-from storage.digests import DeliveryStatus, DigestStatus, Kind, NewDigest
+from storage.digests import DigestStatus, Kind, NewDigest, Readers
+from storage.knowledge import Knowledge
 from storage.models import Event
 
 
@@ -52,7 +63,8 @@ async def supersede(
     event now is, those it reached included, gets the notice of the change (or of the
     cancellation), planned as any tick would; the chats it did not reach get the reminder as it
     would have been written now, unless the event moved: then its reminders follow the new start.
-    So no chat gets the stale words after the change, and none is told the change twice.
+    So no chat gets the stale words after the change, and none is told the change twice; each
+    gets the replacement in its words, when the stale one was due to reach it.
     """
     await ledger.supersede(session, digest_id=stale.id, now=now)
     created = await _notices(session, engine, now=now)
@@ -67,26 +79,20 @@ async def supersede(
     ):
         return created
     key = digests.replacement_key(stale.id, event)
-    late_since = now if stale.late else None
     lead = parse_duration(stale.lead, longest=LONGEST_LEAD_TIME)
-    text = words.reminder(texts_for(None), known, event, lead=lead, late_since=late_since)
+    # Late where the stale one was: its readers' hour had passed when it was made.
+    render = _reminder_words(engine, known, event, lead, made=stale.created_at, now=now)
+    text = variants.own_text(engine, render)
     replacement = _reminder(
         event, key=key, due_at=stale.due_at, lead=stale.lead, text=text, late=stale.late
     )
     if not await digests.create(session, digest=replacement, now=now):
         return created
     channel = engine.settings.channel_id
-    channel_missed = channel is not None and (
-        await ledger.delivery_status(session, digest_id=stale.id, chat_id=channel)
-        == DeliveryStatus.SUPERSEDED
+    await digests.refill(
+        session, digest_id=key, stale_id=stale.id, lead=stale.lead, channel_id=channel, now=now
     )
-    await digests.fill(
-        session,
-        digest_id=key,
-        audience=digests.not_reached(stale.id, stale.lead),
-        channel_id=channel if channel_missed else None,
-        now=now,
-    )
+    await variants.write(session, engine, key, render=render, text=text)
     return [*created, key]
 
 
@@ -105,20 +111,31 @@ async def _notices(session: AsyncSession, engine: Engine, *, now: datetime) -> l
 async def _notice(
     session: AsyncSession, engine: Engine, event: Event, *, kind: Kind, now: datetime
 ) -> str | None:
-    t, known = texts_for(None), engine.knowledge()
+    known = engine.knowledge()
+    render: Render
     if kind in (Kind.CANCELLED, Kind.RESTORED):
         key = digests.fate_key(kind, event.id, await notices.fates_of(session, event.id))
     if kind == Kind.CANCELLED:
-        text = words.cancelled(t, known, event)
+
+        def render(t: Texts, zone: str) -> str:
+            return words.cancelled(t, known, event, reader=zone)
+
         audience = notices.notice_audience(event.id)
     elif kind == Kind.RESTORED:
-        text = words.restored(t, known, event)
+
+        def render(t: Texts, zone: str) -> str:
+            return words.restored(t, known, event, reader=zone)
+
         audience = notices.told_cancelled(event.id)
     else:
         key = digests.changed_key(event, await notices.notices_of(session, event.id))
         before = await notices.last_told(session, event)
-        text = words.changed(t, known, event, before=before)
+
+        def render(t: Texts, zone: str) -> str:
+            return words.changed(t, known, event, before=before, reader=zone)
+
         audience = notices.notice_audience(event.id, unless_told=event)
+    text = variants.own_text(engine, render)
     notice = NewDigest(
         key=key,
         kind=kind,
@@ -131,7 +148,7 @@ async def _notice(
     )
     if not await digests.create(session, digest=notice, now=now):
         return None
-    await _fill(session, engine, key, audience, now=now)
+    await variants.fill(session, engine, key, audience, render=render, text=text, now=now)
     return key
 
 
@@ -147,43 +164,122 @@ async def _reminders(session: AsyncSession, engine: Engine, *, now: datetime) ->
         if event.starts_at - longest - timedelta(days=1) <= now < event.starts_at + longest
     ]
     keys = await digests.reminder_keys(session, event_ids=[event.id for event in events])
-    t = texts_for(None)
-    created = 0
-    for event in events:
-        moments = reminder_moments(event, settings.lead_times)
-        made = {
+    made = {
+        event.id: {
             lead
-            for lead in moments
+            for lead in leads_for(event.precision, settings.lead_times)
             if digests.reminder_key(event.id, format_duration(lead), event.starts_at) in keys
         }
+        for event in events
+    }
+    # The zones readers of a day's reminder are in, asked for once, and only once one not yet
+    # made may be due somewhere: its day's 09:00 has come on the earliest clock.
+    zones: list[str] = []
+    if any(
+        moment <= now
+        for event in events
+        if event.precision != "minute"
+        for lead, moment in reminder_moments(event, settings.lead_times, [EARLIEST_ZONE]).items()
+        if lead not in made[event.id]
+    ):
+        zones = await _reader_zones(session, engine)
+    created = 0
+    for event in events:
+        zoned = zoned_moments(
+            event, settings.lead_times, zones if event.precision != "minute" else ()
+        )
         due = reminders_due(
             event.starts_at,
-            moments=moments,
-            created=made,
+            moments={lead: min(at.values()) for lead, at in zoned.items()},
+            last={lead: max(at.values()) for lead, at in zoned.items()},
+            created=made[event.id],
             now=now,
             tick=settings.tick,
             known_since=event.scheduled_since,
         )
         for reminder in due:
-            lead = format_duration(reminder.lead)
-            key = digests.reminder_key(event.id, lead, event.starts_at)
-            text = ""
-            if reminder.send:
-                late_since = now if reminder.late else None
-                text = words.reminder(t, known, event, lead=reminder.lead, late_since=late_since)
-            new = _reminder(
-                event,
-                key=key,
-                due_at=reminder.due_at,
-                lead=lead,
-                text=text,
-                late=reminder.late,
-                status=DigestStatus.OPEN if reminder.send else DigestStatus.SKIPPED,
-            )
-            if await digests.create(session, digest=new, now=now) and reminder.send:
-                await _fill(session, engine, key, digests.reminder_audience(lead), now=now)
-                created += 1
+            zoned_due = zoned[reminder.lead] if event.precision != "minute" else None
+            created += await _remind(session, engine, event, reminder, zoned_due, now=now)
     return created
+
+
+async def _remind(
+    session: AsyncSession,
+    engine: Engine,
+    event: Event,
+    reminder: Reminder,
+    zoned: dict[str, datetime] | None,
+    *,
+    now: datetime,
+) -> int:
+    """Create one reminder, sent or recorded as skipped; 1 if it is to be sent. Given its
+    moment in each reader's zone, each chat's delivery is due at its zone's."""
+    lead = format_duration(reminder.lead)
+    key = digests.reminder_key(event.id, lead, event.starts_at)
+    if not reminder.send:
+        skipped = _reminder(
+            event,
+            key=key,
+            due_at=reminder.due_at,
+            lead=lead,
+            text="",
+            late=reminder.late,
+            status=DigestStatus.SKIPPED,
+        )
+        await digests.create(session, digest=skipped, now=now)
+        return 0
+    readers = None
+    late = reminder.late
+    if zoned is not None:
+        known_since = event.scheduled_since
+        readers = [
+            Readers(zone, at, not_for(at, starts_at=event.starts_at, known_since=known_since))
+            for zone, at in zoned.items()
+        ]
+        tick = engine.settings.tick
+        late = any(
+            is_late(each.due_at, created=now, tick=tick) for each in readers if not each.skipped
+        )
+    render = _reminder_words(engine, engine.knowledge(), event, reminder.lead, made=now, now=now)
+    text = variants.own_text(engine, render)
+    new = _reminder(event, key=key, due_at=reminder.due_at, lead=lead, text=text, late=late)
+    if not await digests.create(session, digest=new, now=now):
+        return 0
+    audience = digests.reminder_audience(lead)
+    await variants.fill(
+        session, engine, key, audience, render=render, text=text, now=now, readers=readers
+    )
+    return 1
+
+
+def _reminder_words(
+    engine: Engine,
+    known: Knowledge,
+    event: Event,
+    lead: timedelta,
+    *,
+    made: datetime,
+    now: datetime,
+) -> Render:
+    """A reminder's words for each zone's readers: late, counting down from ``now``, for
+    those whose moment was more than two ticks before it was ``made``."""
+
+    def render(t: Texts, zone: str) -> str:
+        due_at = zoned_moments(event, [lead], [zone])[lead][zone]
+        late = is_late(due_at, created=made, tick=engine.settings.tick)
+        late_since = now if late else None
+        return words.reminder(t, known, event, lead=lead, late_since=late_since, reader=zone)
+
+    return render
+
+
+async def _reader_zones(session: AsyncSession, engine: Engine) -> list[str]:
+    """The zones of the chats that may get reminders, the channel's and the bot's: those it
+    can read (a chat in a zone it cannot read is the bot's own zone's reader, see Readers)."""
+    found = await digests.reader_zones(
+        session, zone=engine.zone.key, channel_id=engine.settings.channel_id
+    )
+    return sorted(zone for zone in found if readable(zone))
 
 
 async def _summary(session: AsyncSession, engine: Engine, *, now: datetime) -> int:
@@ -199,39 +295,26 @@ async def _summary(session: AsyncSession, engine: Engine, *, now: datetime) -> i
     if fire is None:
         return 0
     since = summary_since(trigger, fire=fire, last=last, seeded=known.first_loaded())
-    text = words.summary(
-        texts_for(None), known, since=since, until=fire, now=now, zone=engine.zone
-    )
+
+    def render(t: Texts, zone: str) -> str:
+        text = words.summary(t, known, since=since, until=fire, now=now, zone=ZoneInfo(zone))
+        return text or ""
+
+    text = variants.own_text(engine, render)
     key = digests.summary_key(fire.astimezone(UTC))
     summary = NewDigest(
         key=key,
         kind=Kind.SUMMARY,
         due_at=fire,
-        text=text or "",
-        late=now - fire > LATE_AFTER_TICKS * settings.tick,
+        text=text,
+        late=is_late(fire, created=now, tick=settings.tick),
         status=DigestStatus.OPEN if text else DigestStatus.SKIPPED,
     )
-    if not await digests.create(session, digest=summary, now=now) or text is None:
+    if not await digests.create(session, digest=summary, now=now) or not text:
         return 0
-    await _fill(session, engine, key, digests.summary_audience(), now=now)
+    audience = digests.summary_audience()
+    await variants.fill(session, engine, key, audience, render=render, text=text, now=now)
     return 1
-
-
-async def _fill(
-    session: AsyncSession,
-    engine: Engine,
-    key: str,
-    audience: digests.Audience,
-    *,
-    now: datetime,
-) -> None:
-    await digests.fill(
-        session,
-        digest_id=key,
-        audience=audience,
-        channel_id=engine.settings.channel_id,
-        now=now,
-    )
 
 
 def _reminder(

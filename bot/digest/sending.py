@@ -1,7 +1,9 @@
 """The fan-out: every open digest from the ledger, oldest first, each through a window of sends.
 
 The rows were written before any send; bot/digest/sends.py sends a digest a batch of chats at a
-time and marks every send, so a crash repeats at most in_flight() of them. Flood control that
+time, each in its language and zone, and marks every send, so a crash repeats at most
+in_flight() of them. Only rows due by now go: a reminder of a day waits for 09:00 in each chat's
+zone, and one whose chat unsubscribed meanwhile is given up then. Flood control that
 gets past PTB's rate limiter ends the tick and leaves the rest pending for the next. An edit to
 the event that makes a reminder or notice stale, noticed between batches of sends, supersedes it
 with what tells the event as it is (bot/digest/planning.py); one whose event has begun is given
@@ -24,11 +26,10 @@ from sqlalchemy import select
 
 from bot.digest import planning
 from bot.digest.engine import Engine
-from bot.digest.sends import Counted, Outcome, Window
+from bot.digest.sends import Counted, Outcome, Window, Words
 from bot.telegram import pacing
 from bot.telegram.courier import Courier
-from bot.telegram.splitting import split_html
-from storage import ledger, subscriptions
+from storage import digest_texts, ledger, subscriptions
 from storage.bot_models import Digest
 from storage.digests import Kind
 from storage.models import Event
@@ -149,22 +150,33 @@ async def _supersede(engine: Engine, digest: Digest, tally: Tally) -> list[Diges
 async def _send_digest(engine: Engine, bot: Courier, digest: Digest, tally: Tally) -> Outcome:
     """Every pending delivery of one digest, until they are done, flood control strikes, or
     the digest goes stale: which of these it was."""
+    # What is due by now goes: a chat whose hour comes later, at a later tick.
+    now = engine.clock.now()
+    async with engine.sessions.begin() as session:
+        if digest.kind == Kind.REMINDER and digest.lead is not None:
+            await ledger.skip_unsubscribed(
+                session,
+                digest_id=digest.id,
+                lead=digest.lead,
+                channel_id=engine.settings.channel_id,
+                now=now,
+            )
+        words = Words.of(digest.text, await digest_texts.texts_of(session, digest_id=digest.id))
     window = Window(
-        engine, bot, digest, tally, stale=lambda: stale(digest, _events(engine)) is not None
+        engine, bot, digest, tally, words, stale=lambda: stale(digest, _events(engine)) is not None
     )
-    parts = split_html(digest.text)
     after: int | None = None
     async with asyncio.TaskGroup() as sends:
         while window.outcome is None:
             async with engine.sessions() as session:
-                batch = await ledger.pending(session, digest_id=digest.id, after=after)
+                batch = await ledger.pending(session, digest_id=digest.id, now=now, after=after)
                 topics = await subscriptions.topics(session, [row.chat_id for row in batch])
             if not batch:
                 break
             for row in batch:
                 if not await window.take_place():
                     break
-                sends.create_task(window.send(row, parts, topics.get(row.chat_id)))
+                sends.create_task(window.send(row, topics.get(row.chat_id)))
             after = batch[-1].chat_id
         if window.outcome == Outcome.STOPPED:
             await window.give_up_after(STOP_GRACE)

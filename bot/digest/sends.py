@@ -4,7 +4,8 @@ The rows were written before any send; sends are marked as they return, several 
 transaction, while later sends go on, and no more than in_flight() are ever sent-or-sending
 but unmarked, so a crash repeats at most that many. A chat that blocked the bot or is gone is
 deactivated; a group that became a supergroup is followed to its new id and sent the digest
-once more; flood control that gets past PTB's rate limiter stops the window. Which digests go,
+once more; flood control that gets past PTB's rate limiter stops the window. Each chat gets the
+digest's words in its language and zone (``Words``). Which digests go,
 in what order, and when one no longer applies, is the fan-out's (bot/digest/sending.py).
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -83,6 +84,26 @@ class _Returned:
     new_chat_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Words:
+    """A digest's words as they are sent, each split into messages once: by (language, zone),
+    and its own text for a chat with none of them (a broadcast's, one text for all)."""
+
+    own: Sequence[str]
+    variants: Mapping[tuple[str, str], Sequence[str]]
+
+    @classmethod
+    def of(cls, text: str, variants: Mapping[tuple[str, str], str]) -> Words:
+        split = {pair: split_html(words) for pair, words in variants.items()}
+        return cls(split_html(text), split)
+
+    def for_row(self, row: Pending) -> Sequence[str]:
+        """What this delivery is to get."""
+        if row.language is None or row.zone is None:
+            return self.own
+        return self.variants.get((row.language, row.zone), self.own)
+
+
 @dataclass
 class Counted:
     """What sends did to the ledger and the chats; the fan-out's Tally adds its own counts."""
@@ -115,10 +136,12 @@ class Window:
         bot: Courier,
         digest: Digest,
         counted: Counted,
+        words: Words,
         *,
         stale: Callable[[], bool],
     ) -> None:
         self._engine, self._bot, self._digest, self._counted = engine, bot, digest, counted
+        self._words = words
         # Whether the digest no longer tells its event as it is, asked after an edit landed.
         self._stale = stale
         self.progress = Progress(engine, bot, digest)
@@ -183,13 +206,13 @@ class Window:
         if self._stale():
             self.outcome = Outcome.STALE
 
-    async def send(self, row: Pending, parts: Sequence[str], thread_id: int | None) -> None:
+    async def send(self, row: Pending, thread_id: int | None) -> None:
         """Send the digest to one chat, in a place taken for it; mark it once enough came back."""
         task = asyncio.current_task()
         assert task is not None  # run as a task of the fan-out's group
         self._on_the_way.add(task)
         try:
-            result = await _send(self._bot, row.chat_id, parts, thread_id)
+            result = await _send(self._bot, row.chat_id, self._words.for_row(row), thread_id)
         finally:
             self._on_the_way.discard(task)
             self._sending -= 1
@@ -205,7 +228,9 @@ class Window:
             taken, self._returned = self._returned, []
             rows, results = zip(*taken, strict=True)
             engine, bot, digest = self._engine, self._bot, self._digest
-            flooded, revision = await _record(engine, bot, digest, rows, results, self._counted)
+            flooded, revision = await _record(
+                engine, bot, digest, self._words, rows, results, self._counted
+            )
             if flooded and self.outcome != Outcome.STOPPED:
                 self.outcome = Outcome.FLOODED
             if revision != self._checked:
@@ -261,6 +286,7 @@ async def _record(
     engine: Engine,
     bot: Courier,
     digest: Digest,
+    words: Words,
     chunk: Sequence[Pending],
     results: Sequence[_Returned],
     counted: Counted,
@@ -295,22 +321,24 @@ async def _record(
     for old, new in moves:
         log.info("chat %s is now %s", old, new)
         counted.migrated += 1
-        await _resend(engine, bot, digest, new, counted)
+        await _resend(engine, bot, digest, words, new, counted)
     return any(returned.result == Result.FLOOD for returned in results), revision
 
 
 async def _resend(
-    engine: Engine, bot: Courier, digest: Digest, chat_id: int, counted: Counted
+    engine: Engine, bot: Courier, digest: Digest, words: Words, chat_id: int, counted: Counted
 ) -> None:
-    """Send once more, to a group's new id (at the next start, if the bot is stopping)."""
+    """Send once more, to a group's new id, in its words (at the next start, if the bot is
+    stopping)."""
     if engine.stopping.is_set():
         return
+    now = engine.clock.now()
     async with engine.sessions() as session:
-        status = await ledger.delivery_status(session, digest_id=digest.id, chat_id=chat_id)
-    if status != DeliveryStatus.PENDING:
+        row = await ledger.pending_of(session, digest_id=digest.id, chat_id=chat_id, now=now)
+    if row is None:
         # The new id had its own row for this digest, which its own turn takes care of.
         return
-    returned = await _send(bot, chat_id, split_html(digest.text))
+    returned = await _send(bot, chat_id, words.for_row(row))
     # A second migration is failed, not followed; a passing error is retried on later ticks.
     mark = _mark(Pending(chat_id, attempts=0), returned)
     if mark is None:

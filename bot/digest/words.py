@@ -1,8 +1,11 @@
 """The words of each digest: reminders, notices of a moved or cancelled event, the summary.
 
-A digest's text is rendered once, when it is created, and stored with it, so every recipient
-(and a resend after a crash) gets the same words. The record's own words are in ``t``'s
-language where they are translated (bot/wording.py), from the knowledge each function is given.
+Each is written for readers of one language (``t``) and one zone (``reader``, an IANA name):
+times in the event's zone and, where their clock differs, in theirs; countdowns by their
+calendar; the record's own words in ``t``'s language where they are translated
+(bot/wording.py), from the knowledge each function is given. A digest is rendered once per
+language and zone among its chats when it is created, and stored with it, so every recipient
+(and a resend after a crash) gets the same words.
 """
 
 from __future__ import annotations
@@ -34,16 +37,26 @@ def _sources(w: Wording, event: Event) -> Html:
 
 
 def reminder(
-    t: Texts, known: Knowledge, event: Event, *, lead: timedelta, late_since: datetime | None
+    t: Texts,
+    known: Knowledge,
+    event: Event,
+    *,
+    lead: timedelta,
+    late_since: datetime | None,
+    reader: str,
 ) -> Html:
     """ "In 1 day" and the event; a late one counts down from ``late_since`` and says so."""
     w = Wording(t, known)
-    line = event_line(w, event, language=t.language)
+    line = event_line(w, event, language=t.language, reader=reader)
     if late_since is None:
         left = span(lead, language=t.language)
+    elif event.precision == "minute":
+        left = countdown(event.starts_at - late_since, precision="minute", language=t.language)
     else:
-        precision = "day" if event.precision == "month" else event.precision
-        left = countdown(event.starts_at - late_since, precision=precision, language=t.language)
+        # In days as the reader's calendar counts them, to the event's day (a month's first).
+        today = late_since.astimezone(ZoneInfo(reader)).date()
+        day = event.starts_at.astimezone(ZoneInfo(event.zone)).date()
+        left = countdown(timedelta(days=(day - today).days), precision="day", language=t.language)
     sources = _sources(w, event)
     if event.precision == "month":
         text = t("digest.reminder_month", left=left, event=line, sources=sources)
@@ -54,7 +67,7 @@ def reminder(
     return join([text, t("digest.late")], "\n\n")
 
 
-def changed(t: Texts, known: Knowledge, event: Event, *, before: Told | None) -> Html:
+def changed(t: Texts, known: Knowledge, event: Event, *, before: Told | None, reader: str) -> Html:
     """What changed since subscribers were last told, old → new, then the event as it is."""
     differences = _differences(t, event, before) if before is not None else []
     fields = format_list(
@@ -65,7 +78,7 @@ def changed(t: Texts, known: Knowledge, event: Event, *, before: Told | None) ->
     if before is None or before.starts_at != event.starts_at:
         lines.append(t("digest.changed_follow"))
     w = Wording(t, known)
-    line = event_line(w, event, language=t.language)
+    line = event_line(w, event, language=t.language, reader=reader)
     sources = _sources(w, event)
     return t("digest.changed", fields=fields, changes=join(lines), event=line, sources=sources)
 
@@ -108,16 +121,16 @@ def _differences(t: Texts, event: Event, before: Told) -> list[tuple[Html, Html]
     return found
 
 
-def cancelled(t: Texts, known: Knowledge, event: Event) -> Html:
+def cancelled(t: Texts, known: Knowledge, event: Event, *, reader: str) -> Html:
     w = Wording(t, known)
-    line = event_line(w, event, language=t.language)
+    line = event_line(w, event, language=t.language, reader=reader)
     return t("digest.cancelled", event=line, sources=_sources(w, event))
 
 
-def restored(t: Texts, known: Knowledge, event: Event) -> Html:
+def restored(t: Texts, known: Knowledge, event: Event, *, reader: str) -> Html:
     """To those told it was cancelled: it takes place after all."""
     w = Wording(t, known)
-    line = event_line(w, event, language=t.language)
+    line = event_line(w, event, language=t.language, reader=reader)
     return t("digest.restored", event=line, sources=_sources(w, event))
 
 
@@ -128,10 +141,9 @@ def _listed(t: Texts, lines: Sequence[Html]) -> Html:
     return join(shown)
 
 
-def _event_item(w: Wording, event: Event) -> Html:
-    return w.t(
-        "digest.summary_event", title=w(event, "title"), when=when(event, language=w.language)
-    )
+def _event_item(w: Wording, event: Event, reader: str) -> Html:
+    shown = when(event, language=w.language, reader=reader)
+    return w.t("digest.summary_event", title=w(event, "title"), when=shown)
 
 
 def summary(
@@ -144,8 +156,8 @@ def summary(
     zone: ZoneInfo,
 ) -> Html | None:
     """What was added to the record or changed in (since, until]: facts, events, agreements
-    and people's roles; and what is coming. None if nothing is new, since a summary of nothing
-    is not worth a message.
+    and people's roles; and what is coming, for readers in ``zone``. None if nothing is new,
+    since a summary of nothing is not worth a message.
     """
 
     def new(item: Fact | Event | Agreement | Role) -> bool:
@@ -163,7 +175,7 @@ def summary(
         lines = [t("digest.summary_fact", title=w(fact, "title")) for fact in facts]
         sections.append(t("digest.summary_facts", items=_listed(t, lines)))
     if events:
-        lines = [_event_item(w, event) for event in events]
+        lines = [_event_item(w, event, zone.key) for event in events]
         sections.append(t("digest.summary_events", items=_listed(t, lines)))
     if agreements:
         lines = [t("digest.summary_agreement", title=w(item, "title")) for item in agreements]
@@ -182,14 +194,14 @@ def summary(
         sections.append(t("digest.summary_roles", items=_listed(t, lines)))
     coming = known.upcoming(now)[:COMING_ITEMS]
     if coming:
-        items = join([_event_item(w, event) for event in coming])
+        items = join([_event_item(w, event, zone.key) for event in coming])
         sections.append(t("digest.summary_coming", items=items))
     summed = t("digest.summary", since=moment(t, since, zone), sections=join(sections, "\n\n"))
     return w.below(summed)
 
 
 def moment(t: Texts, at: datetime, zone: ZoneInfo) -> str:
-    """A digest's time in the configured zone, e.g. "Monday 30 November, 09:00"."""
+    """A digest's time in a zone, e.g. "Monday 30 November, 09:00"."""
     locale = babel_locale(t.language)
     return str(format_datetime(at, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=locale))
 
