@@ -14,7 +14,7 @@ from bot.context import App, BotData, Context, UserData
 from bot.digest.engine import Engine
 from bot.digest.ticker import Ticker
 from bot.knowledge import keep_knowledge_fresh, refresh
-from bot.preferences import Preferences
+from bot.reader.preferences import Preferences
 from bot.settings import Settings
 from bot.telegram import sightings
 from bot.telegram.courier import Courier

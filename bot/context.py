@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.clock import Clock
 from bot.digest.ticker import Ticker
-from bot.preferences import Preferences
+from bot.reader.preferences import Preferences
 from bot.settings import Settings
 from bot.telegram.courier import Courier
 from bot.telegram.intake import Intake

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from bot.dates import day_of, when
+from bot.reader.dates import day_of, when
+from bot.reader.wording import TITLE_OF, Wording
 from bot.texts import Html, Texts, escape, join
-from bot.wording import TITLE_OF, Wording
 from storage.knowledge import listed
 from storage.models import Agreement, Event, Facility, Fact, ItemKind, Person, Role, Source
 from storage.search import MATCH_END, MATCH_START, Hit

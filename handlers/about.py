@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot import dates, rendering
+from bot import rendering
 from bot.context import App, Context
 from bot.curation.content import SIDES
+from bot.reader import dates
+from bot.reader.wording import Wording
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.replies import reply
 from bot.texts import join
-from bot.wording import Wording
 from storage.events import ends
 
 # What /about tells, topic by topic, and how many of each topic's facts (in curated order).

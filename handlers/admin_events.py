@@ -26,9 +26,9 @@ from bot.curation.drafts import Flow, conflict
 from bot.curation.event_forms import NO_END, Invalid
 from bot.curation.moments import written
 from bot.knowledge import refresh
+from bot.reader.wording import Wording
 from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join
-from bot.wording import Wording
 from storage import curation, events
 from storage.curation import ADD, CANCEL, Conflict, CurationError, Duplicate, NotFound
 from storage.events import period_end

@@ -24,7 +24,7 @@ from bot.curation.extraction import extract
 from bot.curation.fetching import FetchError, FetchProblem, fetch_page, fetch_session, normalise
 from bot.curation.source_drafts import FLOW as NAME
 from bot.curation.source_drafts import SENTENCE, SourceDraft
-from bot.dates import day_of
+from bot.reader.dates import day_of
 from bot.telegram.keyboards import button
 from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join

@@ -29,10 +29,10 @@ from bot.curation.drafts import DraftPress, Flow, changed_by
 from bot.curation.fact_forms import echo
 from bot.curation.translation_drafts import Draft, TextError
 from bot.knowledge import refresh
+from bot.reader.wording import KIND_OF, Worded
 from bot.telegram.keyboards import button, keyboard
 from bot.telegram.replies import reply
 from bot.texts import Html
-from bot.wording import KIND_OF, Worded
 from storage import curation, translations
 
 KIND, LANGUAGE, FIELD, TEXT, SOURCE, CONFIRM = range(6)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import dates
 from bot.calendars.files import calendar_file, in_calendar
 from bot.context import App, Context, pressed
+from bot.reader import dates
 from bot.telegram.callbacks import CalendarFile
 from bot.telegram.replies import reply, send_file
 from bot.texts import Html, Texts, join, shorten

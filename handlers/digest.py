@@ -16,7 +16,6 @@ from bot.context import App, Context
 from bot.digest import words
 from bot.digest.due import (
     next_fire,
-    readable,
     summary_since,
     summary_trigger,
     upcoming_reminders,
@@ -24,7 +23,7 @@ from bot.digest.due import (
 from bot.telegram.replies import reply
 from bot.texts import Html, Texts, join
 from storage import digests, subscriptions
-from storage.bot_models import Chat, Subscription
+from storage.bot_models import Subscription
 
 
 async def show_digest(update: Update, context: Context) -> None:
@@ -34,9 +33,7 @@ async def show_digest(update: Update, context: Context) -> None:
     async with context.bot_data.sessions() as session:
         subscription = await subscriptions.get(session, context.chat_id)
         last = await digests.last_summary_at(session)
-        chat = await session.get(Chat, context.chat_id)
-    own = chat.zone if chat is not None else None
-    zone = ZoneInfo(own) if own and readable(own) else context.bot_data.settings.zone
+    zone = context.zone
     parts = [
         _next_reminder(context, t, subscription, zone),
         _next_summary(context, t, subscription, last, zone),

@@ -8,15 +8,16 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import dates, rendering
+from bot import rendering
 from bot.context import App, Context, pressed
 from bot.paging import page_of
+from bot.reader import dates
+from bot.reader.wording import Wording
 from bot.telegram.callbacks import CalendarFile, EventsPage
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, calendar_row, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
-from bot.wording import Wording
 from storage.models import Event
 
 PAGE_SIZE = 5

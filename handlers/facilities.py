@@ -8,12 +8,12 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot import rendering
 from bot.context import App, Context, pressed
 from bot.paging import page_of
+from bot.reader.wording import Wording
 from bot.telegram.callbacks import FacilitiesPage, FacilityCard
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts
-from bot.wording import Wording
 
 PAGE_SIZE = 5
 # Long names are shortened on buttons only; the card shows them whole.

@@ -10,12 +10,12 @@ from bot import rendering
 from bot.context import App, Context, pressed
 from bot.curation.admins import is_admin
 from bot.paging import page_of
+from bot.reader.wording import Wording
 from bot.telegram.callbacks import FactsPage
 from bot.telegram.deeplinks import deep_link
 from bot.telegram.keyboards import button, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join
-from bot.wording import Wording
 from storage.knowledge import Knowledge
 
 PAGE_SIZE = 5

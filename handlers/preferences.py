@@ -1,8 +1,8 @@
 """/language and /zone: the language a chat reads the bot in, and the zone it reads times in.
 
 In a private chat the person decides; in a group only its admins, as for its digests. A choice
-is written first and kept in memory after (bot/preferences.py); a new language also brings the
-chat's command menu in it.
+is written first and kept in memory after (bot/reader/preferences.py); a new language also
+brings the chat's command menu in it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import App, Context, pressed
 from bot.curation.admins import admin_menu
-from bot.dates import zone_label
+from bot.reader.dates import zone_label
 from bot.telegram.callbacks import CallbackData, ChatLanguage, ChatZone
 from bot.telegram.chat_rights import may_change, sighting
 from bot.telegram.keyboards import Row, button, keyboard

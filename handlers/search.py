@@ -7,11 +7,11 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import rendering
 from bot.context import App, Context, pressed
+from bot.reader.wording import Wording
 from bot.telegram.callbacks import SearchHit, SearchPage
 from bot.telegram.keyboards import button, calendar_row, keyboard, pager
 from bot.telegram.replies import replace, reply
 from bot.texts import Html, Texts, join, shorten
-from bot.wording import Wording
 from storage import search
 from storage.knowledge import KIND_LETTERS, LETTER_OF_KIND
 from storage.models import Event

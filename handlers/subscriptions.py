@@ -14,9 +14,9 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.context import App, Context, pressed
-from bot.dates import babel_locale, span
 from bot.digest.words import reminders_on, wanted_leads
 from bot.durations import format_duration
+from bot.reader.dates import babel_locale, span
 from bot.telegram.callbacks import SubscriptionSetting
 from bot.telegram.chat_rights import may_change, sighting
 from bot.telegram.deeplinks import deep_link

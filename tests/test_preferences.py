@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.app import channel_preference
-from bot.preferences import Preferences
+from bot.reader.preferences import Preferences
 from bot.texts import texts_for
 from storage.bot_models import Chat
 from tests.conftest import Running

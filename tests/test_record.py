@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.curation.loading import load_content
-from bot.dates import day_of
 from bot.digest.words import summary
+from bot.reader.dates import day_of
 from bot.settings import DEFAULT_CONTENT
 from bot.texts import texts_for
 from storage.knowledge import Knowledge

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import dates, rendering
+from bot import rendering
+from bot.reader import dates
+from bot.reader.wording import Wording
 from bot.texts import Html, escape, texts_for
-from bot.wording import Wording
 from storage.events import period_end
 from storage.models import Event, Fact, Role
 from storage.search import MATCH_END, MATCH_START, Hit

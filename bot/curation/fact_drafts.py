@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import rendering
 from bot.curation import fact_forms
 from bot.curation.fact_forms import FormError, SourceChoice
+from bot.reader.wording import Wording
 from bot.texts import Html, Texts
-from bot.wording import Wording
 from storage import curation
 from storage.knowledge import Knowledge
 from storage.models import Fact, Source, Topic

@@ -19,9 +19,9 @@ from babel import Locale
 from bot import rendering
 from bot.curation.content import KINDS, Kind
 from bot.curation.fact_forms import clean
-from bot.dates import babel_locale
+from bot.reader.dates import babel_locale
+from bot.reader.wording import KIND_OF, TITLE_OF, Worded, Wording
 from bot.texts import Html, Texts, join, shorten, texts_for
-from bot.wording import KIND_OF, TITLE_OF, Worded, Wording
 from storage.knowledge import Knowledge
 from storage.models import Role, Source, Topic, Translation, utcnow
 from storage.translations import Seen, Wanted

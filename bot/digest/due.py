@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -98,15 +98,6 @@ def reminder_moments(
     """When each of an event's reminders is first due, by lead: for the earliest of the
     readers' ``zones`` (see zoned_moments)."""
     return {lead: min(at.values()) for lead, at in zoned_moments(event, configured, zones).items()}
-
-
-def readable(zone: str) -> bool:
-    """Whether a chat's zone is one the bot can read: others read in the bot's own."""
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def is_late(due_at: datetime, *, created: datetime, tick: timedelta) -> bool:

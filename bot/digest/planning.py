@@ -22,7 +22,6 @@ from bot.digest.due import (
     latest_fire,
     leads_for,
     not_for,
-    readable,
     reminder_moments,
     reminders_due,
     summary_since,
@@ -32,6 +31,7 @@ from bot.digest.due import (
 from bot.digest.engine import Engine
 from bot.digest.variants import Render
 from bot.durations import format_duration, parse_duration
+from bot.reader.dates import readable
 from bot.settings import LONGEST_LEAD_TIME
 from bot.texts import Texts
 from storage import digests, ledger, notices

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest.due import readable
 from bot.digest.engine import Engine
+from bot.reader.dates import readable
 from bot.texts import DEFAULT_LANGUAGE, Texts, texts_for
 from storage import digest_texts, digests
 

@@ -3,7 +3,7 @@
 Each is written for readers of one language (``t``) and one zone (``reader``, an IANA name):
 times in the event's zone and, where their clock differs, in theirs; countdowns by their
 calendar; the record's own words in ``t``'s language where they are translated
-(bot/wording.py), from the knowledge each function is given. A digest is rendered once per
+(bot/reader/wording.py), from the knowledge each function is given. A digest is rendered once per
 language and zone among its chats when it is created, and stored with it, so every recipient
 (and a resend after a crash) gets the same words.
 """
@@ -17,11 +17,20 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.lists import format_list
 
-from bot.dates import babel_locale, countdown, date_of, day_of, moment_of, span, time_of, when
 from bot.durations import format_duration
+from bot.reader.dates import (
+    babel_locale,
+    countdown,
+    date_of,
+    day_of,
+    moment_of,
+    span,
+    time_of,
+    when,
+)
+from bot.reader.wording import Wording
 from bot.rendering import event_line, role_text, source_line
 from bot.texts import Html, Texts, join
-from bot.wording import Wording
 from storage.knowledge import Knowledge
 from storage.models import Agreement, Event, Fact, Role
 from storage.notices import Told

@@ -11,7 +11,7 @@ import math
 import re
 from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime, format_skeleton, format_timedelta, get_timezone_location
 from babel.lists import format_list
@@ -28,6 +28,15 @@ DUBNA_ZONE = "Europe/Moscow"
 
 def babel_locale(language: str) -> str:
     return BABEL_LOCALES.get(language, language)
+
+
+def readable(zone: str) -> bool:
+    """Whether a chat's zone is one the bot can read: others read in the bot's own."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def zone_label(zone: str, *, language: str = "en") -> str:

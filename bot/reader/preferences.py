@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.reader.dates import readable
 from storage import chats
 from storage.chats import Preference, Sighting
 
@@ -33,8 +34,10 @@ class Preferences:
         return self._chats.get(chat_id, NONE)
 
     def zone(self, chat_id: int, default: ZoneInfo) -> ZoneInfo:
+        """The chat's zone; the bot's for one it did not choose, or one this machine's zone
+        database no longer has (as its digests do, bot/digest/due.py)."""
         chosen = self.of(chat_id).zone
-        return ZoneInfo(chosen) if chosen else default
+        return ZoneInfo(chosen) if chosen and readable(chosen) else default
 
     async def choose(
         self, sessions: async_sessionmaker[AsyncSession], seen: Sighting, chosen: Preference
