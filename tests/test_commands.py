@@ -299,7 +299,7 @@ async def test_search_without_words_explains_itself(running: Running) -> None:
 async def test_search_for_nothing_known_says_so_and_escapes_the_query(running: Running) -> None:
     reply = await running.chat().send("/search <b>zzzqqq</b> & co")
     assert reply.text.startswith("🔎 Nothing found for “<b>zzzqqq</b> & co”")
-    assert "The record is written in English" in reply.text
+    assert "Search in English, Russian or Kazakh" in reply.text
 
 
 async def test_plain_text_in_a_private_chat_is_a_search(running: Running) -> None:
