@@ -19,7 +19,7 @@ from bot.emulator import SentMessage
 from bot.settings import Settings
 from bot.texts import texts_for
 from storage.knowledge import Knowledge
-from storage.models import Event, Source
+from storage.models import Event, Source, Translation
 from tests.conftest import ADMIN, DEFAULT_NOW, UNPACED, Running, curator
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -292,6 +292,16 @@ async def test_a_russian_reader_gets_the_file_and_its_caption_in_russian(
     running: Running,
 ) -> None:
     await add(running)
+    async with running.sessions.begin() as session:
+        session.add(
+            Translation(
+                kind="event",
+                item_id="winter-school",
+                field="title",
+                language="ru",
+                text="Зимняя школа по ядерной физике",
+            )
+        )
     chat = running.chat(language_code="ru")
     card = await chat.send("/next")
     sent = await chat.press(card, texts_for("ru")("button.add_to_calendar"))
@@ -300,6 +310,9 @@ async def test_a_russian_reader_gets_the_file_and_its_caption_in_russian(
     calendar = parsed(sent)
     assert value(calendar, "x-wr-calname") == "Сотрудничество ОИЯИ и Казахстана: мероприятия"
     (event,) = events_of(calendar).values()
+    # The translated title, unmarked in a calendar; the untranslated place stays English.
+    assert value(event, "summary") == "Зимняя школа по ядерной физике"
+    assert value(event, "location") == "INP, Almaty"
     assert "📎 Источник: JINR, 4 октября 2023" in value(event, "description")
     everything = await chat.send("/calendar")
     assert everything.text.startswith("📅 1 предстоящее мероприятие в этом файле")

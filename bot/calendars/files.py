@@ -22,6 +22,7 @@ from icalendar import Event as CalendarEvent
 from icalendar.enums import STATUS
 
 from bot import rendering
+from bot.reader.wording import Wording
 from bot.texts import Html, Texts
 from storage.knowledge import Knowledge
 from storage.models import Event, Source
@@ -80,6 +81,9 @@ def _entry(t: Texts, known: Knowledge, event: Event, *, now: datetime) -> Calend
         ends = (end or start).date() + timedelta(days=1)
     # With no end given, none is made up: RFC 5545 lets a VEVENT have DTSTART alone.
     sources = known.sources_of([event])
+    # The reader's language where the record is translated; a calendar shows plain text, so
+    # our translations go unmarked there.
+    w = Wording(t, known)
     return CalendarEvent.new(
         uid=uid(event),
         sequence=sequence(event),
@@ -87,9 +91,9 @@ def _entry(t: Texts, known: Knowledge, event: Event, *, now: datetime) -> Calend
         last_modified=event.updated_at,
         start=begins,
         end=ends,
-        summary=event.title,
-        location=event.place,
-        description=_description(t, event.description, sources),
+        summary=w.text(event, "title"),
+        location=w.text(event, "place"),
+        description=_description(t, w.text(event, "description"), sources),
         status=STATUS.CANCELLED if event.status == "cancelled" else STATUS.CONFIRMED,
         url=sources[0].url if sources and sources[0].url else None,
     )
