@@ -371,3 +371,17 @@ async def test_the_readers_zones_are_asked_for_only_when_a_days_nine_may_have_co
         await tick_at(running, datetime(2026, 12, day, 12, 0, tzinfo=ALMATY))
         assert asked == []
     assert [text.split("\n")[0] for text in received(running, 1001)] == ["⏰ Reminder: in 1 day"]
+
+
+async def test_a_moved_time_is_told_in_the_readers_zone_too(running: Running) -> None:
+    await subscribe(running, 1001, 1002)
+    await reads(running, 1002, language="en", zone="Europe/Moscow")
+    await add_event(running, starts_at=START)
+    await tick_at(running, START - timedelta(hours=1))
+    async with running.sessions.begin() as session:
+        await session.execute(update(Event).values(starts_at=START + timedelta(hours=2)))
+    await tick(running)
+    [almaty] = [text for text in received(running, 1001) if text.startswith("🔄 Changed")]
+    [moscow] = [text for text in received(running, 1002) if text.startswith("🔄 Changed")]
+    assert "🕒 Time: 17:00 → 19:00\n" in almaty
+    assert "🕒 Time: 17:00 Almaty · 15:00 Dubna → 19:00 Almaty · 17:00 Dubna" in moscow

@@ -24,9 +24,11 @@ from bot.reader.dates import (
     date_of,
     day_of,
     moment_of,
+    readable,
     span,
     time_of,
     when,
+    zone_label,
 )
 from bot.reader.wording import Wording
 from bot.rendering import event_line, role_text, source_line
@@ -78,7 +80,7 @@ def reminder(
 
 def changed(t: Texts, known: Knowledge, event: Event, *, before: Told | None, reader: str) -> Html:
     """What changed since subscribers were last told, old → new, then the event as it is."""
-    differences = _differences(t, event, before) if before is not None else []
+    differences = _differences(t, event, before, reader) if before is not None else []
     fields = format_list(
         [field for field, _ in differences] or [t("digest.field.date")],
         locale=babel_locale(t.language),
@@ -92,15 +94,29 @@ def changed(t: Texts, known: Knowledge, event: Event, *, before: Told | None, re
     return t("digest.changed", fields=fields, changes=join(lines), event=line, sources=sources)
 
 
-def _differences(t: Texts, event: Event, before: Told) -> list[tuple[Html, Html]]:
-    """(field, "old → new") for each of date, time, place and end not as it was told."""
+def _differences(t: Texts, event: Event, before: Told, reader: str) -> list[tuple[Html, Html]]:
+    """(field, "old → new") for each of date, time, place and end not as it was told; a
+    time in the reader's zone too where their clock shows another ("10:00 Almaty · 08:00
+    Dubna")."""
     zone, precision, language = event.zone, event.precision, t.language
 
     def date(at: datetime) -> str:
         return date_of(at, precision=precision, zone=zone, language=language)
 
+    def wall(at: datetime, where: str) -> str:
+        return time_of(at, zone=where, language=language)
+
     def time(at: datetime) -> str:
-        return time_of(at, zone=zone, language=language)
+        if readable(reader) and any(
+            wall(moment, reader) != wall(moment, zone)
+            for moment in (before.starts_at, event.starts_at)
+        ):
+            here, there = (
+                zone_label(zone, language=language),
+                zone_label(reader, language=language),
+            )
+            return f"{wall(at, zone)} {here} · {wall(at, reader)} {there}"
+        return wall(at, zone)
 
     def point(at: datetime | None) -> str:
         if at is None:
