@@ -14,6 +14,10 @@ from bot.context import App, BotData, Context, UserData
 from bot.digest.engine import Engine
 from bot.digest.ticker import Ticker
 from bot.knowledge import keep_knowledge_fresh, refresh
+from bot.ops import health
+from bot.ops.metrics import Metrics
+from bot.ops.observe import time_handlers
+from bot.ops.server import OpsServer
 from bot.reader.preferences import Preferences
 from bot.settings import Settings
 from bot.telegram import sightings
@@ -76,15 +80,22 @@ def build_app(
     """The configured application, with every feature registered in order; `read_timeout`
     bounds each wait for the Bot API's answer to a request."""
     stopping = asyncio.Event()
+    clock = clock or SystemClock()
+    metrics = Metrics(clock)
     courier = Courier(
         settings.require_token(),
         base_url=settings.base_url,
         base_file_url=settings.base_file_url,
         request=AiohttpRequest(
-            CONNECTION_POOL_SIZE, read_timeout=read_timeout, pool_timeout=POOL_TIMEOUT
+            CONNECTION_POOL_SIZE,
+            read_timeout=read_timeout,
+            pool_timeout=POOL_TIMEOUT,
+            observe=metrics.answered,
         ),
         # Its own connection: a long poll must not hold one that replies need.
-        get_updates_request=AiohttpRequest(1, read_timeout=poll_timeout + READ_SLACK),
+        get_updates_request=AiohttpRequest(
+            1, read_timeout=poll_timeout + READ_SLACK, observe=metrics.answered
+        ),
         defaults=Defaults(
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -108,7 +119,9 @@ def build_app(
     data = app.bot_data
     data.settings = settings
     data.sessions = sessions
-    data.clock = clock or SystemClock()
+    data.clock = clock
+    data.metrics = metrics
+    data.ops_server = None
     data.chats_seen = {}
     data.admin_names = {}
     data.errors_reported_at = None
@@ -162,6 +175,9 @@ def build_app(
     # Last, so that it only sees what no feature took.
     fallback.register(app)
     errors.register(app)
+    # Once every handler is in: each one's callback counted and timed, under its name.
+    for group in app.handlers.values():
+        time_handlers(group, metrics)
     return app
 
 
@@ -179,11 +195,15 @@ def digest_engine(data: BotData) -> Engine:
         revision=lambda: data.knowledge_revision,
         refresh=lambda: refresh(data),
         save_sightings=lambda: sightings.save(data),
+        ticked=data.metrics.ticked,
+        delivered=data.metrics.delivered,
     )
 
 
 async def prepare(app: App) -> None:
-    """Before the first update: read the knowledge, open the index, publish the command menu."""
+    """Before the first update: read the knowledge, open the index, publish the command menu;
+    serve health and metrics if [ops] listen says where."""
+    await start_ops_server(app)
     await refresh(app.bot_data, force=True)
     await sightings.load_admin_names(app.bot_data)
     await app.bot_data.preferences.load(app.bot_data.sessions)
@@ -214,8 +234,31 @@ async def channel_preference(data: BotData) -> None:
         await data.preferences.choose(data.sessions, seen, chosen)
 
 
+async def start_ops_server(app: App) -> None:
+    """/healthz, /readyz and /metrics on [ops] listen, if it is set."""
+    data = app.bot_data
+    listen = data.settings.ops_listen
+    if listen is None:
+        return
+    limiter = app.bot.rate_limiter
+
+    def waiting() -> int:
+        return limiter.waiting if isinstance(limiter, SmoothRateLimiter) else 0
+
+    server = OpsServer(
+        listen,
+        failed=lambda: health.failed_checks(data),
+        metrics=lambda: health.scrape(data, waiting),
+    )
+    await server.start()
+    data.ops_server = server
+
+
 async def finish(app: App) -> None:
-    """After the last update: write what is still in memory, let go of the database."""
+    """After the last update: stop serving health, write what is still in memory, let go of
+    the database."""
+    if app.bot_data.ops_server is not None:
+        await app.bot_data.ops_server.stop()
     await sightings.save(app.bot_data)
     app.bot_data.changes.close()
     if hasattr(app.bot_data, "search_index"):  # absent if the start failed before opening it

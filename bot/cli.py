@@ -17,9 +17,10 @@ from bot.curation.content import KINDS, ContentError
 from bot.curation.loading import load_content
 from bot.curation.translations import Untranslated, untranslated
 from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
-from bot.settings import Settings, SettingsError, database_location, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram.polling import Interrupted, Unrecoverable
 from bot.texts import DEFAULT_LANGUAGE, texts_for
+from storage.db import database_location
 
 log = logging.getLogger("coopbot")
 

@@ -14,6 +14,8 @@ from telegram.ext import Application, CallbackContext, JobQueue
 
 from bot.clock import Clock
 from bot.digest.ticker import Ticker
+from bot.ops.metrics import Metrics
+from bot.ops.server import OpsServer
 from bot.reader.preferences import Preferences
 from bot.settings import Settings
 from bot.telegram.courier import Courier
@@ -63,6 +65,9 @@ class BotData:
     preferences: Preferences
     # The updates in hand, once polling has started.
     intake: Intake
+    # What /metrics and /readyz read (bot/ops/), and their server, if [ops] listen is set.
+    metrics: Metrics
+    ops_server: OpsServer | None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.context import App
 from bot.curation.loading import load_content
+from bot.ops.observe import counting
 from bot.settings import Settings
 from bot.telegram.intake import Intake
 from bot.telegram.polling import Backoff, Poller, connect
@@ -85,7 +86,9 @@ async def polling(
             if app.post_init is not None:
                 await app.post_init(app)
             await app.start()
-            intake = app.bot_data.intake = Intake(app.process_update)
+            intake = app.bot_data.intake = Intake(
+                counting(app.process_update, app.bot_data.metrics)
+            )
             poller = Poller(app, intake, poll_timeout=poll_timeout, backoff=backoff)
             fetching = asyncio.create_task(poller.run(), name="fetching updates")
             fetching.add_done_callback(lambda _: stopping.set())

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.durations import parse_duration
+from bot.ops.listen import Listen, parse_listen
 from bot.texts import available_languages
 
 PUBLIC_API = "https://api.telegram.org/bot"
@@ -73,6 +74,7 @@ KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "limits": {"per_second": int, "per_chat_per_second": int, "per_group_per_minute": int},
     "sources": {"allow_loopback": bool},
+    "ops": {"listen": str},
 }
 
 
@@ -150,6 +152,8 @@ class Settings:
     limits: Limits = Limits()
     # /addsource may fetch pages on this machine's loopback: for the sandbox and tests only.
     fetch_loopback: bool = False
+    # Where /healthz, /readyz and /metrics are served (bot/ops/); None: not at all.
+    ops_listen: Listen | None = None
 
     def require_token(self) -> str:
         """The token, for the one place that talks to Telegram."""
@@ -206,6 +210,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         digest=_digest(get),
         limits=_limits(get),
         fetch_loopback=get("sources", "allow_loopback", False),
+        ops_listen=_listen(get("ops", "listen", None)),
     )
 
 
@@ -304,18 +309,6 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
     return home / ".local" / "share" / "coopbot"
 
 
-def database_location(url: str) -> str:
-    """Where the data is, for an operator: an SQLite file's absolute path, else the URL.
-
-    A password in the URL is hidden: this goes to logs and terminals.
-    """
-    parsed = make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-        return str(Path(database).expanduser().resolve())
-    return parsed.render_as_string(hide_password=True)
-
-
 def _content_dir(value: str | None, here: Path) -> Path:
     if value is None:
         return DEFAULT_CONTENT
@@ -397,3 +390,10 @@ def _log_level(name: str) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"logging.level: {name!r} is not one of DEBUG, INFO, WARNING, ERROR")
     return level
+
+
+def _listen(value: str | None) -> Listen | None:
+    try:
+        return None if value is None else parse_listen(value)
+    except ValueError as error:
+        raise SettingsError(f"ops.listen: {error}") from None

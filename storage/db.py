@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -53,7 +56,40 @@ async def migrate(engine: AsyncEngine) -> None:
 
 
 def _upgrade(connection: Connection) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision: what a migrated database says it is at."""
+    head: str | None = ScriptDirectory.from_config(_config()).get_current_head()
+    return head
+
+
+async def schema_revision(session: AsyncSession) -> str | None:
+    """The revision the database says it is at, after a ``SELECT 1`` that shows it answers."""
+    await session.execute(text("SELECT 1"))
+    revision: str | None = await session.run_sync(
+        lambda sync: MigrationContext.configure(sync.connection()).get_current_revision()
+    )
+    return revision
+
+
+def database_location(url: str) -> str:
+    """Where the data is, for an operator: an SQLite file's absolute path, else the URL.
+
+    A password in the URL is hidden: this goes to logs and terminals.
+    """
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        return str(Path(database).expanduser().resolve())
+    return parsed.render_as_string(hide_password=True)

@@ -226,3 +226,25 @@ async def finish(session: AsyncSession, *, digest_id: str) -> bool:
         .values(status=DigestStatus.DONE)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has a rowcount
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The deliveries still pending, and the due time of the oldest (its own, or its digest's)."""
+
+    pending: int
+    oldest_due: datetime | None
+
+
+async def backlog(session: AsyncSession) -> Backlog:
+    """How far behind the ledger is, for the metrics: one aggregate over the pending rows."""
+    due = func.min(func.coalesce(Delivery.due_at, Digest.due_at))
+    count, oldest = (
+        await session.execute(
+            select(func.count(), due.label("oldest"))
+            .select_from(Delivery)
+            .join(Digest, Digest.id == Delivery.digest_id)
+            .where(Delivery.status == DeliveryStatus.PENDING)
+        )
+    ).one()
+    return Backlog(int(count), oldest)

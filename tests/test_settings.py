@@ -14,10 +14,10 @@ from bot.settings import (
     DEFAULT_CONTENT,
     PUBLIC_API,
     SettingsError,
-    database_location,
     default_data_dir,
     load_settings,
 )
+from storage.db import database_location
 from tests.conftest import TEST_TOKEN
 
 

@@ -8,8 +8,9 @@ handlers share. bot/app.py builds one ``Engine`` from it; a test can build one o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,3 +40,7 @@ class Engine:
     refresh: Callable[[], Awaitable[object]]
     # Write the chats noted since the last save: one that came back with /start is a recipient.
     save_sightings: Callable[[], Awaitable[None]]
+    # Told when a tick begins, and of the status of each delivery marked, by digest kind: the
+    # health and metrics (bot/ops/).
+    ticked: Callable[[datetime], None]
+    delivered: Callable[[str, Iterable[str]], None]

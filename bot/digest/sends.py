@@ -318,6 +318,7 @@ async def _record(
             await chats.migrate_chat(session, old=old, new=new, now=now)
         revision = await knowledge.revision(session)
     _count(counted, marks, gone)
+    engine.delivered(digest.kind, (mark.status for mark in marks))
     for old, new in moves:
         log.info("chat %s is now %s", old, new)
         counted.migrated += 1
@@ -350,6 +351,7 @@ async def _resend(
         if gone:
             await chats.deactivate(session, chat_id=chat_id, reason=mark.error or "", now=now)
     _count(counted, [mark], [mark] if gone else [])
+    engine.delivered(digest.kind, [mark.status])
 
 
 def _count(counted: Counted, marks: Sequence[Mark], gone: Sequence[Mark]) -> None:

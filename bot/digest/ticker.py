@@ -36,6 +36,7 @@ async def digest_tick(engine: Engine, bot: Courier) -> Tally:
     await engine.save_sightings()
     await engine.refresh()
     now = engine.clock.now()
+    engine.ticked(now)
     async with engine.sessions.begin() as session:
         created = await plan(session, engine, now=now)
     tally = await fan_out(engine, bot)

@@ -134,6 +134,11 @@ class SmoothRateLimiter(BaseRateLimiter[None]):
         """How many sends the overall window keeps: the last second's, at most per_second."""
         return self._slots.remembered_sends
 
+    @property
+    def waiting(self) -> int:
+        """How many sends wait in line for their turn (the metrics' pacing queue depth)."""
+        return self._slots.waiting
+
     async def initialize(self) -> None:
         """Start the dispatcher in the bot's event loop."""
         self._start()

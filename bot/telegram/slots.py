@@ -123,6 +123,11 @@ class Slots:
         return len(self._sent)
 
     @property
+    def waiting(self) -> int:
+        """How many requests are in line: ready, or waiting for their chat's turn."""
+        return len(self._ready) + sum(len(chat.waiting) for chat in self._chats.values())
+
+    @property
     def connections_full(self) -> bool:
         """Whether every connection carries a send: a send returning frees one."""
         return self._on_the_way >= self._connections

@@ -10,6 +10,7 @@ class in ptbcontrib, which is not on PyPI, so it cannot be a dependency here.
 import functools
 import json
 import urllib.request
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ from telegram.request import BaseRequest, RequestData
 
 Timeout = float | None
 Headers = dict[str, str]
+# Told of every request as it ends: its URL, the HTTP status (None: no answer) and the body.
+Observer = Callable[[str, int | None, bytes], None]
 
 _JSON = {"Content-Type": "application/json"}
 
@@ -59,7 +62,9 @@ class AiohttpRequest(BaseRequest):
         read_timeout: Timeout = 5.0,
         connect_timeout: Timeout = 5.0,
         pool_timeout: Timeout = 1.0,
+        observe: Observer | None = None,
     ) -> None:
+        self._observe = observe
         self._pool_size = connection_pool_size
         self._timeouts = aiohttp.ClientTimeout(
             total=None, connect=pool_timeout, sock_connect=connect_timeout, sock_read=read_timeout
@@ -108,6 +113,8 @@ class AiohttpRequest(BaseRequest):
             _given(read_timeout, self._timeouts.sock_read),
         )
         body, content_type = _body(request_data)
+        status: int | None = None
+        payload = b""
         try:
             async with self._session.request(
                 method,
@@ -132,6 +139,9 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as error:
             # The class name says what happened when the message is empty (a reset, say).
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+        finally:
+            if self._observe is not None:
+                self._observe(url, status, payload)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise ServerError(f"{_description(payload)} ({status})")
         return status, payload

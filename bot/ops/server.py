@@ -1,0 +1,74 @@
+"""/healthz, /readyz and /metrics, on a small aiohttp server of their own (polling mode).
+
+/healthz answers while the process lives; /readyz 200 if no check failed (bot/ops/health.py),
+else 503 with each failed check on a line; /metrics the metrics in Prometheus' text format.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.ops.listen import Listen
+
+log = logging.getLogger(__name__)
+_TEXT = "text/plain"
+
+
+class OpsServer:
+    """The three endpoints on `listen`, from start() to stop()."""
+
+    def __init__(
+        self,
+        listen: Listen,
+        failed: Callable[[], Awaitable[list[str]]],
+        metrics: Callable[[], Awaitable[bytes]],
+    ) -> None:
+        self.listen = listen
+        self._failed = failed
+        self._metrics = metrics
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen; an address in use or not this machine's raises OSError."""
+        app = web.Application()
+        app.add_routes(
+            [
+                web.get("/healthz", self._healthz),
+                web.get("/readyz", self._readyz),
+                web.get("/metrics", self._scrape),
+            ]
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.listen.host, self.listen.port).start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        log.info("health and metrics on http://%s/", self.listen)
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok\n", content_type=_TEXT)
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        failed = await self._failed()
+        if failed:
+            return web.Response(status=503, text="\n".join(failed) + "\n", content_type=_TEXT)
+        return web.Response(text="ready\n", content_type=_TEXT)
+
+    async def _scrape(self, request: web.Request) -> web.Response:
+        body = await self._metrics()
+        # Prometheus' text format, version 0.0.4 (prometheus_client.CONTENT_TYPE_LATEST).
+        return web.Response(
+            body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+        )
