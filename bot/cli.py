@@ -1,4 +1,5 @@
-"""The ``coopbot`` command: run the bot, try it in a sandbox, check and load content."""
+"""The ``coopbot`` command: run the bot, try it in a sandbox, check and load content, back up
+and restore its database."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from bot import logs
 from bot.app import build_app
@@ -17,9 +21,10 @@ from bot.curation.content import KINDS, ContentError
 from bot.curation.loading import load_content
 from bot.curation.translations import Untranslated, untranslated
 from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
-from bot.settings import Settings, SettingsError, database_location, load_settings
+from bot.settings import NotSQLite, Settings, SettingsError, database_location, load_settings
 from bot.telegram.polling import Interrupted, Unrecoverable
 from bot.texts import DEFAULT_LANGUAGE, texts_for
+from storage.backup import BackupError, backup, restore
 
 log = logging.getLogger("coopbot")
 
@@ -36,12 +41,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "folder", None):
             settings = _with_content(settings, args.folder)
         return int(args.action(settings, args) or 0)
+    except NotSQLite as error:
+        hint = getattr(args, "other_database", None)
+        print(f"coopbot: {hint(error.backend) if hint else error}", file=sys.stderr)
+        return USAGE_ERROR
     except SettingsError as error:
         print(f"coopbot: {error}", file=sys.stderr)
         return USAGE_ERROR
     except ContentError as error:
         print(f"coopbot: {error}", file=sys.stderr)
         print("Fix the files and run `coopbot content check` again.", file=sys.stderr)
+        return USAGE_ERROR
+    except BackupError as error:
+        print(f"coopbot: {error}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
@@ -74,6 +86,19 @@ def _parser() -> argparse.ArgumentParser:
         help="where to save the files the bot sends (default: sandbox-files/ beside sandbox.db)",
     )
     sandbox.set_defaults(action=_sandbox)
+
+    saving = commands.add_parser(
+        "backup", parents=[common], help="copy the database, consistently, while the bot runs"
+    )
+    saving.add_argument("file", type=Path, help="where the copy goes")
+    saving.add_argument("--force", action="store_true", help="replace the file if it exists")
+    saving.set_defaults(action=_backup, other_database=_use_pg_dump)
+
+    restoring = commands.add_parser(
+        "restore", parents=[common], help="put a backup in place of the database (bot stopped)"
+    )
+    restoring.add_argument("file", type=Path, help="a file `coopbot backup` wrote")
+    restoring.set_defaults(action=_restore, other_database=_use_pg_dump)
 
     content = commands.add_parser("content", help="check or load the curated content")
     content_commands = content.add_subparsers(required=True, metavar="ACTION")
@@ -152,6 +177,55 @@ def _sync_content(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(go())
     return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    """One line: where the copy is, its size and its schema revision."""
+    database = _sqlite_file(settings)
+    if database is None:
+        return USAGE_ERROR
+    copy = asyncio.run(backup(database, args.file, force=args.force))
+    print(f"backed up to {copy.path} ({_size(copy.size)}, schema revision {copy.revision})")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    """One line: what was restored, from which revision, and where the replaced data is."""
+    database = _sqlite_file(settings)
+    if database is None:
+        return USAGE_ERROR
+    source = args.file.expanduser().resolve()
+    done = asyncio.run(restore(source, database, now=datetime.now(UTC)))
+    moved = "" if done.revision == done.head else f", migrated to {done.head}"
+    kept = f"; the database it replaced is kept as {done.kept}" if done.kept else ""
+    print(f"restored {source} into {done.database} (revision {done.revision}{moved}){kept}")
+    return 0
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    """The database's file, or None (said in one line) for a database server."""
+    url = make_url(settings.storage_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        print(f"coopbot: {_use_pg_dump(url.get_backend_name())}", file=sys.stderr)
+        return None
+    return Path(url.database)
+
+
+def _use_pg_dump(backend: str) -> str:
+    if backend == "postgresql":
+        return (
+            "the database is PostgreSQL: back it up with pg_dump and restore it with "
+            "pg_restore (README, Backups)"
+        )
+    return f"only an SQLite database can be backed up or restored by coopbot, not {backend}"
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024**2:.1f} MiB"
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
