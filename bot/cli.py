@@ -9,11 +9,13 @@ import dataclasses
 import logging
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot import logs
 from bot.app import build_app
@@ -21,7 +23,7 @@ from bot.curation.content import KINDS, ContentError
 from bot.curation.loading import load_content
 from bot.curation.translations import Untranslated, untranslated
 from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
-from bot.settings import NotSQLite, Settings, SettingsError, database_location, load_settings
+from bot.settings import Settings, SettingsError, database_location, load_settings
 from bot.telegram.polling import Interrupted, Unrecoverable
 from bot.texts import DEFAULT_LANGUAGE, texts_for
 from storage.backup import BackupError, backup, restore
@@ -41,12 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "folder", None):
             settings = _with_content(settings, args.folder)
         return int(args.action(settings, args) or 0)
-    except NotSQLite as error:
-        hint = getattr(args, "other_database", None)
-        print(f"coopbot: {hint(error.backend) if hint else error}", file=sys.stderr)
-        return USAGE_ERROR
     except SettingsError as error:
-        print(f"coopbot: {error}", file=sys.stderr)
+        hint = getattr(args, "other_database", None)
+        backend = _configured_backend(args.config) if hint else None
+        shown = hint(backend) if hint and backend not in (None, "sqlite") else error
+        print(f"coopbot: {shown}", file=sys.stderr)
         return USAGE_ERROR
     except ContentError as error:
         print(f"coopbot: {error}", file=sys.stderr)
@@ -209,6 +210,20 @@ def _sqlite_file(settings: Settings) -> Path | None:
         print(f"coopbot: {_use_pg_dump(url.get_backend_name())}", file=sys.stderr)
         return None
     return Path(url.database)
+
+
+def _configured_backend(path: Path | None) -> str | None:
+    """The kind of database storage.url names, read again once the settings refused it: until
+    coopbot runs on PostgreSQL its URL is refused, and backup should still name pg_dump."""
+    if path is None and os.environ.get("COOPBOT_CONFIG"):
+        path = Path(os.environ["COOPBOT_CONFIG"])
+    if path is None:
+        return None
+    try:
+        url = tomllib.loads(path.read_text("utf-8"))["storage"]["url"]
+        return make_url(url).get_backend_name()
+    except (OSError, LookupError, TypeError, ValueError, ArgumentError):
+        return None
 
 
 def _use_pg_dump(backend: str) -> str:

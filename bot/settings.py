@@ -80,15 +80,6 @@ class SettingsError(Exception):
     """A setting is missing or wrong; the message names the key and how to fix it."""
 
 
-class NotSQLite(SettingsError):
-    """storage.url names a database other than SQLite: ``backend`` says which (`coopbot backup`
-    tells what to use for it)."""
-
-    def __init__(self, message: str, backend: str) -> None:
-        super().__init__(message)
-        self.backend = backend
-
-
 class Secret:
     """A value that never shows itself in ``repr``, ``str`` or a traceback's locals."""
 
@@ -350,16 +341,13 @@ def _storage_url(value: str | None, here: Path, env: Mapping[str, str]) -> str:
         dialect = url.get_dialect()
         dialect.import_dbapi()
     except (NoSuchModuleError, ImportError) as error:
-        missing = f"storage.url: no driver for {shown} is installed ({error}); {example}"
-        backend = url.get_backend_name()
-        raise (
-            SettingsError(missing) if backend == "sqlite" else NotSQLite(missing, backend)
+        raise SettingsError(
+            f"storage.url: no driver for {shown} is installed ({error}); {example}"
         ) from None
     if url.get_backend_name() != "sqlite" or not dialect.is_async:
-        raise NotSQLite(
+        raise SettingsError(
             f"storage.url: {shown} is not SQLite with an asyncio driver; the bot keeps its "
-            f"data in SQLite through aiosqlite ({example})",
-            url.get_backend_name(),
+            f"data in SQLite through aiosqlite ({example})"
         )
     database = url.database
     # The search index and the change watch open the file again on their own connections.
