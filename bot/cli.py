@@ -1,4 +1,5 @@
-"""The ``coopbot`` command: run the bot, try it in a sandbox, check and load content."""
+"""The ``coopbot`` command: run the bot, try it in a sandbox, check and load content, back up
+and restore its database."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import dataclasses
 import logging
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot import logs
 from bot.app import build_app
@@ -20,6 +26,7 @@ from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sy
 from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram.polling import Interrupted, Unrecoverable
 from bot.texts import DEFAULT_LANGUAGE, texts_for
+from storage.backup import BackupError, backup, restore
 from storage.db import database_location
 
 log = logging.getLogger("coopbot")
@@ -38,11 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _with_content(settings, args.folder)
         return int(args.action(settings, args) or 0)
     except SettingsError as error:
-        print(f"coopbot: {error}", file=sys.stderr)
+        hint = getattr(args, "other_database", None)
+        backend = _configured_backend(args.config) if hint else None
+        shown = hint(backend) if hint and backend not in (None, "sqlite") else error
+        print(f"coopbot: {shown}", file=sys.stderr)
         return USAGE_ERROR
     except ContentError as error:
         print(f"coopbot: {error}", file=sys.stderr)
         print("Fix the files and run `coopbot content check` again.", file=sys.stderr)
+        return USAGE_ERROR
+    except BackupError as error:
+        print(f"coopbot: {error}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
@@ -75,6 +88,19 @@ def _parser() -> argparse.ArgumentParser:
         help="where to save the files the bot sends (default: sandbox-files/ beside sandbox.db)",
     )
     sandbox.set_defaults(action=_sandbox)
+
+    saving = commands.add_parser(
+        "backup", parents=[common], help="copy the database, consistently, while the bot runs"
+    )
+    saving.add_argument("file", type=Path, help="where the copy goes")
+    saving.add_argument("--force", action="store_true", help="replace the file if it exists")
+    saving.set_defaults(action=_backup, other_database=_use_pg_dump)
+
+    restoring = commands.add_parser(
+        "restore", parents=[common], help="put a backup in place of the database (bot stopped)"
+    )
+    restoring.add_argument("file", type=Path, help="a file `coopbot backup` wrote")
+    restoring.set_defaults(action=_restore, other_database=_use_pg_dump)
 
     content = commands.add_parser("content", help="check or load the curated content")
     content_commands = content.add_subparsers(required=True, metavar="ACTION")
@@ -153,6 +179,69 @@ def _sync_content(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(go())
     return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    """One line: where the copy is, its size and its schema revision."""
+    database = _sqlite_file(settings)
+    if database is None:
+        return USAGE_ERROR
+    copy = asyncio.run(backup(database, args.file, force=args.force))
+    print(f"backed up to {copy.path} ({_size(copy.size)}, schema revision {copy.revision})")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    """One line: what was restored, from which revision, and where the replaced data is."""
+    database = _sqlite_file(settings)
+    if database is None:
+        return USAGE_ERROR
+    source = args.file.expanduser().resolve()
+    done = asyncio.run(restore(source, database, now=datetime.now(UTC)))
+    moved = "" if done.revision == done.head else f", migrated to {done.head}"
+    kept = f"; the database it replaced is kept as {done.kept}" if done.kept else ""
+    print(f"restored {source} into {done.database} (revision {done.revision}{moved}){kept}")
+    return 0
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    """The database's file, or None (said in one line) for a database server."""
+    url = make_url(settings.storage_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        print(f"coopbot: {_use_pg_dump(url.get_backend_name())}", file=sys.stderr)
+        return None
+    return Path(url.database)
+
+
+def _configured_backend(path: Path | None) -> str | None:
+    """The kind of database storage.url names, read again once the settings refused it: until
+    coopbot runs on PostgreSQL its URL is refused, and backup should still name pg_dump."""
+    if path is None and os.environ.get("COOPBOT_CONFIG"):
+        path = Path(os.environ["COOPBOT_CONFIG"])
+    if path is None:
+        return None
+    try:
+        url = tomllib.loads(path.read_text("utf-8"))["storage"]["url"]
+        return make_url(url).get_backend_name()
+    except (OSError, LookupError, TypeError, ValueError, ArgumentError):
+        return None
+
+
+def _use_pg_dump(backend: str) -> str:
+    if backend == "postgresql":
+        return (
+            "the database is PostgreSQL: back it up with pg_dump and restore it with "
+            "pg_restore (README, Backups)"
+        )
+    return f"only an SQLite database can be backed up or restored by coopbot, not {backend}"
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / 1024**2:.1f} MiB"
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

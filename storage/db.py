@@ -61,6 +61,12 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+def revisions() -> list[str]:
+    """Every schema revision this release knows, oldest first; the last is the head."""
+    script = ScriptDirectory.from_config(_config())
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
 def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
