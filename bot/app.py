@@ -9,6 +9,7 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue, TypeHandler
 
+from bot import logs
 from bot.clock import Clock, SystemClock
 from bot.context import App, BotData, Context, UserData
 from bot.digest.engine import Engine
@@ -139,6 +140,8 @@ def build_app(
 
     # Group -3: an edit, a channel post or any other kind the bot did not ask for goes no further.
     update_kinds.register(app)
+    # Group -100, before all: every line logged for an update names it (bot/logs.py).
+    app.add_handler(TypeHandler(Update, name_update_in_logs), group=-100)
     # Group -2: the knowledge is current before anything else looks at it.
     app.add_handler(TypeHandler(Update, keep_knowledge_fresh), group=-2)
 
@@ -179,6 +182,10 @@ def build_app(
     for group in app.handlers.values():
         time_handlers(group, metrics)
     return app
+
+
+async def name_update_in_logs(update: Update, _: Context) -> None:
+    logs.UPDATE_ID.set(update.update_id)
 
 
 def digest_engine(data: BotData) -> Engine:

@@ -251,7 +251,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     show it, in a URL or PTB's own message.
     """
     token = settings.require_token()
-    logs.configure(settings.log_level, token)
+    logs.configure(settings.log_level, token, form=settings.log_format)
     mask = logs.masker(token)
     try:
         asyncio.run(_serve(settings))

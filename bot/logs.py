@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 MASK = "<token>"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+# What a record was logged for: the update being handled, the digest being sent. Context
+# variables follow the work into the tasks it starts, so every line of it carries them.
+UPDATE_ID: ContextVar[int | None] = ContextVar("update_id", default=None)
+DIGEST_ID: ContextVar[str | None] = ContextVar("digest_id", default=None)
 # Libraries that say at INFO what only debugging needs: APScheduler logs two lines each time a
 # job runs, and the job that writes the chats the bot met runs every second (170,000 lines a day).
 CHATTY = ("apscheduler",)
@@ -52,8 +62,44 @@ def masker(token: str) -> Callable[[str], str]:
     return mask
 
 
-def configure(level: str, token: str | None) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for a log collector: time, level, logger, message, and the
+    update and digest the record was logged for, if any. The token is masked before any
+    formatter sees a record (``redact_records``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if (update_id := UPDATE_ID.get()) is not None:
+            entry["update_id"] = update_id
+        if (digest_id := DIGEST_ID.get()) is not None:
+            entry["digest_id"] = digest_id
+        if record.exc_info:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+@contextmanager
+def about_digest(digest_id: str) -> Iterator[None]:
+    """Records logged inside, and in the tasks started there, name this digest."""
+    token = DIGEST_ID.set(digest_id)
+    try:
+        yield
+    finally:
+        DIGEST_ID.reset(token)
+
+
+def configure(level: str, token: str | None, *, form: str = "text") -> None:
+    if form == "json":
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(handlers=[handler], level=level)
+    else:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
     quiet_chatty_libraries(level)
     if token:
         redact_records(token)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.durations import parse_duration
+from bot.logs import LEVELS, LOG_FORMATS
 from bot.ops.listen import Listen, parse_listen
 from bot.texts import available_languages
 
@@ -56,6 +57,8 @@ def _shipped_content() -> Path:
 
 DEFAULT_CONTENT = _shipped_content()
 
+_DIGEST_KEYS: dict[str, type | tuple[type, ...]] = {"lead_times": list, "channel_id": int}
+_DIGEST_KEYS |= dict.fromkeys(("summary", "tick", "channel_language", "channel_zone"), str)
 # Every key the config file may hold, with its type; anything else is a typo to report.
 KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "telegram": {"token": str, "base_url": str, "base_file_url": str},
@@ -63,15 +66,8 @@ KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "admins": {"user_ids": list},
     "time": {"zone": str},
     "content": {"folder": str},
-    "logging": {"level": str},
-    "digest": {
-        "lead_times": list,
-        "summary": str,
-        "channel_id": int,
-        "channel_language": str,
-        "channel_zone": str,
-        "tick": str,
-    },
+    "logging": {"level": str, "format": str},
+    "digest": _DIGEST_KEYS,
     "limits": {"per_second": int, "per_chat_per_second": int, "per_group_per_minute": int},
     "sources": {"allow_loopback": bool},
     "ops": {"listen": str},
@@ -148,6 +144,8 @@ class Settings:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Almaty"))
     content_dir: Path = DEFAULT_CONTENT
     log_level: str = "INFO"
+    # "text", one line a record, or "json", one object a line (bot/logs.py).
+    log_format: str = "text"
     digest: DigestSettings = DigestSettings()
     limits: Limits = Limits()
     # /addsource may fetch pages on this machine's loopback: for the sandbox and tests only.
@@ -206,7 +204,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         admin_ids=_admin_ids(get("admins", "user_ids", [])),
         zone=_zone(get("time", "zone", "Asia/Almaty")),
         content_dir=_content_dir(get("content", "folder", None), here),
-        log_level=_log_level(get("logging", "level", "INFO")),
+        log_level=_choice("logging.level", str(get("logging", "level", "INFO")).upper(), LEVELS),
+        log_format=_choice("logging.format", get("logging", "format", "text"), LOG_FORMATS),
         digest=_digest(get),
         limits=_limits(get),
         fetch_loopback=get("sources", "allow_loopback", False),
@@ -385,11 +384,10 @@ def _zone(name: str, *, key: str = "time.zone") -> ZoneInfo:
         ) from None
 
 
-def _log_level(name: str) -> str:
-    level = name.upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise SettingsError(f"logging.level: {name!r} is not one of DEBUG, INFO, WARNING, ERROR")
-    return level
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingsError(f"{key}: {value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def _listen(value: str | None) -> Listen | None:

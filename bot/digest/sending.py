@@ -24,6 +24,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot import logs
 from bot.digest import planning
 from bot.digest.engine import Engine
 from bot.digest.sends import Counted, Outcome, Window, Words
@@ -88,7 +89,8 @@ async def fan_out(engine: Engine, bot: Courier) -> Tally:
                 log.info("digest %s no longer applies: the event has begun", digest.id)
                 continue
             if stale(digest, events) is None:
-                outcome = await _send_digest(engine, bot, digest, tally)
+                with logs.about_digest(digest.id):
+                    outcome = await _send_digest(engine, bot, digest, tally)
                 if outcome == Outcome.FLOODED:
                     tally.interrupted = True
                     break
