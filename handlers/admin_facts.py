@@ -134,21 +134,8 @@ async def _ask_topic(update: Update, context: Context, token: str) -> int:
     return TOPIC
 
 
-async def _chosen(update: Update, context: Context) -> str | None:
-    """What a step was given: the button pressed (on the draft under way), or the text typed;
-    None for a press on an older draft's button, which is answered as stale."""
-    if update.callback_query is None:
-        return context.text
-    found = await FLOW.pressed(update, context)
-    if found is None:
-        return None
-    query, _ = pressed(update)
-    await query.answer()
-    return found[0].choice.split(".", 1)[1]
-
-
 async def take_topic(update: Update, context: Context) -> int | None:
-    t, typed = context.texts, await _chosen(update, context)
+    t, typed = context.texts, await FLOW.given(update, context, PICK_TOPIC)
     if typed is None:
         return None
     try:
@@ -192,7 +179,7 @@ async def take_text(update: Update, context: Context) -> int | None:
 
 
 async def take_source(update: Update, context: Context) -> int | None:
-    typed = await _chosen(update, context)
+    typed = await FLOW.given(update, context, PICK_SOURCE)
     if typed is None:
         return None
     draft = _latest(context)[1]

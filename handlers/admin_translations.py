@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import App, Context, pressed
+from bot.context import App, Context
 from bot.curation import translation_drafts as drafts
 from bot.curation.admins import admin_only
 from bot.curation.content import ID_PATTERN, TRANSLATED
@@ -113,19 +113,6 @@ async def start(update: Update, context: Context) -> int:
     return KIND
 
 
-async def _chosen(update: Update, context: Context) -> str | None:
-    """What a step was given: the button pressed (on the draft under way), or the text typed;
-    None for a press on an older draft's button, which is answered as stale."""
-    if update.callback_query is None:
-        return context.text
-    found = await FLOW.pressed(update, context)
-    if found is None:
-        return None
-    query, _ = pressed(update)
-    await query.answer()
-    return found[0].choice
-
-
 async def _item(update: Update, context: Context, draft: Draft) -> Worded | None:
     """The draft's item as readers are shown it; None (and said) if it is shown no more."""
     item = drafts.item_of(context.bot_data.knowledge, draft.kind, draft.item_id)
@@ -135,11 +122,11 @@ async def _item(update: Update, context: Context, draft: Draft) -> Worded | None
 
 
 async def take_kind(update: Update, context: Context) -> int | None:
-    choice = await _chosen(update, context)
+    choice = await FLOW.given(update, context, PICK_KIND)
     if choice is None:
         return None
     token, draft = _latest(context)
-    draft.kind = choice.removeprefix(PICK_KIND)
+    draft.kind = choice
     item = await _item(update, context, draft)
     return END if item is None else await _ask_language(update, context, token, item)
 
@@ -157,12 +144,12 @@ async def _ask_language(update: Update, context: Context, token: str, item: Word
 
 
 async def take_language(update: Update, context: Context) -> int | None:
-    choice = await _chosen(update, context)
+    choice = await FLOW.given(update, context, PICK_LANGUAGE)
     if choice is None:
         return None
     t, known = context.texts, context.bot_data.knowledge
     token, draft = _latest(context)
-    draft.language = choice.removeprefix(PICK_LANGUAGE)
+    draft.language = choice
     item = await _item(update, context, draft)
     if item is None:
         return END
@@ -179,12 +166,12 @@ def _field(token: str, name: str) -> DraftPress:
 
 
 async def take_field(update: Update, context: Context) -> int | None:
-    choice = await _chosen(update, context)
+    choice = await FLOW.given(update, context, PICK_FIELD)
     if choice is None:
         return None
     known = context.bot_data.knowledge
     _, draft = _latest(context)
-    draft.field = choice.removeprefix(PICK_FIELD)
+    draft.field = choice
     item = await _item(update, context, draft)
     if item is None or draft.field not in drafts.fields_of(item):
         return END
@@ -217,12 +204,12 @@ async def take_text(update: Update, context: Context) -> int | None:
 
 async def take_source(update: Update, context: Context) -> int | None:
     """Ours, or a source in the language: pressed, or its id (or "ours") typed."""
-    choice = await _chosen(update, context)
+    choice = await FLOW.given(update, context, PICK_SOURCE)
     if choice is None:
         return None
     t, known = context.texts, context.bot_data.knowledge
     _, draft = _latest(context)
-    typed = choice.strip().removeprefix(PICK_SOURCE)
+    typed = choice.strip()
     ids = [source.id for source in drafts.sources_in(known, draft.language)]
     if typed not in (OURS, "ours", *ids):
         language = drafts.language_name(t, draft.language)

@@ -111,6 +111,8 @@ async def add_event(
     title: str = "Summer school on nuclear physics",
     created_at: datetime | None = None,
     precision: str = "minute",
+    ends_at: datetime | None = None,
+    place: str = "Almaty",
 ) -> None:
     """An event added by an admin, new as of the clock unless `created_at` says otherwise."""
     async with running.sessions.begin() as session:
@@ -119,10 +121,11 @@ async def add_event(
                 id=event_id,
                 title=title,
                 description="Lectures and practice at the INP.",
-                place="Almaty",
+                place=place,
                 zone=zone,
                 precision=precision,
                 starts_at=starts_at,
+                ends_at=ends_at,
                 source_id=SOURCE_ID,
                 origin="admin",
                 created_at=created_at or running.clock.now(),

@@ -21,6 +21,7 @@ from bot.texts import texts_for
 from storage.knowledge import Knowledge
 from storage.models import Event, Source, Translation
 from tests.conftest import ADMIN, DEFAULT_NOW, UNPACED, Running, curator
+from tests.helpers import add_event
 
 ALMATY = ZoneInfo("Asia/Almaty")
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
@@ -38,36 +39,13 @@ def settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, admin_ids=frozenset({ADMIN}), limits=UNPACED)
 
 
-async def add(
-    running: Running,
-    event_id: str = "winter-school",
-    *,
-    title: str = "Winter school on nuclear physics",
-    starts_at: datetime = TEN_IN_ALMATY,
-    ends_at: datetime | None = None,
-    precision: str = "minute",
-    zone: str = "Asia/Almaty",
-) -> None:
-    """An event as content or a curator adds it: new, never changed."""
-    now = running.clock.now()
-    async with running.sessions.begin() as session:
-        session.add(
-            Event(
-                id=event_id,
-                title=title,
-                description="Lectures and practice at the INP.",
-                place="INP, Almaty",
-                zone=zone,
-                precision=precision,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                source_id=SOURCE_ID,
-                origin="admin",
-                created_at=now,
-                updated_at=now,
-                scheduled_since=now,
-            )
-        )
+async def add(running: Running, event_id: str = "winter-school", **given: Any) -> None:
+    """A winter school at the INP, at 10:00 in Almaty, unless ``given`` says otherwise."""
+    school: dict[str, Any] = {
+        "title": "Winter school on nuclear physics",
+        "starts_at": TEN_IN_ALMATY,
+    }
+    await add_event(running, event_id=event_id, place="INP, Almaty", **school | given)
 
 
 def parsed(message: SentMessage) -> Any:

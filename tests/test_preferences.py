@@ -7,22 +7,18 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.app import channel_preference
 from bot.reader.preferences import Preferences
 from bot.texts import texts_for
-from storage.bot_models import Chat
 from tests.conftest import Running
 from tests.helpers import add_event
+from tests.helpers import chat_row as stored_chat
 
 
 async def chat_row(running: Running, chat_id: int) -> tuple[str | None, str | None]:
-    async with running.sessions() as session:
-        found = (
-            await session.execute(select(Chat.language, Chat.zone).where(Chat.id == chat_id))
-        ).one_or_none()
-    return (found[0], found[1]) if found else (None, None)
+    """The chat's language and zone as stored."""
+    row = await stored_chat(running, chat_id)
+    return (row.language, row.zone) if row else (None, None)
 
 
 async def test_a_russian_or_kazakh_telegram_is_answered_in_its_language(running: Running) -> None:

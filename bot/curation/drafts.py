@@ -150,6 +150,19 @@ class Flow(ABC, Generic[Draft]):
             return None
         return found
 
+    async def given(self, update: Update, context: Context, prefix: str = "") -> str | None:
+        """What a conversation step was given: the text typed, or the choice of the button
+        pressed on the draft under way without its ``prefix``; None for a press on an older
+        draft's button, which is answered as stale."""
+        query = update.callback_query
+        if query is None:
+            return context.text
+        found = await self.pressed(update, context)
+        if found is None:
+            return None
+        await query.answer()
+        return found[0].choice.removeprefix(prefix)
+
     async def answer(self, update: Update, context: Context) -> bool:
         """Confirm writes the draft, Cancel drops it; whether the press was on a live draft."""
         found = await self.pressed(update, context)
