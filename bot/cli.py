@@ -27,7 +27,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram.polling import Interrupted, Unrecoverable
 from bot.texts import DEFAULT_LANGUAGE, texts_for
 from storage.backup import BackupError, backup, restore
-from storage.db import database_location
+from storage.urls import database_location
 
 log = logging.getLogger("coopbot")
 

@@ -13,13 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.durations import parse_duration
 from bot.logs import LEVELS, LOG_FORMATS
 from bot.ops.listen import Listen, parse_listen
 from bot.texts import available_languages
+from storage.urls import checked_url, sqlite_url
 
 PUBLIC_API = "https://api.telegram.org/bot"
 # The database's name in the data folder (default_data_dir) when [storage] url is unset.
@@ -315,42 +314,12 @@ def _content_dir(value: str | None, here: Path) -> Path:
 
 
 def _storage_url(value: str | None, here: Path, env: Mapping[str, str]) -> str:
-    """An SQLite URL with an asyncio driver that is installed: the search index needs SQLite.
-
-    A relative file is made absolute from ``here`` (the config file's folder): SQLite itself
-    would open it from the working directory, and start an empty database there.
-    """
     if value is None:
-        default = default_data_dir(env) / DATABASE_FILE
-        return URL.create("sqlite+aiosqlite", database=str(default)).render_as_string()
-    example = "e.g. 'sqlite+aiosqlite:///coopbot.db', a file beside the config file"
+        return sqlite_url(default_data_dir(env) / DATABASE_FILE)
     try:
-        url: URL = make_url(value)
-    except (ArgumentError, ValueError):
-        raise SettingsError(f"storage.url: this is not a database URL ({example})") from None
-    shown = repr(url.render_as_string(hide_password=True))
-    try:
-        dialect = url.get_dialect()
-        dialect.import_dbapi()
-    except (NoSuchModuleError, ImportError) as error:
-        raise SettingsError(
-            f"storage.url: no driver for {shown} is installed ({error}); {example}"
-        ) from None
-    if url.get_backend_name() != "sqlite" or not dialect.is_async:
-        raise SettingsError(
-            f"storage.url: {shown} is not SQLite with an asyncio driver; the bot keeps its "
-            f"data in SQLite through aiosqlite ({example})"
-        )
-    database = url.database
-    # The search index and the change watch open the file again on their own connections.
-    if not database or database == ":memory:" or database.startswith("file:"):
-        raise SettingsError(
-            f"storage.url: {value!r} names no database file; the bot keeps its data in an "
-            f"SQLite file, by its path ({example})"
-        )
-    absolute = (here / Path(database).expanduser()).resolve()
-    # Rendered, not formatted: a path may hold characters that a URL escapes.
-    return url.set(database=str(absolute)).render_as_string(hide_password=False)
+        return checked_url(value, here)
+    except ValueError as error:
+        raise SettingsError(f"storage.url: {error}") from None
 
 
 def _url(value: str, key: str) -> str:

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, literal, or_, select, true, update
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.bot_models import Chat, Delivery, Subscription
+from storage.dialect import insert_new, upsert
 from storage.digests import DeliveryStatus
 
 
@@ -48,7 +49,7 @@ async def remember(session: AsyncSession, sightings: Sequence[Sighting]) -> None
     """
     if not sightings:
         return
-    statement = insert(Chat)
+    statement = upsert(session, Chat)
     changes = {
         "type": statement.excluded.type,
         "title": statement.excluded.title,
@@ -108,22 +109,22 @@ async def migrate_chat(session: AsyncSession, *, old: int, new: int, now: dateti
         literal(now, Chat.last_seen.type),
     ).where(Chat.id == old)
     columns = ["id", "type", "title", "language", "zone", "active", "first_seen", "last_seen"]
-    await session.execute(insert(Chat).prefix_with("OR IGNORE").from_select(columns, copy))
+    await session.execute(insert_new(session, Chat).from_select(columns, copy))
     await session.execute(update(Chat).where(Chat.id == new).values(active=True))
     # The new id may already have a subscription of its own; then that one stands.
+    taken = select(Subscription.chat_id).where(Subscription.chat_id == new).exists()
     await session.execute(
-        update(Subscription)
-        .prefix_with("OR IGNORE")
-        .where(Subscription.chat_id == old)
-        .values(chat_id=new)
+        update(Subscription).where(Subscription.chat_id == old, ~taken).values(chat_id=new)
     )
     await session.execute(delete(Subscription).where(Subscription.chat_id == old))
     await session.execute(update(Chat).where(Chat.id == old).values(active=False))
     moved = and_(Delivery.chat_id == old, Delivery.status == DeliveryStatus.PENDING)
+    # A digest the new id already has a delivery of stays as it is (one delivery per chat).
+    other = aliased(Delivery)
+    held = select(other.chat_id).where(other.digest_id == Delivery.digest_id, other.chat_id == new)
     await session.execute(
         update(Delivery)
-        .prefix_with("OR IGNORE")
-        .where(moved)
+        .where(moved, ~held.exists())
         .values(chat_id=new, error=f"migrated from {old}", updated_at=now)
     )
     await session.execute(

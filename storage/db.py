@@ -87,15 +87,3 @@ async def schema_revision(session: AsyncSession) -> str | None:
         lambda sync: MigrationContext.configure(sync.connection()).get_current_revision()
     )
     return revision
-
-
-def database_location(url: str) -> str:
-    """Where the data is, for an operator: an SQLite file's absolute path, else the URL.
-
-    A password in the URL is hidden: this goes to logs and terminals.
-    """
-    parsed = make_url(url)
-    database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
-        return str(Path(database).expanduser().resolve())
-    return parsed.render_as_string(hide_password=True)

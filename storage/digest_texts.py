@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bot_models import Delivery, DigestText
+from storage.dialect import insert_new
 from storage.digests import DeliveryStatus
 
 
@@ -40,7 +41,7 @@ async def write_texts(
         {"digest_id": digest_id, "language": language, "zone": zone, "text": text}
         for (language, zone), text in texts.items()
     ]
-    await session.execute(insert(DigestText).prefix_with("OR IGNORE"), rows)
+    await session.execute(insert_new(session, DigestText), rows)
 
 
 async def texts_of(session: AsyncSession, *, digest_id: str) -> dict[tuple[str, str], str]:

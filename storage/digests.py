@@ -27,7 +27,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    insert,
     literal,
     null,
     or_,
@@ -38,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.bot_models import Chat, Delivery, Digest, Subscription
+from storage.dialect import insert_new
 from storage.models import Event
 
 
@@ -135,26 +135,22 @@ class NewDigest:
 
 async def create(session: AsyncSession, *, digest: NewDigest, now: datetime) -> bool:
     """Add the digest unless its key is taken; True if this call added it."""
-    statement = (
-        insert(Digest)
-        .prefix_with("OR IGNORE")
-        .values(
-            id=digest.key,
-            kind=digest.kind,
-            event_id=digest.event_id,
-            lead=digest.lead,
-            starts_at=digest.starts_at,
-            place=digest.place,
-            ends_at=digest.ends_at,
-            due_at=digest.due_at,
-            created_at=now,
-            late=digest.late,
-            status=digest.status,
-            text=digest.text,
-            admin_id=digest.admin_id,
-            progress_chat_id=digest.progress_chat_id,
-            progress_message_id=digest.progress_message_id,
-        )
+    statement = insert_new(session, Digest).values(
+        id=digest.key,
+        kind=digest.kind,
+        event_id=digest.event_id,
+        lead=digest.lead,
+        starts_at=digest.starts_at,
+        place=digest.place,
+        ends_at=digest.ends_at,
+        due_at=digest.due_at,
+        created_at=now,
+        late=digest.late,
+        status=digest.status,
+        text=digest.text,
+        admin_id=digest.admin_id,
+        progress_chat_id=digest.progress_chat_id,
+        progress_message_id=digest.progress_message_id,
     )
     result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML result has a rowcount
@@ -269,7 +265,7 @@ async def fill(
     rows = written(chats.c.chat_id, Chat.language, Chat.zone).select_from(chats)
     if zone is not None:
         rows = rows.join(Chat, Chat.id == chats.c.chat_id)
-    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(_COLUMNS, rows))
+    await session.execute(insert_new(session, Delivery).from_select(_COLUMNS, rows))
     if channel_id is None:
         return
 
@@ -279,7 +275,7 @@ async def fill(
     # A channel the bot has met and found gone (see deactivate) is left out; others are tried.
     gone = exists().where(Chat.id == channel_id, Chat.active.is_(false()))
     channel = written(literal(channel_id), own(Chat.language), own(Chat.zone)).where(~gone)
-    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(_COLUMNS, channel))
+    await session.execute(insert_new(session, Delivery).from_select(_COLUMNS, channel))
 
 
 async def refill(
@@ -313,7 +309,7 @@ async def refill(
         Delivery.status == DeliveryStatus.SUPERSEDED,
         or_(wanted, channel),
     )
-    await session.execute(insert(Delivery).prefix_with("OR IGNORE").from_select(_COLUMNS, rows))
+    await session.execute(insert_new(session, Delivery).from_select(_COLUMNS, rows))
 
 
 async def reader_zones(session: AsyncSession, *, zone: str, channel_id: int | None) -> set[str]:

@@ -29,9 +29,15 @@ from bot.runtime import PATIENT, open_database, polling, sync
 from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
 from bot.telegram.polling import Backoff
 from storage.db import create_engine, session_factory
+from tests.databases import run_apart
+from tests.databases import server as database_server
 from tests.pages import PageServer
 
 TEST_TOKEN = "123456789:test-token-never-real-0123456789"
+# The PostgreSQL server this run's databases are on, or None: SQLite files (tests/databases.py).
+POSTGRESQL = database_server()
+# What a test reads or writes itself that only an SQLite database has: its file, its templates'.
+SQLITE_FIXTURES = {"db_path", "migrated_template", "synced_template"}
 # A moment after every event in content/ (all in 2023), as on the day this was written.
 DEFAULT_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 # Limits the pacing never has to wait for, where a test is about something else: it would only
@@ -52,6 +58,22 @@ class TokenWatch(logging.Handler):
         line = self.format(record)
         if TEST_TOKEN in line or TEST_TOKEN.split(":")[1] in line:
             self.leaks.append(line)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, the tests of SQLite itself are left to the SQLite pass: marked
+    ``sqlite``, or reading its file through an SQLite fixture."""
+    if POSTGRESQL is None:
+        return
+    sqlite = [
+        item
+        for item in items
+        if item.get_closest_marker("sqlite")
+        or SQLITE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ]
+    if sqlite:
+        config.hook.pytest_deselected(items=sqlite)
+        items[:] = [item for item in items if item not in sqlite]
 
 
 @pytest.fixture(autouse=True)
@@ -86,26 +108,40 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "data" / "coopbot.db"
+    """The SQLite file of `settings`: a test that asks for it reads the file itself, and runs on
+    the SQLite pass only."""
+    return _database_file(tmp_path)
 
 
 @pytest.fixture
-def settings(db_path: Path) -> Settings:
-    return Settings(
-        token=Secret(TEST_TOKEN),
-        storage_url=f"sqlite+aiosqlite:///{db_path}",
-        content_dir=DEFAULT_CONTENT,
-    )
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """The bot's settings, on the test's database: at `db_path`, or on the PostgreSQL server of
+    the run, a copy of the content-loaded template if the test uses `sessions`, else empty."""
+    name = None
+    url = f"sqlite+aiosqlite:///{_database_file(tmp_path)}"
+    if POSTGRESQL is not None:
+        name = POSTGRESQL.new_name()
+        synced = "sessions" in request.fixturenames
+        templates = request.getfixturevalue("postgresql_templates") if synced else {}
+        url = POSTGRESQL.create(name, template=templates.get("synced"))
+    yield Settings(token=Secret(TEST_TOKEN), storage_url=url, content_dir=DEFAULT_CONTENT)
+    if POSTGRESQL is not None and name is not None:
+        POSTGRESQL.drop(name)
+
+
+def _database_file(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "coopbot.db"
 
 
 def _template(folder: Path, *, content: bool) -> Path:
     """A database migrated to the newest revision (content/ loaded if `content`), made once."""
     path = folder / "coopbot.db"
-    settings = Settings(
-        token=Secret(TEST_TOKEN),
-        storage_url=f"sqlite+aiosqlite:///{path}",
-        content_dir=DEFAULT_CONTENT,
-    )
+    _build_template(f"sqlite+aiosqlite:///{path}", content=content)
+    return path
+
+
+def _build_template(url: str, *, content: bool) -> None:
+    settings = Settings(token=Secret(TEST_TOKEN), storage_url=url, content_dir=DEFAULT_CONTENT)
 
     async def build() -> None:
         async with open_database(settings) as database:
@@ -114,8 +150,7 @@ def _template(folder: Path, *, content: bool) -> Path:
 
     # A loop of its own: a session-wide fixture outlives each test's loop. Disposing the engine
     # closes the last connection, which folds the write-ahead log into the file.
-    asyncio.run(build())
-    return path
+    run_apart(build)
 
 
 @pytest.fixture(scope="session")
@@ -130,6 +165,20 @@ def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _template(tmp_path_factory.mktemp("synced"), content=True)
 
 
+@pytest.fixture(scope="session")
+def postgresql_templates() -> Iterator[dict[str, str]]:
+    """On the PostgreSQL pass, the databases that each test's copies: "migrated" and "synced"."""
+    assert POSTGRESQL is not None
+    names = {kind: POSTGRESQL.new_name() for kind in ("migrated", "synced")}
+    try:
+        for kind, name in names.items():
+            _build_template(POSTGRESQL.create(name), content=kind == "synced")
+        yield names
+    finally:
+        for name in names.values():
+            POSTGRESQL.drop(name)
+
+
 def copied(template: Path, path: Path) -> Path:
     """The template copied to `path`, for one test to change as it likes."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,20 +187,31 @@ def copied(template: Path, path: Path) -> Path:
 
 
 @pytest.fixture
-async def engine(tmp_path: Path, migrated_template: Path) -> AsyncIterator[AsyncEngine]:
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A fresh migrated database with nothing in it."""
-    path = copied(migrated_template, tmp_path / "coopbot.db")
-    engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    yield engine
-    await engine.dispose()
+    if POSTGRESQL is None:
+        path = copied(request.getfixturevalue("migrated_template"), tmp_path / "coopbot.db")
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        yield engine
+        await engine.dispose()
+        return
+    name = POSTGRESQL.new_name()
+    templates = request.getfixturevalue("postgresql_templates")
+    engine = create_engine(POSTGRESQL.create(name, template=templates["migrated"]))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        POSTGRESQL.drop(name)
 
 
 @pytest.fixture
 async def sessions(
-    settings: Settings, db_path: Path, synced_template: Path
+    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A migrated database at db_path with content/ loaded."""
-    copied(synced_template, db_path)
+    """The migrated database of `settings`, with content/ loaded."""
+    if POSTGRESQL is None:
+        copied(request.getfixturevalue("synced_template"), _database_file(tmp_path))
     engine = create_engine(settings.storage_url)
     yield session_factory(engine)
     await engine.dispose()

@@ -17,7 +17,7 @@ from bot.settings import (
     default_data_dir,
     load_settings,
 )
-from storage.db import database_location
+from storage.urls import database_location
 from tests.conftest import TEST_TOKEN
 
 
@@ -116,6 +116,12 @@ def test_environment_token_wins_over_the_file(tmp_path: Path) -> None:
     assert load_settings(path, env={"COOPBOT_TOKEN": TEST_TOKEN}).require_token() == TEST_TOKEN
 
 
+def test_a_postgresql_url_is_taken_as_written(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://bot:secret@db.example:5433/coopbot"
+    settings = load_settings(write(tmp_path, f'[storage]\nurl = "{url}"\n'), env={})
+    assert settings.storage_url == url
+
+
 @pytest.mark.parametrize(
     ("text", "named"),
     [
@@ -151,12 +157,19 @@ def test_environment_token_wins_over_the_file(tmp_path: Path) -> None:
         ("[admins]\nuser_ids = [99999999999999999]\n", "admins.user_ids: 99999999999999999"),
         ("[admins]\nuser_ids = [true]\n", "admins.user_ids: True is not a numeric"),
         ('[storage]\nurl = "not a url"\n', "storage.url: this is not a database URL"),
-        ('[storage]\nurl = "sqlite:///x.db"\n', "storage.url: 'sqlite:///x.db' is not SQLite"),
         (
-            '[storage]\nurl = "postgresql+asyncpg://bot:secret@db/coopbot"\n',
-            "storage.url: no driver for 'postgresql+asyncpg://bot:***@db/coopbot' is installed",
+            '[storage]\nurl = "sqlite:///x.db"\n',
+            "storage.url: 'sqlite:///x.db' is neither SQLite through aiosqlite nor PostgreSQL",
         ),
-        ('[storage]\nurl = "nosuchdb://x"\n', "storage.url: no driver for 'nosuchdb://x'"),
+        (
+            '[storage]\nurl = "postgresql://bot:secret@db/coopbot"\n',
+            "storage.url: 'postgresql://bot:***@db/coopbot' is neither SQLite",
+        ),
+        (
+            '[storage]\nurl = "postgresql+asyncpg://bot:secret@db"\n',
+            "storage.url: 'postgresql+asyncpg://bot:***@db' names no database",
+        ),
+        ('[storage]\nurl = "nosuchdb://x"\n', "storage.url: 'nosuchdb://x' is neither SQLite"),
         (
             '[storage]\nurl = "sqlite+aiosqlite://"\n',
             "'sqlite+aiosqlite://' names no database file",

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.models
+from storage.migrating import on_sqlite
 
 revision = "0001"
 down_revision = None
@@ -107,6 +108,8 @@ def upgrade() -> None:
         sa.Column("first_seen", UtcDateTime(), nullable=False),
         sa.Column("last_seen", UtcDateTime(), nullable=False),
     )
+    if not on_sqlite():  # PostgreSQL's index comes with 0018
+        return
     # Porter stemming so "reactors" finds "reactor"; remove_diacritics so "Sakhiyev" matches
     # however it is typed. kind and item_id are carried along but never matched.
     op.execute(
@@ -133,7 +136,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in SEARCHABLE:
+    for table in SEARCHABLE if on_sqlite() else ():
         for action in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {table}_search_{action}")
     op.execute("DROP TABLE IF EXISTS search_index")

@@ -7,6 +7,8 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrating import on_sqlite
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -23,7 +25,7 @@ def upgrade() -> None:
         sa.Column("value", sa.BigInteger(), nullable=False),
     )
     op.execute("INSERT INTO revisions (name, value) VALUES ('knowledge', 0)")
-    for table in CURATED:
+    for table in CURATED if on_sqlite() else ():
         for action in ACTIONS:
             op.execute(
                 f"CREATE TRIGGER {table}_revision_{action} AFTER {action.upper()} ON {table} "
@@ -32,7 +34,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in CURATED:
+    for table in CURATED if on_sqlite() else ():
         for action in ACTIONS:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_revision_{action}")
     op.drop_table("revisions")

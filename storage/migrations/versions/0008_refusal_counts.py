@@ -10,6 +10,8 @@ Revises: 0007
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrating import on_sqlite
+
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -20,17 +22,22 @@ depends_on = None
 _MINUTE = r"substr(at, 1, 16) || '\:00.000000'"
 # Rows of the same minute, user, chat and command as `refusals`; IS, since ids may be NULL.
 _SAME = (
-    "other.at = refusals.at AND other.user_id IS refusals.user_id "
-    "AND other.chat_id IS refusals.chat_id AND other.command = refusals.command"
+    "other.at = refusals.at AND other.user_id IS {same} refusals.user_id "
+    "AND other.chat_id IS {same} refusals.chat_id AND other.command = refusals.command"
 )
 
 
 def upgrade() -> None:
     with op.batch_alter_table("refusals") as batch:
         batch.add_column(sa.Column("count", sa.Integer(), nullable=False, server_default="1"))
-    op.execute(f"UPDATE refusals SET at = {_MINUTE}")
+    # PostgreSQL keeps a timestamp, truncated as such, and spells SQLite's IS at length.
+    minute, same = (
+        (_MINUTE, "") if on_sqlite() else ("date_trunc('minute', at)", "NOT DISTINCT FROM")
+    )
+    op.execute(f"UPDATE refusals SET at = {minute}")
     op.execute(
-        f"UPDATE refusals SET count = (SELECT count(*) FROM refusals AS other WHERE {_SAME})"
+        "UPDATE refusals SET count = (SELECT count(*) FROM refusals AS other "
+        f"WHERE {_SAME.format(same=same)})"
     )
     # GROUP BY takes NULLs as equal, as IS does: the first row of each minute stays.
     op.execute(

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrating import on_sqlite
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
@@ -81,14 +83,17 @@ def upgrade() -> None:
     for table in ("people", "facilities"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("aliases", sa.Text(), nullable=True))
+    if not on_sqlite():  # PostgreSQL's index comes with 0018
+        return
     _build(INDEXED, ("title", "body", "aliases"))
     op.execute("CREATE VIRTUAL TABLE search_terms USING fts5vocab(search_index, 'row')")
 
 
 def downgrade() -> None:
     for table in ("people", "facilities"):
-        for action in ("insert", "update", "delete"):
+        for action in ("insert", "update", "delete") if on_sqlite() else ():
             op.execute(f"DROP TRIGGER IF EXISTS {table}_search_{action}")
         with op.batch_alter_table(table) as batch:
             batch.drop_column("aliases")
-    _build(EARLIER, ("title", "body"))
+    if on_sqlite():
+        _build(EARLIER, ("title", "body"))

@@ -15,6 +15,7 @@ Revises: 0014
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrating import on_sqlite
 from storage.models import UtcDateTime
 
 revision = "0015"
@@ -95,10 +96,13 @@ def upgrade() -> None:
     )
     # A person's one role is dropped, not kept as a role: it had no date. The next content
     # sync brings each person's roles, each as of its date.
-    for action in ACTIONS:
+    for action in ACTIONS if on_sqlite() else ():
         op.execute(f"DROP TRIGGER IF EXISTS people_search_{action}")
-    with op.batch_alter_table("people", recreate="always") as batch:
+    # SQLite rebuilds the table (its old triggers go with it); PostgreSQL drops a column.
+    with op.batch_alter_table("people", recreate="always" if on_sqlite() else "auto") as batch:
         batch.drop_column("role")
+    if not on_sqlite():  # PostgreSQL's triggers and index come with 0018
+        return
     # Recreating a table drops its triggers: 0012 lost those of sources so, and a source added
     # since changed no revision (another process went on showing the old list). Every curated
     # table gets its revision triggers, whether it still had them or not.

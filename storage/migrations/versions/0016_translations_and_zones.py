@@ -20,6 +20,7 @@ Revises: 0015
 import sqlalchemy as sa
 from alembic import op
 
+from storage.migrating import on_sqlite
 from storage.models import UtcDateTime
 
 revision = "0016"
@@ -37,7 +38,8 @@ LANGUAGES = ("en", "ru", "kk")
 
 def upgrade() -> None:
     op.add_column("chats", sa.Column("zone", sa.String(64), nullable=True))
-    base = "lower(substr(language, 1, instr(language || '-', '-') - 1))"
+    find = "instr" if on_sqlite() else "strpos"
+    base = f"lower(substr(language, 1, {find}(language || '-', '-') - 1))"
     known = ", ".join(f"'{language}'" for language in LANGUAGES)
     op.execute(
         f"UPDATE chats SET language = CASE WHEN {base} IN ({known}) THEN {base} ELSE 'en' END "
@@ -64,7 +66,7 @@ def upgrade() -> None:
         sa.Column("origin", sa.String(16), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
     )
-    for action in ACTIONS:
+    for action in ACTIONS if on_sqlite() else ():  # PostgreSQL's come with 0018
         op.execute(
             f"CREATE TRIGGER translations_revision_{action} AFTER {action.upper()} "
             "ON translations " + REVISION

@@ -22,6 +22,8 @@ from collections.abc import Callable
 
 from alembic import op
 
+from storage.migrating import on_sqlite
+
 revision = "0017"
 down_revision = "0016"
 branch_labels = None
@@ -164,6 +166,8 @@ def _drop_triggers() -> None:
 
 
 def upgrade() -> None:
+    if not on_sqlite():  # PostgreSQL's index comes with 0018
+        return
     _drop_triggers()
     translated = ", ".join(f"{column} TEXT NOT NULL DEFAULT ''" for column in TRANSLATED)
     op.execute(
@@ -209,6 +213,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """0016's index: the English text in the index itself, written by the items' triggers."""
+    if not on_sqlite():
+        return
     _drop_triggers()
     op.execute("DROP TABLE IF EXISTS search_text")
     op.execute(
