@@ -41,7 +41,7 @@ from harness import bot_process, closed_loop, percentile
 
 from bot.emulator import BotApiEmulator, User
 from bot.runtime import open_database
-from storage import search
+from storage import search, search_sqlite, search_words
 from storage.models import Fact, Source, Topic, Translation
 
 HERE = Path(__file__).resolve().parent.parent
@@ -233,8 +233,7 @@ async def time_vocabulary(db: Path) -> tuple[float, int]:
         started = time.perf_counter()
         await index.search("qqqqqqqq", limit=5)  # nothing matches: the tolerant path runs
         elapsed = time.perf_counter() - started
-        rows = await index._connection.execute_fetchall(search.TERMS)
-        return elapsed, len(list(rows))
+        return elapsed, len(await index.index.terms())
     finally:
         await index.close()
 
@@ -246,11 +245,11 @@ def time_sqlite(db: Path, pairs: Sequence[tuple[str, str]], readers: Sequence[st
         for number, (_, query) in enumerate(pairs):
             # The statements are search's own; reading them keeps this from drifting from the
             # bot's SQL.
-            page_sql = search.QUERIES[readers[number % len(readers)]]
-            terms = search.match_terms(search.words(query))
+            page_sql = search_sqlite.QUERIES[readers[number % len(readers)]]
+            terms = search_words.match_terms(search_words.words(query))
             started = time.perf_counter()
             for operator in ("AND", "OR") if len(terms) > 1 else ("AND",):
-                match = search.match_expression(terms, operator=operator)
+                match = search_sqlite.match_expression(terms, operator=operator)
                 params = {"match": match, "limit": 5, "offset": 0}
                 if connection.execute(page_sql, params).fetchall():
                     break

@@ -110,7 +110,7 @@ async def test_only_what_readers_see_is_indexed(sessions: Sessions) -> None:
         indexed = {
             (kind, item_id): (title, body)
             for kind, item_id, title, body in await session.execute(
-                text("SELECT kind, item_id, title, body FROM search_index")
+                text("SELECT kind, item_id, title, body FROM search_text")
             )
         }
         facts = (await session.scalars(select(Fact))).all()
