@@ -24,9 +24,9 @@ from bot.app import build_app
 from bot.clock import ManualClock
 from bot.context import App
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage, User
-from bot.logs import redact_records
-from bot.runtime import PATIENT, open_database, polling, sync
-from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
+from bot.logs import Secret, redact_records
+from bot.runtime import PATIENT, open_database, serving, sync
+from bot.settings import DEFAULT_CONTENT, Limits, Settings
 from bot.telegram.polling import Backoff
 from storage.db import create_engine, session_factory
 from tests.pages import PageServer
@@ -220,7 +220,7 @@ async def started(
     app = build_app(
         settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT, read_timeout=read_timeout
     )
-    async with polling(app, poll_timeout=POLL_TIMEOUT, backoff=backoff):
+    async with serving(app, poll_timeout=POLL_TIMEOUT, backoff=backoff):
         yield Running(emulator, app, clock, sessions, settings)
 
 
