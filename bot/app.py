@@ -248,7 +248,7 @@ async def start_ops_server(app: App) -> None:
     """/healthz, /readyz and /metrics on [ops] listen, if it is set (polling mode: in webhook
     mode they are on the webhook's server, which bot.runtime starts)."""
     listen = app.bot_data.settings.ops_listen
-    if listen is None:
+    if listen is None or app.bot_data.settings.webhook is not None:
         return
     server = ops_server(app, listen)
     await server.start()

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from bot.emulator import BotApiEmulator
 from bot.settings import load_settings
-from tests.conftest import TEST_TOKEN
-from tests.helpers import closed_port
+from tests.conftest import TEST_TOKEN, closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
