@@ -3,9 +3,17 @@ header, and the bot keeps it in the inbox before answering 200; everything over 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,13 +21,25 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cli import main
 from bot.clock import ManualClock
 from bot.emulator import BotApiEmulator
-from bot.settings import Settings
+from bot.ops.health import failed_checks
+from bot.ops.listen import Listen
+from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram.intake import ALLOWED_UPDATES
 from bot.webhook.receiver import MAX_BODY, SECRET_HEADER
+from bot.webhook.settings import SECRET_ENV, SECRET_SHAPE
 from storage.bot_models import Inbox
-from tests.conftest import TEST_WEBHOOK_SECRET, Running, started, until_handled
+from tests.conftest import (
+    TEST_TOKEN,
+    TEST_WEBHOOK_SECRET,
+    Running,
+    closed_port,
+    started,
+    until_handled,
+)
+from tests.helpers import ROOT, config_file, start_bot
 
 
 @pytest.fixture
@@ -209,10 +229,6 @@ async def test_health_and_metrics_are_on_the_webhook_server(running: Running) ->
 async def test_readiness_needs_a_bot_api_answer_within_the_minute_in_webhook_mode(
     running: Running, clock: ManualClock
 ) -> None:
-    from datetime import timedelta
-
-    from bot.ops.health import failed_checks
-
     await running.emulator.wait_for_call("setWebhook")
     assert await failed_checks(running.app.bot_data) == []
     clock.advance(timedelta(minutes=2))
@@ -241,3 +257,138 @@ async def test_switching_back_to_polling_deletes_the_webhook_and_keeps_its_updat
     assert all(call.method != "getUpdates" for call in emulator.calls[: after + 1][-5:])
     assert emulator.webhooks.hook is None
     assert len(emulator.history(chat.chat)) == 1
+
+
+def webhook_config(tmp_path: Path, *lines: str) -> Path:
+    body = "\n".join(('mode = "webhook"', *lines))
+    return config_file(tmp_path, telegram=body)
+
+
+GOOD_URL = 'webhook_url = "https://bot.example.org/telegram"'
+
+
+def test_webhook_settings_are_read_and_the_environment_secret_wins(tmp_path: Path) -> None:
+    path = webhook_config(
+        tmp_path,
+        GOOD_URL,
+        'webhook_listen = "127.0.0.1:8443"',
+        "max_connections = 7",
+        'webhook_secret = "from-the-file"',
+    )
+    hook = load_settings(path, env={}).webhook
+    assert hook is not None
+    assert (hook.url, hook.path, hook.listen, hook.max_connections) == (
+        "https://bot.example.org/telegram",
+        "/telegram",
+        Listen("127.0.0.1", 8443),
+        7,
+    )
+    assert hook.secret.reveal() == "from-the-file"
+    assert "from-the-file" not in repr(hook)
+    hook = load_settings(path, env={SECRET_ENV: "from-the-env"}).webhook
+    assert hook is not None
+    assert hook.secret.reveal() == "from-the-env"
+    # Polling is the default, and its webhook keys are then left alone.
+    assert load_settings(config_file(tmp_path, telegram=GOOD_URL), env={}).webhook is None
+
+
+@pytest.mark.parametrize(
+    ("lines", "env", "names"),
+    [
+        ((GOOD_URL,), {}, "telegram.webhook_secret: webhook mode needs a secret"),
+        (('webhook_secret = "s"',), {}, "telegram.webhook_url: webhook mode needs"),
+        ((GOOD_URL, 'webhook_secret = "has space"'), {}, "telegram.webhook_secret: a secret"),
+        ((GOOD_URL, f'webhook_secret = "{"x" * 257}"'), {}, "telegram.webhook_secret: a secret"),
+        ((GOOD_URL,), {SECRET_ENV: "bad/secret"}, "COOPBOT_WEBHOOK_SECRET: a secret"),
+        (('webhook_url = "http://bot.example.org/t"',), {SECRET_ENV: "s"}, "must be https"),
+        (('webhook_url = "https://bot.example.org:9000/t"',), {SECRET_ENV: "s"}, "only to ports"),
+        (('webhook_url = "https://bot.example.org/healthz"',), {SECRET_ENV: "s"}, "health"),
+        (('webhook_url = "bot.example.org"',), {SECRET_ENV: "s"}, "is not a URL"),
+        ((GOOD_URL, "max_connections = 101"), {SECRET_ENV: "s"}, "from 1 to 100"),
+        ((GOOD_URL, "max_connections = 0"), {SECRET_ENV: "s"}, "from 1 to 100"),
+        ((GOOD_URL, 'webhook_listen = "nowhere"'), {SECRET_ENV: "s"}, "webhook_listen"),
+    ],
+)
+def test_a_bad_webhook_setting_is_a_one_line_error(
+    tmp_path: Path, lines: tuple[str, ...], env: dict[str, str], names: str
+) -> None:
+    with pytest.raises(SettingsError, match=re.escape(names)) as caught:
+        load_settings(webhook_config(tmp_path, *lines), env=env)
+    assert "\n" not in str(caught.value)
+    assert "bad/secret" not in str(caught.value)
+    assert "has space" not in str(caught.value)
+
+
+def test_an_unknown_mode_and_ops_listen_beside_a_webhook_are_refused(tmp_path: Path) -> None:
+    path = config_file(tmp_path, telegram='mode = "push"')
+    with pytest.raises(SettingsError, match=r"telegram\.mode: 'push' is not one of polling"):
+        load_settings(path, env={})
+    path = config_file(
+        tmp_path, telegram=f'mode = "webhook"\n{GOOD_URL}', ops='listen = "127.0.0.1:9090"'
+    )
+    with pytest.raises(SettingsError, match=r"ops\.listen: in webhook mode"):
+        load_settings(path, env={SECRET_ENV: "s"})
+
+
+def test_coopbot_run_exits_2_on_a_missing_secret(tmp_path: Path) -> None:
+    path = webhook_config(tmp_path, GOOD_URL)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("coopbot: telegram.webhook_secret:")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_coopbot_webhook_secret_prints_a_fresh_valid_secret(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    printed = []
+    for _ in range(2):
+        assert main(["webhook-secret"]) == 0
+        printed.append(capsys.readouterr().out)
+    first, second = (text.strip() for text in printed)
+    assert printed[0] == first + "\n"
+    assert SECRET_SHAPE.fullmatch(first)
+    assert len(first) >= 32
+    assert first != second
+
+
+async def test_coopbot_run_in_webhook_mode_answers_then_stops_on_sigterm_within_5_s(
+    tmp_path: Path,
+) -> None:
+    port = closed_port()
+    log = tmp_path / "bot.log"
+    async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+        path = webhook_config(
+            tmp_path,
+            f'base_url = "{emulator.base_url}"',
+            f'webhook_url = "http://127.0.0.1:{port}/telegram"',
+            f'webhook_listen = "127.0.0.1:{port}"',
+            f'webhook_secret = "{TEST_WEBHOOK_SECRET}"',
+        )
+        bot = await start_bot(path, log)
+        try:
+            await emulator.wait_for_call("setWebhook", timeout=30.0)
+            chat = emulator.private_chat(emulator.user(1001, "Aigerim"))
+            assert "/about" in (await chat.send("/help")).text
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/healthz") as response,
+            ):
+                assert response.status == 200
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(bot.wait(), 5.0)
+        assert code == 0
+        # The webhook stays set: Telegram keeps what comes for the next start.
+        assert not emulator.calls_to("deleteWebhook")
+    text = log.read_text("utf-8")
+    assert "Telegram pushes updates to" in text
+    assert TEST_WEBHOOK_SECRET not in text
+    assert TEST_TOKEN.split(":")[1] not in text
