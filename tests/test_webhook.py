@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.error import Conflict
 
 from bot.cli import main
 from bot.clock import ManualClock
@@ -392,3 +393,51 @@ async def test_coopbot_run_in_webhook_mode_answers_then_stops_on_sigterm_within_
     assert "Telegram pushes updates to" in text
     assert TEST_WEBHOOK_SECRET not in text
     assert TEST_TOKEN.split(":")[1] not in text
+
+
+async def test_an_update_answered_200_is_kept_first_and_handled_after_a_restart(
+    emulator: BotApiEmulator,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    emulator.hold("sendMessage")
+    async with started(emulator, settings, sessions, clock, updates_by="webhook") as running:
+        chat = running.chat()
+        assert await post(running, message(running, OWN_IDS, "/help")) == 200
+        # Kept before the 200: a crash from here on loses nothing.
+        assert await kept(sessions) == [OWN_IDS]
+        await emulator.wait_for_held("sendMessage", 1)
+    # The stop cut the answer short; the inbox still has the update.
+    await emulator.wait_for_held("sendMessage", 0)
+    assert await kept(sessions) == [OWN_IDS]
+    emulator.release("sendMessage")
+    async with started(emulator, settings, sessions, clock, updates_by="webhook") as running:
+        assert "/about" in (await chat.next_message()).text
+        await running.app.bot_data.intake.settled()
+    assert await kept(sessions) == []
+    assert len(emulator.history(chat.chat)) == 1
+
+
+async def test_the_emulator_reports_the_webhook_and_refuses_get_updates_meanwhile(
+    running: Running,
+) -> None:
+    bot = running.app.bot
+    info = await bot.get_webhook_info()
+    assert (info.url, info.max_connections, info.pending_update_count) == (
+        webhook_url(running),
+        40,
+        0,
+    )
+    assert info.allowed_updates == ALLOWED_UPDATES
+    assert info.last_error_date is None
+    with pytest.raises(Conflict, match="webhook is active"):
+        await bot.get_updates(timeout=0)
+    running.emulator.webhooks.override_secret(None)
+    update_id = running.chat().say("/help")
+    await running.emulator.webhooks.wait_for_attempt(update_id, status=403)
+    info = await bot.get_webhook_info()
+    assert info.pending_update_count == 1
+    assert info.last_error_message == "Wrong response from the webhook: 403"
+    running.emulator.webhooks.restore_secret()
+    await until_handled(running, update_id)
