@@ -32,8 +32,9 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 import bot.app
 import bot.telegram.intake
 from bot.app import build_app
-from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
-from bot.settings import Limits, Secret, Settings
+from bot.logs import Secret
+from bot.runtime import freeze_heap, open_database, serving, wait_for_stop_signal
+from bot.settings import Limits, Settings
 from bot.telegram.transport import AiohttpRequest
 
 TOKEN = "123456789:bench-token-never-real-0123"
@@ -71,7 +72,7 @@ async def run_coopbot(
         bot.telegram.intake.CONCURRENT_UPDATES = concurrent
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, poll_timeout=POLL_TIMEOUT)
-        async with polling(app, poll_timeout=POLL_TIMEOUT):
+        async with serving(app, poll_timeout=POLL_TIMEOUT):
             freeze_heap()
             _announce(
                 "coopbot", bot.app.CONNECTION_POOL_SIZE, bot.telegram.intake.CONCURRENT_UPDATES
@@ -188,7 +189,7 @@ def _bare_app(base_url: str, transport: Bare) -> BareApp:
 
 @asynccontextmanager
 async def _polling(app: BareApp) -> AsyncIterator[None]:
-    """What bot.runtime.polling does, for an application without coopbot's context types."""
+    """What bot.runtime.serving does, for an application without coopbot's context types."""
     async with app:
         await app.start()
         assert app.updater is not None

@@ -32,7 +32,7 @@ from bot.digest.planning import plan
 from bot.digest.sending import fan_out
 from bot.digest.sends import in_flight
 from bot.knowledge import refresh
-from bot.runtime import freeze_heap, open_database, polling, wait_for_stop_signal
+from bot.runtime import freeze_heap, open_database, serving, wait_for_stop_signal
 from bot.settings import DigestSettings, Limits, Settings
 from bot.telegram.transport import AiohttpRequest
 from storage.bot_models import Chat, Subscription
@@ -102,7 +102,7 @@ async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
     clock = ManualClock(REMINDER_AT)
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
-        async with polling(app, poll_timeout=POLL_TIMEOUT):
+        async with serving(app, poll_timeout=POLL_TIMEOUT):
             freeze_heap()
             idle = _rss_kb("VmRSS")
             _say(idle_kb=idle)
@@ -166,7 +166,7 @@ async def send_until_stopped(base_url: str, db: Path, per_second: int) -> None:
     clock = ManualClock(REMINDER_AT)
     async with open_database(settings) as database:
         app = build_app(settings, database.sessions, clock=clock, poll_timeout=POLL_TIMEOUT)
-        async with polling(app, poll_timeout=POLL_TIMEOUT):
+        async with serving(app, poll_timeout=POLL_TIMEOUT):
             _say(idle_kb=_rss_kb("VmRSS"))
             await _go()
             data = app.bot_data

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -16,6 +18,7 @@ from bot.digest.engine import Engine
 from bot.digest.ticker import Ticker
 from bot.knowledge import keep_knowledge_fresh, refresh
 from bot.ops import health
+from bot.ops.listen import Listen
 from bot.ops.metrics import Metrics
 from bot.ops.observe import time_handlers
 from bot.ops.server import OpsServer
@@ -242,23 +245,33 @@ async def channel_preference(data: BotData) -> None:
 
 
 async def start_ops_server(app: App) -> None:
-    """/healthz, /readyz and /metrics on [ops] listen, if it is set."""
-    data = app.bot_data
-    listen = data.settings.ops_listen
-    if listen is None:
+    """/healthz, /readyz and /metrics on [ops] listen, if it is set (polling mode: in webhook
+    mode they are on the webhook's server, which bot.runtime starts)."""
+    listen = app.bot_data.settings.ops_listen
+    if listen is None or app.bot_data.settings.webhook is not None:
         return
+    server = ops_server(app, listen)
+    await server.start()
+    app.bot_data.ops_server = server
+
+
+def ops_server(
+    app: App, listen: Listen, routes: Sequence[web.RouteDef] = (), *, max_body: int = 1024**2
+) -> OpsServer:
+    """The health and metrics server on `listen` (not started), with `routes` beside them."""
+    data = app.bot_data
     limiter = app.bot.rate_limiter
 
     def waiting() -> int:
         return limiter.waiting if isinstance(limiter, SmoothRateLimiter) else 0
 
-    server = OpsServer(
+    return OpsServer(
         listen,
         failed=lambda: health.failed_checks(data),
         metrics=lambda: health.scrape(data, waiting),
+        routes=routes,
+        max_body=max_body,
     )
-    await server.start()
-    data.ops_server = server
 
 
 async def finish(app: App) -> None:

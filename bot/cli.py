@@ -1,5 +1,5 @@
 """The ``coopbot`` command: run the bot, try it in a sandbox, check and load content, back up
-and restore its database."""
+and restore its database, make a webhook secret."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from bot.app import build_app
 from bot.curation.content import KINDS, ContentError
 from bot.curation.loading import load_content
 from bot.curation.translations import Untranslated, untranslated
-from bot.runtime import freeze_heap, open_database, polling, stop_on_signals, sync
+from bot.runtime import freeze_heap, open_database, serving, stop_on_signals, sync
 from bot.settings import Settings, SettingsError, load_settings
 from bot.telegram.polling import Interrupted, Unrecoverable
 from bot.texts import DEFAULT_LANGUAGE, texts_for
+from bot.webhook.settings import new_secret
 from storage.backup import BackupError, backup, restore
 from storage.urls import database_location
 
@@ -39,6 +40,10 @@ FAILED = 1
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.action is _webhook_secret:
+        # Needs no settings: it is how one starts writing them.
+        _webhook_secret()
+        return 0
     try:
         settings = load_settings(args.config, env=os.environ)
         if getattr(args, "folder", None):
@@ -69,8 +74,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", parents=[common], help="run the bot (long polling)")
+    run = commands.add_parser(
+        "run", parents=[common], help="run the bot (long polling, or a webhook)"
+    )
     run.set_defaults(action=_run)
+
+    secret = commands.add_parser(
+        "webhook-secret", help="print a new secret token for [telegram] webhook_secret"
+    )
+    secret.set_defaults(action=_webhook_secret)
 
     sandbox = commands.add_parser(
         "sandbox", parents=[common], help="chat with the bot in this terminal, offline"
@@ -251,8 +263,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     show it, in a URL or PTB's own message.
     """
     token = settings.require_token()
-    logs.configure(settings.log_level, token, form=settings.log_format)
-    mask = logs.masker(token)
+    secret = settings.webhook.secret.reveal() if settings.webhook else None
+    logs.configure(settings.log_level, token, secret, form=settings.log_format)
+    mask = logs.masker(token, secret or "")
     try:
         asyncio.run(_serve(settings))
     except Interrupted:
@@ -283,11 +296,16 @@ async def _serve(settings: Settings) -> None:
         app = build_app(settings, database.sessions)
         stopping = app.bot_data.stopping
         with stop_on_signals(stopping):
-            async with polling(app):
+            async with serving(app):
                 freeze_heap()
                 log.info("coopbot is running against %s; Ctrl+C stops it", settings.base_url)
                 await stopping.wait()
     log.info("coopbot stopped")
+
+
+def _webhook_secret() -> None:
+    """A fresh secret token on one line, for COOPBOT_WEBHOOK_SECRET or webhook_secret."""
+    print(new_secret())
 
 
 def _sandbox(settings: Settings, args: argparse.Namespace) -> int:

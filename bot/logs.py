@@ -1,4 +1,4 @@
-"""Logging set-up that never lets the bot token reach a log line."""
+"""Logging set-up that never lets the bot token (or the webhook's secret) reach a log line."""
 
 from __future__ import annotations
 
@@ -23,14 +23,39 @@ DIGEST_ID: ContextVar[str | None] = ContextVar("digest_id", default=None)
 CHATTY = ("apscheduler",)
 
 
-def redact_records(token: str) -> Callable[[], None]:
-    """Mask the token in every log record from now on, whoever logs it and wherever it goes.
+class Secret:
+    """A value that never shows itself in ``repr``, ``str`` or a traceback's locals."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def redact_records(*secrets: str) -> Callable[[], None]:
+    """Mask the token (and any other secret given) in every log record from now on, whoever
+    logs it and wherever it goes: PTB logs each method's parameters at DEBUG, setWebhook's
+    secret_token among them.
 
     A record factory sees each record once, before any handler, so handlers added later (by
     a library, a test, an operator) are covered too. Returns a function that undoes it.
     """
     previous = logging.getLogRecordFactory()
-    mask = masker(token)
+    mask = masker(*secrets)
 
     def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
@@ -48,11 +73,15 @@ def redact_records(token: str) -> Callable[[], None]:
     return lambda: logging.setLogRecordFactory(previous)
 
 
-def masker(token: str) -> Callable[[str], str]:
-    """A function that masks the token in a text, for what is printed rather than logged."""
+def masker(*secrets: str) -> Callable[[str], str]:
+    """A function that masks the secrets in a text, for what is printed rather than logged."""
     # As written, and as it appears in a URL (file downloads quote the colon as %3A); longest
     # first, so a whole token becomes one mask.
-    forms = sorted({token, quote(token, safe="")}, key=len, reverse=True)
+    forms = sorted(
+        {form for secret in secrets if secret for form in (secret, quote(secret, safe=""))},
+        key=len,
+        reverse=True,
+    )
 
     def mask(text: str) -> str:
         for form in forms:
@@ -93,7 +122,8 @@ def about_digest(digest_id: str) -> Iterator[None]:
         DIGEST_ID.reset(token)
 
 
-def configure(level: str, token: str | None, *, form: str = "text") -> None:
+def configure(level: str, *secrets: str | None, form: str = "text") -> None:
+    """Log at `level` in `form`, each of `secrets` (the token, the webhook's secret) masked."""
     if form == "json":
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())
@@ -101,8 +131,9 @@ def configure(level: str, token: str | None, *, form: str = "text") -> None:
     else:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
     quiet_chatty_libraries(level)
-    if token:
-        redact_records(token)
+    given = [secret for secret in secrets if secret]
+    if given:
+        redact_records(*given)
 
 
 def quiet_chatty_libraries(level: str) -> None:

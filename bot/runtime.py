@@ -1,4 +1,4 @@
-"""Start-up shared by ``coopbot run`` and ``coopbot sandbox``: database, content, polling."""
+"""Start-up shared by ``coopbot run`` and ``coopbot sandbox``: database, content, updates."""
 
 from __future__ import annotations
 
@@ -6,19 +6,25 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import ops_server
 from bot.context import App
 from bot.curation.loading import load_content
 from bot.ops.observe import counting
+from bot.ops.server import OpsServer
 from bot.settings import Settings
 from bot.telegram.intake import Intake
 from bot.telegram.polling import Backoff, Poller, connect
+from bot.telegram.reception import Reception
+from bot.webhook.receiver import MAX_BODY
+from bot.webhook.service import Webhook
 from storage import search
 from storage.db import create_engine, migrate, session_factory
 from storage.sync import SyncReport, sync_content
@@ -68,16 +74,17 @@ async def sync(
 
 
 @asynccontextmanager
-async def polling(
+async def serving(
     app: App, *, poll_timeout: float = 10.0, backoff: Backoff = PATIENT
 ) -> AsyncIterator[App]:
-    """The application initialised, started and fetching; stopped in order on the way out.
+    """The application initialised, started and taking updates; stopped in order on the way out.
 
-    It waits for the Bot API as long as retrying can help (Unrecoverable otherwise; Interrupted
-    if the bot is told to stop first). Stopping takes at most STOP_GRACE for the updates being
-    answered, then what is left of them is cancelled: their inbox rows keep them for the next
-    start. If fetching ends on its own (Unrecoverable), `stopping` is set and it is raised on
-    the way out.
+    Updates come by polling, or in webhook mode (``[telegram] mode``) pushed to the webhook;
+    either way through one reception (bot/telegram/reception.py) into the intake. It waits for
+    the Bot API as long as retrying can help (Unrecoverable otherwise; Interrupted if the bot is
+    told to stop first). Stopping takes at most STOP_GRACE for the updates being answered, then
+    what is left of them is cancelled: their inbox rows keep them for the next start. If taking
+    updates ends on its own (Unrecoverable), `stopping` is set and it is raised on the way out.
     """
     stopping = app.bot_data.stopping
     try:
@@ -89,18 +96,20 @@ async def polling(
             intake = app.bot_data.intake = Intake(
                 counting(app.process_update, app.bot_data.metrics)
             )
-            poller = Poller(app, intake, poll_timeout=poll_timeout, backoff=backoff)
-            fetching = asyncio.create_task(poller.run(), name="fetching updates")
+            reception = Reception(app, intake)
+            receiving = _receiving(app, reception, poll_timeout=poll_timeout, backoff=backoff)
+            fetching = asyncio.create_task(receiving.run(), name="taking updates")
             fetching.add_done_callback(lambda _: stopping.set())
             try:
                 yield app
             finally:
                 stopping.set()
+                # First: no more updates come in (the webhook's server stops listening).
                 fetching.cancel()
                 await asyncio.gather(fetching, return_exceptions=True)
                 await intake.stop(STOP_GRACE)
-                await poller.forget_handled()
-                await poller.confirm()
+                await reception.forget_handled()
+                await receiving.confirm()
                 await app.stop()
             failure = None if fetching.cancelled() else fetching.exception()
             if failure is not None:
@@ -108,6 +117,20 @@ async def polling(
     finally:
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+def _receiving(
+    app: App, reception: Reception, *, poll_timeout: float, backoff: Backoff
+) -> Poller | Webhook:
+    """How updates come in, as [telegram] mode says."""
+    hook = app.bot_data.settings.webhook
+    if hook is None:
+        return Poller(app, reception, poll_timeout=poll_timeout, backoff=backoff)
+
+    def server_for(routes: Sequence[web.RouteDef]) -> OpsServer:
+        return ops_server(app, hook.listen, routes, max_body=MAX_BODY)
+
+    return Webhook(app, reception, hook, server_for, backoff=backoff)
 
 
 def freeze_heap() -> None:

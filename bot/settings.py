@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.durations import parse_duration
-from bot.logs import LEVELS, LOG_FORMATS
+from bot.logs import LEVELS, LOG_FORMATS, Secret
 from bot.ops.listen import Listen, parse_listen
 from bot.texts import available_languages
+from bot.webhook import settings as webhook
 from storage.urls import checked_url, sqlite_url
 
 PUBLIC_API = "https://api.telegram.org/bot"
@@ -60,7 +61,7 @@ _DIGEST_KEYS: dict[str, type | tuple[type, ...]] = {"lead_times": list, "channel
 _DIGEST_KEYS |= dict.fromkeys(("summary", "tick", "channel_language", "channel_zone"), str)
 # Every key the config file may hold, with its type; anything else is a typo to report.
 KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "telegram": {"token": str, "base_url": str, "base_file_url": str},
+    "telegram": {"token": str, "base_url": str, "base_file_url": str, **webhook.KEYS},
     "storage": {"url": str},
     "admins": {"user_ids": list},
     "time": {"zone": str},
@@ -75,29 +76,6 @@ KNOWN_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message names the key and how to fix it."""
-
-
-class Secret:
-    """A value that never shows itself in ``repr``, ``str`` or a traceback's locals."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -151,6 +129,8 @@ class Settings:
     fetch_loopback: bool = False
     # Where /healthz, /readyz and /metrics are served (bot/ops/); None: not at all.
     ops_listen: Listen | None = None
+    # Webhook mode's settings (bot/webhook/); None: polling mode.
+    webhook: webhook.WebhookSettings | None = None
 
     def require_token(self) -> str:
         """The token, for the one place that talks to Telegram."""
@@ -209,6 +189,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         limits=_limits(get),
         fetch_loopback=get("sources", "allow_loopback", False),
         ops_listen=_listen(get("ops", "listen", None)),
+        webhook=_webhook(get, env),
     )
 
 
@@ -357,6 +338,15 @@ def _choice(key: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise SettingsError(f"{key}: {value!r} is not one of {', '.join(choices)}")
     return value
+
+
+def _webhook(
+    get: Callable[[str, str, Any], Any], env: Mapping[str, str]
+) -> webhook.WebhookSettings | None:
+    try:
+        return webhook.webhook_settings(get, env)
+    except webhook.WebhookSettingsError as error:
+        raise SettingsError(str(error)) from None
 
 
 def _listen(value: str | None) -> Listen | None:

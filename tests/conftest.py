@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import shutil
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,10 +26,12 @@ from bot.app import build_app
 from bot.clock import ManualClock
 from bot.context import App
 from bot.emulator import BotApiEmulator, ChatSession, SentMessage, User
-from bot.logs import redact_records
-from bot.runtime import PATIENT, open_database, polling, sync
-from bot.settings import DEFAULT_CONTENT, Limits, Secret, Settings
+from bot.logs import Secret, redact_records
+from bot.ops.listen import Listen
+from bot.runtime import PATIENT, open_database, serving, sync
+from bot.settings import DEFAULT_CONTENT, Limits, Settings
 from bot.telegram.polling import Backoff
+from bot.webhook.settings import WebhookSettings
 from storage.db import create_engine, session_factory
 from tests.databases import run_apart
 from tests.databases import server as database_server
@@ -38,6 +42,14 @@ TEST_TOKEN = "123456789:test-token-never-real-0123456789"
 POSTGRESQL = database_server()
 # What a test reads or writes itself that only an SQLite database has: its file, its templates'.
 SQLITE_FIXTURES = {"db_path", "migrated_template", "synced_template"}
+# The webhook's secret in webhook mode; like the token, it must never reach a log line.
+TEST_WEBHOOK_SECRET = "test-webhook-secret_never-real-9876543210"
+# How updates reach the bot: long polling, or pushed to its webhook (the `updates_by` fixture).
+UPDATES_BY = ("polling", "webhook")
+# The whole suite's way, unless a test asks for both: COOPBOT_TEST_UPDATES=webhook (README).
+SUITE_UPDATES_BY = os.environ.get("COOPBOT_TEST_UPDATES", "polling")
+# One test of each handler module runs both ways in the default suite: decorate it with this.
+both_ways = pytest.mark.parametrize("updates_by", UPDATES_BY, indirect=True)
 # A moment after every event in content/ (all in 2023), as on the day this was written.
 DEFAULT_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 # Limits the pacing never has to wait for, where a test is about something else: it would only
@@ -48,7 +60,8 @@ POLL_TIMEOUT = 1.0
 
 
 class TokenWatch(logging.Handler):
-    """Notes every log line, traceback included, that would show the bot token."""
+    """Notes every log line, traceback included, that would show the bot token or the webhook's
+    secret."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -56,7 +69,7 @@ class TokenWatch(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         line = self.format(record)
-        if TEST_TOKEN in line or TEST_TOKEN.split(":")[1] in line:
+        if TEST_TOKEN in line or TEST_TOKEN.split(":")[1] in line or TEST_WEBHOOK_SECRET in line:
             self.leaks.append(line)
 
 
@@ -81,7 +94,7 @@ def token_never_logged() -> Iterator[None]:
     """Every test runs with every logger at DEBUG, masked as `coopbot run` masks: no leak."""
     root = logging.getLogger()
     level = root.level
-    undo = redact_records(TEST_TOKEN)
+    undo = redact_records(TEST_TOKEN, TEST_WEBHOOK_SECRET)
     watch = TokenWatch()
     root.addHandler(watch)
     root.setLevel(logging.DEBUG)
@@ -91,7 +104,7 @@ def token_never_logged() -> Iterator[None]:
         root.removeHandler(watch)
         root.setLevel(level)
         undo()
-    assert not watch.leaks, f"the token reached {len(watch.leaks)} log line(s): {watch.leaks[0]}"
+    assert not watch.leaks, f"a secret reached {len(watch.leaks)} log line(s): {watch.leaks[0]}"
 
 
 @pytest.fixture
@@ -219,7 +232,7 @@ async def sessions(
 
 @dataclass
 class Running:
-    """The bot polling the emulator: what a test drives and inspects."""
+    """The bot taking updates from the emulator: what a test drives and inspects."""
 
     emulator: BotApiEmulator
     app: App
@@ -242,14 +255,25 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 
 
 @pytest.fixture
+def updates_by(request: pytest.FixtureRequest) -> str:
+    """ "polling" or "webhook": how `running` gets its updates. The suite's way
+    (SUITE_UPDATES_BY) unless a test is parametrised with it indirectly (`both_ways`)."""
+    way: str = getattr(request, "param", SUITE_UPDATES_BY)
+    assert way in UPDATES_BY, f"updates_by: {way!r} is not one of {UPDATES_BY}"
+    return way
+
+
+@pytest.fixture
 async def running(
     emulator: BotApiEmulator,
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: ManualClock,
+    updates_by: str,
 ) -> AsyncIterator[Running]:
-    """Emulator and bot, on a fresh database with content/ loaded, polling until the test ends."""
-    async with started(emulator, settings, sessions, clock) as running:
+    """Emulator and bot, on a fresh database with content/ loaded, taking updates (as
+    `updates_by` says) until the test ends."""
+    async with started(emulator, settings, sessions, clock, updates_by=updates_by) as running:
         yield running
 
 
@@ -271,17 +295,41 @@ async def started(
     *,
     backoff: Backoff = PATIENT,
     read_timeout: float = 5.0,
+    updates_by: str = "polling",
 ) -> AsyncIterator[Running]:
-    """The bot polling the emulator until the block ends: one start of the process, so that a
-    test can stop it and start it again on the same database."""
+    """The bot taking updates from the emulator until the block ends: one start of the process,
+    so that a test can stop it and start it again on the same database. By webhook, it listens
+    where [ops] listen says if set (its health and metrics are there too), else on a free port."""
     settings = dataclasses.replace(
         settings, base_url=emulator.base_url, base_file_url=emulator.base_file_url
     )
+    if updates_by == "webhook" and settings.webhook is None:
+        settings = dataclasses.replace(settings, webhook=webhook_settings(settings))
     app = build_app(
         settings, sessions, clock=clock, poll_timeout=POLL_TIMEOUT, read_timeout=read_timeout
     )
-    async with polling(app, poll_timeout=POLL_TIMEOUT, backoff=backoff):
+    calls = len(emulator.calls)
+    async with serving(app, poll_timeout=POLL_TIMEOUT, backoff=backoff):
+        if settings.webhook is not None:
+            # Listening, and Telegram told: a test may push to it itself.
+            await emulator.wait_for_call("setWebhook", after=calls, timeout=10.0)
         yield Running(emulator, app, clock, sessions, settings)
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def webhook_settings(settings: Settings, *, path: str = "/telegram") -> WebhookSettings:
+    """Webhook mode on loopback, at [ops] listen if it is set (one server serves both)."""
+    listen = settings.ops_listen or Listen("127.0.0.1", closed_port())
+    return WebhookSettings(
+        url=f"http://{listen}{path}", listen=listen, secret=Secret(TEST_WEBHOOK_SECRET)
+    )
 
 
 async def answers_before(
@@ -298,12 +346,15 @@ async def answers_before(
 
 
 async def until_handled(running: Running, update_id: int, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (a deadline, as in the emulator's waits)
-    """Until the bot has handled an update, answered or not: a getUpdates past its id says the
-    bot had taken it, and the intake settling says every update it took is done."""
+    """Until the bot has handled an update, answered or not: a getUpdates past its id (or its
+    push answered 200) says the bot had taken it, and the intake settling says every update it
+    took is done."""
     calls = running.emulator.calls
     after = 0
     async with asyncio.timeout(timeout):
-        while True:
+        if running.settings.webhook is not None:
+            await running.emulator.webhooks.wait_for_attempt(update_id, delivered=True)
+        while running.settings.webhook is None:
             call = await running.emulator.wait_for_call("getUpdates", after=after)
             offset = call.params.get("offset")
             if isinstance(offset, int) and offset > update_id:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import sqlite3
 import sys
 from datetime import datetime, timedelta
@@ -188,11 +187,3 @@ async def start_bot(settings_path: Path, log: Path | None = None) -> asyncio.sub
         )
     with log.open("ab") as stderr:
         return await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env, stderr=stderr)
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port

@@ -12,7 +12,7 @@ from bot.curation.admins import ADMIN_COMMANDS
 from bot.settings import Settings
 from storage.bot_models import Refusal
 from storage.models import Change
-from tests.conftest import ADMIN, DEFAULT_NOW, Running, curator
+from tests.conftest import ADMIN, DEFAULT_NOW, Running, both_ways, curator
 
 ADMIN_USERNAME = "curator"
 
@@ -50,6 +50,7 @@ async def test_an_admins_username_is_not_enough(running: Running) -> None:
     assert await _counts(running) == (1, 0)
 
 
+@both_ways
 async def test_an_admin_command_in_a_group_points_to_the_private_chat(running: Running) -> None:
     admin = running.user(ADMIN, "Curator")
     group = running.emulator.group(-100123, admins=[admin])
@@ -58,6 +59,7 @@ async def test_an_admin_command_in_a_group_points_to_the_private_chat(running: R
     assert await _counts(running) == (0, 0)
 
 
+@both_ways
 async def test_admins_see_the_admin_help_and_others_do_not(running: Running) -> None:
     admin_help = await curator(running).send("/help")
     public_help = await running.chat(779).send("/help")

@@ -23,7 +23,7 @@ from bot.settings import DEFAULT_CONTENT, Settings
 from bot.texts import texts_for
 from storage.bot_models import Digest
 from storage.models import Change, Event
-from tests.conftest import ADMIN, DEFAULT_NOW, OTHER_ADMIN, UNPACED, Running, curator
+from tests.conftest import ADMIN, DEFAULT_NOW, OTHER_ADMIN, UNPACED, Running, both_ways, curator
 from tests.helpers import changes, first_lines, subscribe, tick_at
 
 SOURCE = "jinr-2023-10-04-agreement-of-intent"
@@ -164,6 +164,7 @@ async def test_an_end_with_a_time_of_day_is_shown_wherever_the_event_is(running:
     assert any(shown in message.text for message in running.emulator.history(SUBSCRIBER))
 
 
+@both_ways
 async def test_an_event_with_an_end_and_no_zone_uses_the_bots_zone(running: Running) -> None:
     line = f"/addevent spring-days | Spring days | 2027-03 | Dubna | {SOURCE} | Talks. | 2027-04"
     admin = curator(running)

@@ -16,7 +16,7 @@ from telegram.ext import ConversationHandler
 from bot.emulator import ChatSession, SentMessage
 from bot.settings import Settings
 from storage.models import Change, Fact, Source
-from tests.conftest import ADMIN, OTHER_ADMIN, UNPACED, Running, answers_before, curator
+from tests.conftest import ADMIN, OTHER_ADMIN, UNPACED, Running, answers_before, both_ways, curator
 from tests.helpers import changes
 
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
@@ -126,6 +126,7 @@ async def test_the_cancel_button_saves_nothing(running: Running) -> None:
     assert await stored(running, "working-group-formed") is None
 
 
+@both_ways
 async def test_cancel_with_nothing_under_way_is_answered_for_anyone(running: Running) -> None:
     answer = await running.chat(1001).send("/cancel")
     assert answer.text == "Nothing to cancel: no draft is under way."
@@ -192,6 +193,7 @@ async def test_a_web_address_as_source_makes_a_new_source(running: Running) -> N
     assert await changes(running) == 2
 
 
+@both_ways
 async def test_a_repeated_title_gets_a_numbered_id(running: Running) -> None:
     chat = curator(running)
     line = f"/addfact agreement | Agreement of intent signed | Again. | {SOURCE_ID}"
@@ -333,6 +335,7 @@ async def test_a_second_admins_edit_is_not_overwritten(running: Running) -> None
     assert await changes(running) == 1
 
 
+@both_ways
 async def test_delete_hides_a_fact_and_restore_brings_it_back(running: Running) -> None:
     chat, reader = curator(running), running.chat(1001)
     deleted = await chat.send("/delfact agreement-signed")

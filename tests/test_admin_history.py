@@ -13,7 +13,7 @@ from bot.telegram import sightings
 from bot.texts import texts_for
 from storage import curation
 from storage.models import Action, Change, Fact
-from tests.conftest import ADMIN, OTHER_ADMIN, Running, curator
+from tests.conftest import ADMIN, OTHER_ADMIN, Running, both_ways, curator
 from tests.helpers import changes
 
 NEW_FACT = "new-fact"
@@ -113,6 +113,7 @@ async def test_history_shows_edits_latest_first_with_before_and_after(running: R
     assert "&lt;b&gt;title&lt;/b&gt; &amp; more" in answer.html, "typed markup is escaped"
 
 
+@both_ways
 async def test_history_alone_gives_the_usage_and_the_latest_changes(running: Running) -> None:
     await _edit_title(running, "Renamed")
     answer = await curator(running).send("/history")

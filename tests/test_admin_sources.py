@@ -13,7 +13,7 @@ from bot.settings import Settings
 from bot.texts import texts_for
 from storage.curation import ids
 from storage.models import Fact, Source
-from tests.conftest import ADMIN, OTHER_ADMIN, UNPACED, Running, curator
+from tests.conftest import ADMIN, OTHER_ADMIN, UNPACED, Running, both_ways, curator
 from tests.pages import PageServer
 
 T = texts_for("en")
@@ -148,6 +148,7 @@ async def test_a_page_that_cannot_be_added_is_explained_and_nothing_is_stored(
     assert await sources(running) == before
 
 
+@both_ways
 async def test_addresses_that_are_not_public_web_pages_are_refused(running: Running) -> None:
     chat = curator(running)
     assert "Only http and https" in (await chat.send("/addsource ftp://example.org/a")).text

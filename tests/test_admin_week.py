@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from bot.settings import Settings
-from tests.conftest import ADMIN, UNPACED, Running, curator
+from tests.conftest import ADMIN, UNPACED, Running, both_ways, curator
 from tests.helpers import SOURCE_ID, received
 
 CHANNEL = -100900
@@ -39,6 +39,7 @@ async def test_the_weeks_additions_are_posted_to_the_channel_on_confirm(
     assert "A week's new fact" in posted
 
 
+@both_ways
 async def test_a_week_with_nothing_new_posts_nothing(running: Running) -> None:
     running.emulator.group(CHANNEL, "JINR–Kazakhstan news")
     reply = await curator(running).send("/thisweek")

@@ -23,7 +23,7 @@ from bot.texts import texts_for
 from storage import digests
 from storage.bot_models import Chat, Delivery, Digest
 from storage.digests import BROADCAST, NewDigest, broadcast_key
-from tests.conftest import ADMIN, UNPACED, Running, curator
+from tests.conftest import ADMIN, UNPACED, Running, both_ways, curator
 from tests.helpers import received, subscribe
 
 SENT_TEXT = "📣 From the curators\n\n<b>Winter school</b> & more\nsee you"
@@ -63,6 +63,7 @@ async def preview(running: Running) -> SentMessage:
     return await admin.next_message()
 
 
+@both_ways
 async def test_broadcast_alone_explains_the_form(running: Running) -> None:
     answer = await curator(running).send("/broadcast")
     assert "Write the message after the command" in answer.text

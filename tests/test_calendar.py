@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.texts import texts_for
 from storage.knowledge import Knowledge
 from storage.models import Event, Source, Translation
-from tests.conftest import ADMIN, DEFAULT_NOW, UNPACED, Running, curator
+from tests.conftest import ADMIN, DEFAULT_NOW, UNPACED, Running, both_ways, curator
 from tests.helpers import add_event
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -227,6 +227,7 @@ async def test_only_month_events_ahead_send_no_file_and_say_why(running: Running
     assert "known only to the month" in answer.text
 
 
+@both_ways
 async def test_nothing_ahead_sends_no_file(running: Running) -> None:
     # The curated record's events are all over by the test clock.
     answer = await running.chat().send("/calendar")

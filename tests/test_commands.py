@@ -13,7 +13,7 @@ from bot.settings import DEFAULT_CONTENT
 from bot.telegram.menus import PUBLIC_COMMANDS
 from bot.texts import texts_for
 from storage.models import Facility, Fact
-from tests.conftest import Running
+from tests.conftest import Running, both_ways
 from tests.helpers import add_event
 
 SOURCE_ID = "jinr-2023-10-04-agreement-of-intent"
@@ -33,6 +33,7 @@ def content(kind: str) -> list[dict[str, str]]:
     return items
 
 
+@both_ways
 async def test_start_welcomes_by_name_and_lists_the_commands(running: Running) -> None:
     reply = await running.chat(first_name="Aigerim <3").send("/start")
     assert reply.text.startswith("👋 Hello, Aigerim <3!")
@@ -74,6 +75,7 @@ async def test_menu_and_descriptions_are_published_in_each_language(running: Run
     assert emulator.bot_text("description", "").startswith("The record of the scientific")
 
 
+@both_ways
 async def test_about_tells_the_cooperation_in_brief_each_fact_with_its_source(
     running: Running,
 ) -> None:
@@ -109,6 +111,7 @@ async def test_delegation_lists_both_sides_in_the_sources_order(running: Running
     assert "Source: JINR, 4 October 2023" in reply.text
 
 
+@both_ways
 async def test_facilities_pages_open_cards_and_come_back(running: Running) -> None:
     chat = running.chat()
     names = [facility["name"] for facility in content("facilities")]
@@ -184,12 +187,14 @@ async def test_facts_with_a_topic_argument_and_paging_through_all(running: Runni
     assert "‹ Previous" in following.button_labels
 
 
+@both_ways
 async def test_unknown_topic_names_it_and_lists_the_real_ones(running: Running) -> None:
     reply = await running.chat().send("/facts <weather>")
     assert reply.text.startswith("There is no topic “<weather>”")
     assert "/facts agreement" in reply.text
 
 
+@both_ways
 async def test_events_shows_upcoming_first_then_past_latest_first(running: Running) -> None:
     chat = running.chat()
     upcoming = await chat.send("/events")
@@ -291,6 +296,7 @@ async def test_a_forged_or_stale_hit_button_opens_nothing(running: Running) -> N
         assert answer.show_alert
 
 
+@both_ways
 async def test_search_without_words_explains_itself(running: Running) -> None:
     reply = await running.chat().send("/search")
     assert "Tell me what to look for" in reply.text

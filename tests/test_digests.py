@@ -30,7 +30,7 @@ from bot.settings import Limits, Settings
 from storage import subscriptions
 from storage.bot_models import Chat, Delivery, Digest, Subscription
 from storage.models import Agreement, Event, Facility, Fact, Person, Role
-from tests.conftest import DEFAULT_NOW, UNPACED, Running
+from tests.conftest import DEFAULT_NOW, UNPACED, Running, both_ways
 from tests.helpers import (
     SOURCE_ID,
     START,
@@ -513,6 +513,7 @@ async def test_the_channel_receives_every_digest(aged: Running) -> None:
     assert [text.split("\n")[0] for text in received(running, 1001)] == ["⏰ Reminder: in 1 hour"]
 
 
+@both_ways
 async def test_digest_previews_the_next_reminder_and_summary(aged: Running) -> None:
     running = aged
     await add_event(running, created_at=LONG_AGO)

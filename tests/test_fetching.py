@@ -20,7 +20,7 @@ from bot.curation.fetching import (
     forbidden,
     normalise,
 )
-from tests.helpers import closed_port
+from tests.conftest import closed_port
 from tests.pages import ENGLISH, PIECE, STREAMED_BYTES, MapResolver, PageServer
 
 # Test host names and the addresses they stand for; only the loopback ones are ever reached.

@@ -15,8 +15,8 @@ from bot.emulator import ApiError
 from bot.ops.listen import Listen
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import head_revision
-from tests.conftest import TEST_TOKEN, Running
-from tests.helpers import START, add_event, closed_port, subscribe, tick, tick_at
+from tests.conftest import TEST_TOKEN, Running, closed_port
+from tests.helpers import START, add_event, subscribe, tick, tick_at
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.app import channel_preference
 from bot.reader.preferences import Preferences
 from bot.texts import texts_for
-from tests.conftest import Running
+from tests.conftest import Running, both_ways
 from tests.helpers import add_event
 from tests.helpers import chat_row as stored_chat
 
@@ -54,6 +54,7 @@ async def test_language_is_chosen_with_buttons_and_kept_by_the_chat(running: Run
     assert running.emulator.unanswered_callbacks() == []
 
 
+@both_ways
 async def test_a_chosen_language_is_read_back_at_the_next_start(running: Running) -> None:
     chat = running.chat(2006, language_code="en")
     await chat.press(await chat.send("/language"), "Қазақша")

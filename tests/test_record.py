@@ -14,7 +14,7 @@ from bot.settings import DEFAULT_CONTENT
 from bot.texts import texts_for
 from storage.knowledge import Knowledge
 from storage.models import Agreement, Person, Role
-from tests.conftest import Running
+from tests.conftest import Running, both_ways
 
 RECORD = load_content(DEFAULT_CONTENT)
 
@@ -88,6 +88,7 @@ async def test_timeline_lines_are_in_date_order_latest_first(running: Running) -
     assert months == sorted(months, reverse=True)
 
 
+@both_ways
 async def test_a_year_with_nothing_on_record_says_which_years_have(running: Running) -> None:
     reply = await running.chat().send("/timeline 1950")
     assert "Nothing on record for 1950" in reply.text
@@ -126,6 +127,7 @@ async def test_a_persons_card_lists_their_roles_oldest_first_each_as_of_its_date
     assert "Visit of the NAS RK delegation to JINR" in card.text
 
 
+@both_ways
 async def test_people_pages_open_cards_and_come_back(running: Running) -> None:
     chat = running.chat()
     page = await chat.send("/people")

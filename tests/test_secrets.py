@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 
 from bot.logs import MASK, redact_records
-from tests.conftest import TEST_TOKEN, Running
-from tests.helpers import closed_port, config_file, start_bot
+from tests.conftest import TEST_TOKEN, Running, closed_port
+from tests.helpers import config_file, start_bot
 
 
 class Collect(logging.Handler):

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from storage.bot_models import Chat, Subscription
-from tests.conftest import DEFAULT_NOW, Running
+from tests.conftest import DEFAULT_NOW, Running, both_ways
 
 
 async def subscription(running: Running, chat_id: int) -> Subscription | None:
@@ -15,6 +15,7 @@ async def subscription(running: Running, chat_id: int) -> Subscription | None:
         return await session.get(Subscription, chat_id)
 
 
+@both_ways
 async def test_subscribe_with_defaults_and_see_what_can_change(running: Running) -> None:
     reply = await running.chat().send("/subscribe")
     assert reply.text.startswith("🔔 Subscribed.")

@@ -25,7 +25,7 @@ from bot.texts import texts_for
 from storage import exports, knowledge
 from storage.models import Change, Translation
 from storage.sync import sync_content
-from tests.conftest import ADMIN, UNPACED, Running, curator
+from tests.conftest import ADMIN, UNPACED, Running, both_ways, curator
 from tests.helpers import changes
 
 RU_IBR2 = "Исследовательский реактор ИБР-2"
@@ -342,6 +342,7 @@ async def test_a_translation_can_follow_a_russian_source_and_is_then_unmarked(
     assert asked_source.button_labels[1:], "the Russian sources are offered"
 
 
+@both_ways
 async def test_an_id_several_kinds_share_asks_which_and_cancel_writes_nothing(
     running: Running,
 ) -> None:

@@ -10,7 +10,7 @@ from telegram.error import NetworkError, TimedOut
 
 from bot.emulator import BotApiEmulator
 from bot.telegram.transport import AiohttpRequest
-from tests.helpers import closed_port
+from tests.conftest import closed_port
 
 TOKEN = "123456:TEST-TOKEN"
 

@@ -25,6 +25,7 @@ from bot.emulator.values import (
     SentMessage,
     User,
 )
+from bot.emulator.webhook import Webhooks
 
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>])")
 
@@ -48,7 +49,9 @@ class BotApiEmulator:
         self.bot = User(int(bot_id), bot_name, username=bot_username, is_bot=True)
         self._store = Store(self.bot)
         limiter = None if rate_limits is None else RateLimiter(rate_limits, clock)
-        self._server = ApiServer(token, self._store, Methods(self._store).table(), limiter)
+        self.webhooks = Webhooks(self._store)
+        methods = Methods(self._store).table() | self.webhooks.table()
+        self._server = ApiServer(token, self._store, methods, limiter)
         self.calls: list[Call] = self._server.calls
         self.stats = self._server.stats
 
@@ -79,8 +82,9 @@ class BotApiEmulator:
         await self._server.start()
 
     async def stop(self) -> None:
-        """Answer pending long polls with no updates, then close every connection."""
+        """Answer pending long polls with no updates, stop pushing, close every connection."""
         await self._server.stop()
+        await self.webhooks.stop()
 
     def user(
         self,

@@ -73,7 +73,6 @@ class Methods:
             "getMe": self._get_me,
             "logOut": self._accept,
             "close": self._accept,
-            "deleteWebhook": self._delete_webhook,
             "getUpdates": self._get_updates,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
@@ -152,13 +151,14 @@ class Methods:
             "has_main_web_app": False,
         }
 
-    async def _delete_webhook(self, params: Params) -> object:
-        if params.flag("drop_pending_updates"):
-            self._store.updates.clear()
-        return True
-
     async def _get_updates(self, params: Params) -> object:
         store = self._store
+        if store.webhook_url:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = params.integer("offset") or 0
         limit = min(max(params.integer("limit") or 100, 1), 100)
         timeout = max(params.number("timeout") or 0.0, 0.0)

@@ -102,6 +102,8 @@ class Store:
         self.updates_arrived = Signal()
         self.allowed_updates = DEFAULT_UPDATES
         self.poll_generation = 0
+        # The webhook's URL while one is set (bot/emulator/webhook.py): getUpdates refuses.
+        self.webhook_url = ""
         self.closing = False
         self.callbacks: dict[str, PendingCallback] = {}
         self.callback_ids: dict[int, str] = {}

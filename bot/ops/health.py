@@ -18,7 +18,8 @@ from storage import ledger
 from storage.db import head_revision, schema_revision
 
 # Longer than the bot's long poll (10 s) and its backoff's first waits: a quiet bot still
-# polls, and each poll is an answer.
+# polls, and each poll is an answer; by webhook it asks getWebhookInfo every 30 s instead
+# (bot/webhook/service.py).
 API_SILENCE = timedelta(minutes=1)
 # A database slower than this to answer a SELECT 1 is not ready.
 DATABASE_TIMEOUT = 5.0

@@ -1,4 +1,5 @@
-"""/healthz, /readyz and /metrics, on a small aiohttp server of their own (polling mode).
+"""/healthz, /readyz and /metrics, on a small aiohttp server of their own in polling mode, and
+on the webhook's server, with its route beside them, in webhook mode.
 
 /healthz answers while the process lives; /readyz 200 if no check failed (bot/ops/health.py),
 else 503 with each failed check on a line; /metrics the metrics in Prometheus' text format.
@@ -7,7 +8,7 @@ else 503 with each failed check on a line; /metrics the metrics in Prometheus' t
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
@@ -15,33 +16,43 @@ from bot.ops.listen import Listen
 
 log = logging.getLogger(__name__)
 _TEXT = "text/plain"
+# In-flight requests get this long to finish at a stop (aiohttp's default is a minute): a push
+# cut short is answered by no 200, so Telegram sends it again.
+SHUTDOWN_TIMEOUT = 1.0
 
 
 class OpsServer:
-    """The three endpoints on `listen`, from start() to stop()."""
+    """The three endpoints on `listen`, and any other `routes` (the webhook's), from start()
+    to stop(); a request body may be at most `max_body` bytes."""
 
     def __init__(
         self,
         listen: Listen,
         failed: Callable[[], Awaitable[list[str]]],
         metrics: Callable[[], Awaitable[bytes]],
+        *,
+        routes: Sequence[web.RouteDef] = (),
+        max_body: int = 1024**2,
     ) -> None:
         self.listen = listen
         self._failed = failed
         self._metrics = metrics
+        self._routes = routes
+        self._max_body = max_body
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
         """Listen; an address in use or not this machine's raises OSError."""
-        app = web.Application()
+        app = web.Application(client_max_size=self._max_body)
         app.add_routes(
             [
                 web.get("/healthz", self._healthz),
                 web.get("/readyz", self._readyz),
                 web.get("/metrics", self._scrape),
+                *self._routes,
             ]
         )
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await runner.setup()
         try:
             await web.TCPSite(runner, self.listen.host, self.listen.port).start()
@@ -49,7 +60,9 @@ class OpsServer:
             await runner.cleanup()
             raise
         self._runner = runner
-        log.info("health and metrics on http://%s/", self.listen)
+        log.info(
+            "health and metrics%s on http://%s/", " and webhook" * bool(self._routes), self.listen
+        )
 
     async def stop(self) -> None:
         """Stop listening."""

@@ -24,7 +24,8 @@ from bot.app import build_app
 from bot.clock import Clock
 from bot.context import App, Context
 from bot.emulator import BotApiEmulator, SentMessage, User
-from bot.runtime import open_database, polling, sync
+from bot.logs import Secret
+from bot.runtime import open_database, serving, sync
 from bot.sandbox.files import (
     Downloads,
     database_path,
@@ -34,7 +35,7 @@ from bot.sandbox.files import (
 )
 from bot.sandbox.screen import Screen
 from bot.sandbox.text import DIM
-from bot.settings import Secret, Settings
+from bot.settings import Settings
 
 # Shaped like a real token so PTB accepts it; it never leaves the loopback emulator.
 SANDBOX_TOKEN = "1000000:SANDBOX-offline-never-sent-anywhere"
@@ -90,7 +91,7 @@ async def run_sandbox(
                 await sync(sandbox, database.sessions, now=clock.now() if clock else None)
                 app = build_app(sandbox, database.sessions, clock=clock)
                 handled = _Handled(app)
-                async with polling(app):
+                async with serving(app):
                     screen.banner(database_file.resolve(), reset=reset, files=downloads.folder)
                     user = emulator.user(SANDBOX_USER_ID, "You", language_code="en")
                     await _Conversation(emulator, handled, user, screen, downloads).run(stream)

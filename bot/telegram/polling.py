@@ -9,28 +9,27 @@ refused token or a redirect loop does not: the loop ends with one line saying wh
 the process exits non-zero for its supervisor. An update PTB cannot read is skipped with one
 line and confirmed like the others.
 
-Each batch is kept in the inbox before it is confirmed (the next fetch's offset confirms it), so
-fetching can go on past a chat whose backlog waits on its pace, and an update in hand at a stop
-or a crash runs at the next start. A stop confirms what was fetched, as the next fetch would
+Each batch is kept in the inbox before it is confirmed (the next fetch's offset confirms it), by
+the reception the webhook shares (bot/telegram/reception.py), so fetching can go on past a chat
+whose backlog waits on its pace, and an update in hand at a stop or a crash runs at the next
+start. A stop confirms what was fetched, as the next fetch would
 have, so that an update answered just before it is not given again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.context import App
-from bot.telegram.intake import ALLOWED_UPDATES, Intake
+from bot.telegram.intake import ALLOWED_UPDATES
+from bot.telegram.reception import Reception
 from bot.telegram.transport import RedirectLoop
-from storage import inbox
 
 log = logging.getLogger(__name__)
 
@@ -134,33 +133,29 @@ async def connect(app: App, backoff: Backoff) -> None:
 
 
 class Poller:
-    """The fetch loop: keep each batch in the inbox, confirm it, hand it to the intake."""
+    """The fetch loop: each batch kept and handed over by the reception, then confirmed."""
 
-    def __init__(self, app: App, intake: Intake, *, poll_timeout: float, backoff: Backoff) -> None:
-        self._app, self._intake = app, intake
+    def __init__(
+        self, app: App, reception: Reception, *, poll_timeout: float, backoff: Backoff
+    ) -> None:
+        self._app, self._reception = app, reception
         self._poll_timeout = poll_timeout
         self._backoff = backoff
-        self._sessions = app.bot_data.sessions
         # Every update below this id is in the inbox or handled: the offset to confirm at a stop.
         self._kept_below: int | None = None
 
     async def run(self) -> None:
         """Fetch until cancelled; Unrecoverable when retrying cannot help."""
-        offset = await self._replay()
-        forgetting = asyncio.create_task(self._forget_as_handled(), name="forgetting updates")
+        await self._delete_webhook()
+        offset = self._kept_below = await self._reception.replay()
+        forgetting = asyncio.create_task(
+            self._reception.forget_as_handled(), name="forgetting updates"
+        )
         try:
             await self._fetch_from(offset)
         finally:
             forgetting.cancel()
             await asyncio.gather(forgetting, return_exceptions=True)
-
-    async def forget_handled(self) -> None:
-        """Drop the inbox rows of the updates handled so far."""
-        done = set(self._intake.handled)
-        if done:
-            async with self._sessions.begin() as session:
-                await inbox.forget(session, done)
-            self._intake.forgotten(done)
 
     async def confirm(self) -> None:
         """At a stop, tell Telegram that what was fetched is in hand, as the next fetch would
@@ -177,17 +172,22 @@ class Poller:
         except TimeoutError:
             log.info("could not confirm the last updates at the stop (no answer in time)")
 
-    async def _forget_as_handled(self) -> None:
-        """Drop inbox rows as soon as their updates are handled, many in one write when busy:
-        a handled update left in the inbox would run again after a crash."""
+    async def _delete_webhook(self) -> None:
+        """Switch Telegram back from a webhook, if one is set (getUpdates answers 409 while it
+        is), keeping the updates it holds: they are fetched next."""
+        outage = Outage(self._app, self._backoff)
         while True:
-            await self._intake.some_handled.wait()
-            await self.forget_handled()
+            try:
+                await self._app.bot.delete_webhook(drop_pending_updates=False)
+                return
+            except TelegramError as error:
+                await asyncio.sleep(outage.pause_after(error, "deleting the webhook"))
 
     async def _fetch_from(self, offset: int | None) -> None:
         outage = Outage(self._app, self._backoff)
+        intake = self._reception.intake
         while True:
-            await self._intake.room()
+            await intake.room()
             try:
                 batch = await self._fetch(offset)
             except TelegramError as error:
@@ -198,30 +198,8 @@ class Poller:
             if not ids:
                 continue
             offset = max(ids) + 1
-            updates = [(item, update) for item in batch if (update := self._read(item))]
-            await self._keep({u.update_id: json.dumps(item) for item, u in updates})
+            await self._reception.take(batch)
             self._kept_below = offset
-            for _, update in updates:
-                self._intake.take(update)
-
-    async def _replay(self) -> int | None:
-        """Hand over what the last run kept and did not handle; the offset to fetch from."""
-        async with self._sessions() as session:
-            rows = await inbox.waiting(session)
-        unreadable = []
-        for row in rows:
-            update = self._read(json.loads(row.payload))
-            if update is None:
-                unreadable.append(row.update_id)
-            else:
-                self._intake.take(update)
-        if unreadable:
-            async with self._sessions.begin() as session:
-                await inbox.forget(session, unreadable)
-        if rows:
-            log.info("%d update(s) kept at the last stop are being handled now", len(rows))
-        self._kept_below = rows[-1].update_id + 1 if rows else None
-        return self._kept_below
 
     async def _fetch(self, offset: int | None) -> Sequence[dict[str, Any]]:
         """One long poll, as raw JSON: each update is read on its own."""
@@ -235,28 +213,6 @@ class Poller:
         # get_updates' reading of the whole batch at once is left out.
         result = await self._app.bot._post("getUpdates", data)
         return [item for item in result if isinstance(item, dict)]
-
-    async def _keep(self, payloads: dict[int, str]) -> None:
-        fresh = {key: value for key, value in payloads.items() if key not in self._intake}
-        if fresh:
-            async with self._sessions.begin() as session:
-                await inbox.keep(session, fresh)
-
-    def _read(self, item: dict[str, Any]) -> Update | None:
-        """The update PTB makes of `item`, or None (logged once) if it cannot."""
-        # Whatever PTB raises for it, the update is skipped.
-        try:
-            return Update.de_json(item, self._app.bot)
-        except Exception as error:
-            kinds = ", ".join(key for key in item if key != "update_id") or "empty"
-            log.warning(
-                "skipped update %s (%s): python-telegram-bot cannot read it (%s: %s)",
-                item.get("update_id"),
-                kinds,
-                type(error).__name__,
-                error,
-            )
-            return None
 
 
 def _says(error: TelegramError, word: str) -> bool:

@@ -1,0 +1,1 @@
+"""Webhook mode: its settings, and the aiohttp endpoint Telegram pushes updates to."""
