@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import ops_server
@@ -21,13 +23,14 @@ from bot.ops.observe import counting
 from bot.ops.server import OpsServer
 from bot.settings import Settings
 from bot.telegram.intake import Intake
-from bot.telegram.polling import Backoff, Poller, connect
+from bot.telegram.polling import Backoff, Poller, Unrecoverable, connect
 from bot.telegram.reception import Reception
 from bot.webhook.receiver import MAX_BODY
 from bot.webhook.service import Webhook
 from storage import search
 from storage.db import create_engine, migrate, session_factory
 from storage.sync import SyncReport, sync_content
+from storage.urls import database_location
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +51,26 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """The migrated database; the engine is disposed on the way out."""
     engine = create_engine(settings.storage_url)
     try:
+        await _reach(engine, settings.storage_url)
         await migrate(engine)
         yield Database(engine, session_factory(engine))
     finally:
         await engine.dispose()
+
+
+async def _reach(engine: AsyncEngine, url: str) -> None:
+    """Connect once, so that a database server that is down, or refuses the bot's user, is said
+    in one line (Unrecoverable: a supervisor restarts the bot, by then the server may be up)."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OSError, SQLAlchemyError) as error:
+        cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        raise Unrecoverable(
+            f"storage.url: cannot open the database {database_location(url)} ({reason}); "
+            "start the database server, or fix [storage] url"
+        ) from None
 
 
 async def sync(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, FetchedValue, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, utcnow
@@ -81,6 +81,9 @@ class Digest(Base):
     ends_at: Mapped[datetime | None]
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The order digests were written in, numbered by the database (migration 0020): a notice
+    # and the reminders of one tick share their created_at.
+    written: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
     # Created more than two ticks after it was due, e.g. after the bot was down.
     late: Mapped[bool] = mapped_column(default=False)
     # "open" while deliveries are pending, then "done"; "skipped" if it was never to be sent;

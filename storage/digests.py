@@ -167,9 +167,9 @@ def subscribed(topic: ColumnElement[bool]) -> Select[int]:
 
 def reminder_audience(lead: str) -> Audience:
     """Active chats that want event reminders at this lead time (NULL lead_times: every one)."""
-    listed = func.instr(literal(",") + Subscription.lead_times + literal(","), f",{lead},")
+    listed = (literal(",") + Subscription.lead_times + literal(",")).contains(f",{lead},")
     return subscribed(Subscription.events.is_(true())).where(
-        or_(Subscription.lead_times.is_(None), listed > 0)
+        or_(Subscription.lead_times.is_(None), listed)
     )
 
 

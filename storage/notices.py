@@ -19,7 +19,6 @@ from sqlalchemy import (
     SQLColumnExpression,
     and_,
     func,
-    literal_column,
     or_,
     select,
     true,
@@ -52,7 +51,7 @@ def _latest_fate(event_id: SQLColumnExpression[str]) -> ScalarSelect[str]:
     return (
         select(fate.kind)
         .where(fate.event_id == event_id, fate.kind.in_((Kind.CANCELLED, Kind.RESTORED)))
-        .order_by(literal_column("fate.rowid").desc())
+        .order_by(fate.written.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -115,9 +114,9 @@ async def changed_events(session: AsyncSession, *, now: datetime) -> Sequence[Ev
     """Scheduled events still ahead that some chat was told of with another start, place or
     end, and that have no notice for how they are now."""
     told_elsewhere = reminded(Event.id, unless_told=Event).exists()
-    # The latest reminder or notice made for the event (by SQLite's rowid, the order they were
-    # written in: a notice and the reminders of one tick share their created_at) already tells
-    # of the event as it is now.
+    # The latest reminder or notice made for the event (in the order they were written: a
+    # notice and the reminders of one tick share their created_at) already tells of the event
+    # as it is now.
     recent = aliased(Digest, name="recent")
     latest = (
         select(recent.id)
@@ -126,7 +125,7 @@ async def changed_events(session: AsyncSession, *, now: datetime) -> Sequence[Ev
             recent.kind.in_((Kind.REMINDER, Kind.CHANGED)),
             recent.status != DigestStatus.SKIPPED,
         )
-        .order_by(literal_column("recent.rowid").desc())
+        .order_by(recent.written.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -160,7 +159,7 @@ async def last_told(session: AsyncSession, event: Event) -> Told | None:
                 Digest.starts_at.is_not(None),
                 Digest.id.in_(sent),
             )
-            .order_by(literal_column("digests.rowid").desc())  # written last
+            .order_by(Digest.written.desc())  # written last
             .limit(1)
         )
     ).first()

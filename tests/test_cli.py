@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,25 @@ async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: P
     assert table_count(database, "chats") == 1  # written at the latest on the way out
 
 
+def test_a_database_server_that_is_not_there_is_said_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path / "coopbot.toml"
+    url = f"postgresql+asyncpg://bot:hunter2@127.0.0.1:{port}/coopbot"
+    path.write_text(f'[storage]\nurl = "{url}"\n', "utf-8")
+    result = coopbot("run", "--config", str(path), cwd=tmp_path, env={"COOPBOT_TOKEN": TEST_TOKEN})
+    # Not a wrong setting but a server that is down: exit 1, which a supervisor restarts. The
+    # line before it is the INFO line naming the database.
+    assert result.returncode == 1
+    *_, line = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert line.startswith("coopbot: storage.url: cannot open the database ")
+    assert f"127.0.0.1:{port}/coopbot" in line
+    assert "start the database server" in line
+    assert "hunter2" not in result.stderr + result.stdout
+
+
 @pytest.mark.parametrize(
     ("section", "text", "key"),
     [
@@ -155,7 +175,7 @@ async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: P
         ("digest", 'tick = "99999999999d"', "digest.tick"),
         ("limits", "per_second = true", "limits.per_second"),
         ("limits", "per_group_per_minute = 99999999999", "limits.per_group_per_minute"),
-        ("storage", 'url = "postgresql+asyncpg://bot:pw@db/coopbot"', "storage.url"),
+        ("storage", 'url = "postgresql://bot:pw@db/coopbot"', "storage.url"),
         ("storage", 'url = "::"', "storage.url"),
     ],
 )

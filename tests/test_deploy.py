@@ -130,17 +130,13 @@ def test_compose_runs_postgres_and_the_bot_in_webhook_mode_from_files_that_exist
     assert env["COOPBOT_CONFIG"] == target
     config = ROOT / source
     assert config.is_file()
-    text = config.read_text("utf-8")
-    assert 'url = "postgresql+asyncpg://coopbot:' in text
-    assert "@db/coopbot" in text
-    # The settings loader refuses PostgreSQL URLs until coopbot runs on PostgreSQL (issue 16,
-    # being built apart): the rest of the file is read through it with SQLite in their place.
-    sqlite = f'url = "sqlite+aiosqlite:///{tmp_path}/coopbot.db"'
-    checked = tmp_path / "compose.toml"
-    checked.write_text(re.sub(r'^url = "postgresql\+asyncpg://.*"$', sqlite, text, flags=re.M))
     settings = load_settings(
-        checked, env={"COOPBOT_TOKEN": TEST_TOKEN, "COOPBOT_WEBHOOK_SECRET": "s3cret"}
+        config, env={"COOPBOT_TOKEN": TEST_TOKEN, "COOPBOT_WEBHOOK_SECRET": "s3cret"}
     )
+    # The db service, by the user, password and database compose.yaml gives it.
+    given = db["environment"]
+    user, password, name = given["POSTGRES_USER"], given["POSTGRES_PASSWORD"], given["POSTGRES_DB"]
+    assert settings.storage_url == f"postgresql+asyncpg://{user}:{password}@db/{name}"
     assert settings.webhook is not None
     assert settings.webhook.url.startswith("https://")
     # The health check asks the webhook's server, on the port compose publishes.

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, update
 
 from bot.app import digest_engine
 from bot.context import Context
@@ -29,6 +26,7 @@ from bot.knowledge import refresh
 from bot.settings import Limits, Settings
 from storage import subscriptions
 from storage.bot_models import Chat, Delivery, Digest, Subscription
+from storage.digests import DeliveryStatus
 from storage.models import Agreement, Event, Facility, Fact, Person, Role
 from tests.conftest import DEFAULT_NOW, UNPACED, Running, both_ways
 from tests.helpers import (
@@ -133,16 +131,12 @@ async def test_sends_go_on_while_earlier_ones_are_marked_never_too_many_unmarked
         await subscribe(running, chat_id)
     await add_event(running)
     running.clock.set(START - timedelta(hours=1))
-    database = make_url(running.app.bot_data.settings.storage_url).database
-    assert database is not None
 
-    def marked_sent() -> int:
-        # A plain read beside the bot's connection: WAL lets it see each committed mark.
-        with closing(sqlite3.connect(database)) as connection:
-            (count,) = connection.execute(
-                "SELECT count(*) FROM deliveries WHERE status = 'sent'"
-            ).fetchone()
-        return int(count)
+    async def marked_sent() -> int:
+        # A read of its own beside the bot's connections: it sees each committed mark.
+        async with running.sessions() as session:
+            sent = select(func.count()).where(Delivery.status == DeliveryStatus.SENT)
+            return int(await session.scalar(sent) or 0)
 
     ticking = asyncio.create_task(tick(running))
     # Sent (the emulator has the request) but not yet marked, each time a send arrives; the
@@ -150,12 +144,12 @@ async def test_sends_go_on_while_earlier_ones_are_marked_never_too_many_unmarked
     unmarked = []
     while len(running.emulator.calls_to("sendMessage")) < len(chats):
         await running.emulator.wait_for_call("sendMessage", after=len(running.emulator.calls))
-        unmarked.append(len(running.emulator.calls_to("sendMessage")) - marked_sent())
+        unmarked.append(len(running.emulator.calls_to("sendMessage")) - await marked_sent())
     await ticking
     assert max(unmarked) <= window
     # Marks trail the sends rather than come all at the end, or one at a time after each.
     assert max(unmarked) > 1
-    assert marked_sent() == len(chats)
+    assert await marked_sent() == len(chats)
     assert all(sends_to(running, chat_id) == 1 for chat_id in chats)
 
 
