@@ -61,19 +61,27 @@ class TokenWatch(logging.Handler):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL pass, the tests of SQLite itself are left to the SQLite pass: marked
-    ``sqlite``, or reading its file through an SQLite fixture."""
+    """Each pass runs the tests its database is for, and says which it left to the other.
+
+    The SQLite pass leaves the tests marked ``postgresql`` (of PostgreSQL's own LISTEN, say).
+    The PostgreSQL pass leaves the tests of SQLite itself (marked ``sqlite``, or reading its
+    file through an SQLite fixture) and those marked ``no_database`` (lint, types, texts: run
+    once is enough, they would give the same answer on any database).
+    """
     if POSTGRESQL is None:
-        return
-    sqlite = [
-        item
-        for item in items
-        if item.get_closest_marker("sqlite")
-        or SQLITE_FIXTURES & set(getattr(item, "fixturenames", ()))
-    ]
-    if sqlite:
-        config.hook.pytest_deselected(items=sqlite)
-        items[:] = [item for item in items if item not in sqlite]
+        elsewhere = [item for item in items if item.get_closest_marker("postgresql")]
+    else:
+        elsewhere = [
+            item
+            for item in items
+            if item.get_closest_marker("sqlite")
+            or item.get_closest_marker("no_database")
+            or SQLITE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        ]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        left = set(elsewhere)
+        items[:] = [item for item in items if item not in left]
 
 
 @pytest.fixture(autouse=True)
