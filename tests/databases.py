@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -23,11 +23,11 @@ ENVIRONMENT = "COOPBOT_TEST_POSTGRESQL"
 T = TypeVar("T")
 
 
-def run_apart(work: Callable[[], Awaitable[T]]) -> T:
+def run_apart(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to its end on a loop of its own, whether or not one runs here already:
     fixtures set up and clear databases both inside and outside the tests' loops."""
     with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(lambda: asyncio.run(work())).result()  # type: ignore[arg-type]
+        return thread.submit(lambda: asyncio.run(work())).result()
 
 
 class PostgresServer:

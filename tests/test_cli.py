@@ -155,7 +155,7 @@ async def test_run_creates_its_database_answers_and_stops_on_sigterm(tmp_path: P
         ("digest", 'tick = "99999999999d"', "digest.tick"),
         ("limits", "per_second = true", "limits.per_second"),
         ("limits", "per_group_per_minute = 99999999999", "limits.per_group_per_minute"),
-        ("storage", 'url = "postgresql+asyncpg://bot:pw@db/coopbot"', "storage.url"),
+        ("storage", 'url = "mysql+aiomysql://bot:pw@db/coopbot"', "storage.url"),
         ("storage", 'url = "::"', "storage.url"),
     ],
 )
