@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from bot.settings import Settings
 from storage.db import MIGRATIONS, create_engine, migrate, revisions
 from storage.models import Base
 from tests.conftest import copied
+from tests.revision_rows import MOVED, ROWS
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -169,182 +170,6 @@ async def test_translations_stored_before_search_knew_them_are_searchable(
             assert set(await connection.scalars(text(match), {"match": "reactor"})) == english
     finally:
         await engine.dispose()
-
-
-AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-STAMPS = {"created_at": AT, "updated_at": AT, "position": 1, "origin": "content"}
-# One row a table, in the order their foreign keys need, with a value for each column the table
-# has had at any revision; each revision's tables get the columns they have then. The values
-# are those no migration rewrites (a chat's language already one of ours, an active
-# subscription, a refusal on its minute, a source of content/'s).
-ROWS: dict[str, dict[str, object]] = {
-    "chats": {
-        "id": 1001,
-        "type": "private",
-        "title": "Aigerim",
-        "language": "ru",
-        "zone": "Asia/Almaty",
-        "active": True,
-        "first_seen": AT,
-        "last_seen": AT,
-    },
-    "topics": {"id": "reactors", "title": "Reactors", "position": 1},
-    "sources": {
-        "id": "jinr-ibr2",
-        "title": "IBR-2",
-        "publisher": "JINR",
-        "url": "https://jinr.ru",
-        "published": date(2023, 11, 1),
-        "cited": date(2026, 11, 25),
-        "file": None,
-        "language": "en",
-        "text": "The pulsed reactor.",
-        "origin": "content",
-    },
-    "facts": {
-        "id": "ibr-2-power",
-        "topic": "reactors",
-        "title": "Power",
-        "text": "2 MW.",
-        "source_id": "jinr-ibr2",
-        "deleted_at": None,
-        "version": 1,
-        **STAMPS,
-    },
-    "people": {
-        "id": "grigory-trubnikov",
-        "name": "Grigory Trubnikov",
-        "side": "jinr",
-        "role": "JINR Director",
-        "aliases": None,
-        "source_id": "jinr-ibr2",
-        **STAMPS,
-    },
-    "roles": {
-        "id": "trubnikov-director",
-        "person_id": "grigory-trubnikov",
-        "role": "Director",
-        "organisation": "JINR",
-        "as_of": date(2023, 11, 1),
-        "as_of_precision": "day",
-        "source_id": "jinr-ibr2",
-        **STAMPS,
-    },
-    "facilities": {
-        "id": "ibr-2",
-        "name": "IBR-2",
-        "description": "A pulsed reactor.",
-        "aliases": None,
-        "source_id": "jinr-ibr2",
-        **STAMPS,
-    },
-    "events": {
-        "id": "committee-2023",
-        "title": "Committee",
-        "description": "A session.",
-        "place": "Dubna",
-        "zone": "Europe/Moscow",
-        "precision": "day",
-        "starts_at": AT,
-        "ends_at": None,
-        "status": "scheduled",
-        "source_id": "jinr-ibr2",
-        "people": None,
-        "scheduled_since": None,
-        "version": 1,
-        **STAMPS,
-    },
-    "agreements": {
-        "id": "agreement-2023",
-        "title": "Agreement",
-        "kind": "agreement",
-        "signed": date(2023, 11, 1),
-        "signed_precision": "day",
-        "place": "Dubna",
-        "parties": "JINR",
-        "signatories": None,
-        "purpose": "Co-operation.",
-        "source_id": "jinr-ibr2",
-        **STAMPS,
-    },
-    "translations": {
-        "kind": "facility",
-        "item_id": "ibr-2",
-        "field": "description",
-        "language": "ru",
-        "text": "Импульсный реактор.",
-        "source_id": None,
-        "origin": "content",
-        "updated_at": AT,
-    },
-    "subscriptions": {
-        "chat_id": 1001,
-        "events": True,
-        "news": False,
-        "lead_times": "1d",
-        "thread_id": None,
-        "active": True,
-        "created_at": AT,
-        "updated_at": AT,
-    },
-    "digests": {
-        "id": "summary:2026-11-25",
-        "kind": "summary",
-        "event_id": None,
-        "lead": None,
-        "starts_at": None,
-        "place": None,
-        "ends_at": None,
-        "due_at": AT,
-        "created_at": AT,
-        "late": False,
-        "status": "planned",
-        "text": "This week.",
-        "admin_id": None,
-        "progress_chat_id": None,
-        "progress_message_id": None,
-    },
-    "deliveries": {
-        "digest_id": "summary:2026-11-25",
-        "chat_id": 1001,
-        "status": "pending",
-        "attempts": 0,
-        "error": None,
-        "updated_at": AT,
-        "language": "ru",
-        "zone": "Asia/Almaty",
-        "due_at": AT,
-    },
-    "digest_texts": {
-        "digest_id": "summary:2026-11-25",
-        "language": "ru",
-        "zone": "Asia/Almaty",
-        "text": "Эта неделя.",
-    },
-    "refusals": {
-        "id": 1,
-        "at": AT,
-        "user_id": 7,
-        "username": "someone",
-        "chat_id": 7,
-        "command": "/stats",
-        "count": 1,
-    },
-    "inbox": {"update_id": 42, "payload": "{}"},
-    "changes": {
-        "id": 1,
-        "at": AT,
-        "admin_id": 7,
-        "kind": "fact",
-        "item_id": "ibr-2-power",
-        "action": "edit",
-        "before": "{}",
-        "after": "{}",
-        "reverts": None,
-    },
-}
-# What a migration moves on purpose: 0015 makes people's role a row of roles.
-MOVED = {("people", "role")}
 
 
 def _put_rows(connection: Connection) -> dict[str, dict[str, object]]:
