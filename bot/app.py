@@ -214,6 +214,8 @@ async def prepare(app: App) -> None:
     """Before the first update: read the knowledge, open the index, publish the command menu;
     serve health and metrics if [ops] listen says where."""
     await start_ops_server(app)
+    # Listening before the first read: a commit between the two is noticed, not missed.
+    await app.bot_data.changes.start()
     await refresh(app.bot_data, force=True)
     await sightings.load_admin_names(app.bot_data)
     await app.bot_data.preferences.load(app.bot_data.sessions)
@@ -280,7 +282,7 @@ async def finish(app: App) -> None:
     if app.bot_data.ops_server is not None:
         await app.bot_data.ops_server.stop()
     await sightings.save(app.bot_data)
-    app.bot_data.changes.close()
+    await app.bot_data.changes.close()
     if hasattr(app.bot_data, "search_index"):  # absent if the start failed before opening it
         await app.bot_data.search_index.close()
 

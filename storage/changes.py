@@ -1,36 +1,100 @@
-"""Noticing, for a few microseconds a look, that someone else wrote to the database."""
+"""Noticing, for a few microseconds a look, that someone else wrote to the database.
+
+SQLite: ``PRAGMA data_version`` on a private read-only connection, read at each look: it reads
+the shared WAL index, takes no lock and needs no thread, so it can run before every update.
+
+PostgreSQL: no such probe, but each statement that writes a curated table notifies the channel
+``coopbot_changes`` (migration 0018), when its transaction commits and not if it rolls back. The
+watch LISTENs on a connection of its own; a notice sets a flag, and a look reads the flag. If
+that connection is lost the watch says so once, in a warning, and answers "maybe changed" from
+then on: a reload too many rather than a change missed.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg
 from sqlalchemy.engine import make_url
+
+from storage.urls import POSTGRESQL, SQLITE
+
+CHANNEL = "coopbot_changes"
+# What a notice on the channel says changed: 0018's trigger says "knowledge".
+KNOWLEDGE = "knowledge"
+
+log = logging.getLogger(__name__)
 
 
 class ChangeWatch:
-    """Whether another connection has committed since the last look.
+    """Whether another connection has committed a change to the curated knowledge since the
+    last look. The first look answers yes: nothing has been read yet.
 
-    For SQLite this is ``PRAGMA data_version`` on a private read-only connection: it reads the
-    shared WAL index, takes no lock and needs no thread, so it can run before every update.
-    Other databases have no such probe, and every look answers "maybe changed".
+    ``start`` and ``close`` run on the bot's event loop (PostgreSQL's listening connection lives
+    there); ``changed`` is a synchronous look, cheap enough for every update. ``heard`` is told
+    each notice's payload as it arrives, for whoever needs to know when one has (the tests).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, heard: Callable[[str], None] | None = None) -> None:
         parsed = make_url(url)
-        self._connection: sqlite3.Connection | None = None
+        self._backend = parsed.get_backend_name()
+        self._heard = heard
+        self._sqlite: sqlite3.Connection | None = None
         self._seen: int | None = None
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            self._connection = sqlite3.connect(f"file:{parsed.database}?mode=ro", uri=True)
+        self._listening: Any = None  # an asyncpg.Connection: asyncpg ships no types
+        self._dsn = parsed.set(drivername=POSTGRESQL).render_as_string(hide_password=False)
+        # Changed until a look says otherwise; for PostgreSQL, set again by each notice.
+        self._dirty = True
+        self._closing = False
+        # Set when the listening connection is lost: every look answers "maybe changed".
+        self.lost = asyncio.Event()
+        if self._backend == SQLITE and parsed.database not in (None, "", ":memory:"):
+            self._sqlite = sqlite3.connect(f"file:{parsed.database}?mode=ro", uri=True)
+
+    async def start(self) -> None:
+        """Begin listening (PostgreSQL; nothing to do for SQLite): before the first read of the
+        knowledge, so that no commit falls between that read and the first notice."""
+        if self._backend != POSTGRESQL or self._listening is not None:
+            return
+        self._listening = await asyncpg.connect(self._dsn)
+        self._listening.add_termination_listener(self._lose)
+        await self._listening.add_listener(CHANNEL, self._notice)
 
     def changed(self) -> bool:
-        if self._connection is None:
+        if self._sqlite is not None:
+            (version,) = self._sqlite.execute("PRAGMA data_version").fetchone()
+            changed = version != self._seen
+            self._seen = version
+            return bool(changed)
+        if self._listening is None or self.lost.is_set():
             return True
-        (version,) = self._connection.execute("PRAGMA data_version").fetchone()
-        changed = version != self._seen
-        self._seen = version
-        return bool(changed)
+        changed, self._dirty = self._dirty, False
+        return changed
 
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
+        if self._listening is not None:
+            self._closing = True
+            await self._listening.close()
+            self._listening = None
+
+    def _notice(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload == KNOWLEDGE:
+            self._dirty = True
+        if self._heard is not None:
+            self._heard(payload)
+
+    def _lose(self, _connection: object) -> None:
+        if self._closing:
+            return
+        log.warning(
+            "The connection listening for other processes' changes is lost: from now on, "
+            "until the bot restarts, the knowledge revision is read before every update"
+        )
+        self.lost.set()

@@ -51,8 +51,27 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest Alembic revision; run on every start."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds an SQLite table, and the DROP of the old one fails on
+            # the rows that refer to it (a source's facts) though the new one gets the same
+            # rows. SQLite's own recipe: foreign keys off (outside the transaction), checked
+            # before the commit, on again after it.
+            await connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(_upgrade)
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"the migrations broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                await connection.rollback()  # nothing to undo: out of the failed transaction
+                await connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+                await connection.commit()
 
 
 def _upgrade(connection: Connection) -> None:

@@ -74,19 +74,27 @@ class TokenWatch(logging.Handler):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL pass, the tests of SQLite itself are left to the SQLite pass: marked
-    ``sqlite``, or reading its file through an SQLite fixture."""
+    """Each pass runs the tests its database is for, and says which it left to the other.
+
+    The SQLite pass leaves the tests marked ``postgresql`` (of PostgreSQL's own LISTEN, say).
+    The PostgreSQL pass leaves the tests of SQLite itself (marked ``sqlite``, or reading its
+    file through an SQLite fixture) and those marked ``no_database`` (lint, types, texts: run
+    once is enough, they would give the same answer on any database).
+    """
     if POSTGRESQL is None:
-        return
-    sqlite = [
-        item
-        for item in items
-        if item.get_closest_marker("sqlite")
-        or SQLITE_FIXTURES & set(getattr(item, "fixturenames", ()))
-    ]
-    if sqlite:
-        config.hook.pytest_deselected(items=sqlite)
-        items[:] = [item for item in items if item not in sqlite]
+        elsewhere = [item for item in items if item.get_closest_marker("postgresql")]
+    else:
+        elsewhere = [
+            item
+            for item in items
+            if item.get_closest_marker("sqlite")
+            or item.get_closest_marker("no_database")
+            or SQLITE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        ]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        left = set(elsewhere)
+        items[:] = [item for item in items if item not in left]
 
 
 @pytest.fixture(autouse=True)
@@ -135,8 +143,8 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     if POSTGRESQL is not None:
         name = POSTGRESQL.new_name()
         synced = "sessions" in request.fixturenames
-        templates = request.getfixturevalue("postgresql_templates") if synced else {}
-        url = POSTGRESQL.create(name, template=templates.get("synced"))
+        template = request.getfixturevalue("postgresql_synced") if synced else None
+        url = POSTGRESQL.create(name, template=template)
     yield Settings(token=Secret(TEST_TOKEN), storage_url=url, content_dir=DEFAULT_CONTENT)
     if POSTGRESQL is not None and name is not None:
         POSTGRESQL.drop(name)
@@ -178,18 +186,26 @@ def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _template(tmp_path_factory.mktemp("synced"), content=True)
 
 
-@pytest.fixture(scope="session")
-def postgresql_templates() -> Iterator[dict[str, str]]:
-    """On the PostgreSQL pass, the databases that each test's copies: "migrated" and "synced"."""
+def _postgresql_template(*, content: bool) -> Iterator[str]:
+    """On the PostgreSQL pass, a database that each test's copies, made once; its name."""
     assert POSTGRESQL is not None
-    names = {kind: POSTGRESQL.new_name() for kind in ("migrated", "synced")}
+    name = POSTGRESQL.new_name()
     try:
-        for kind, name in names.items():
-            _build_template(POSTGRESQL.create(name), content=kind == "synced")
-        yield names
+        _build_template(POSTGRESQL.create(name), content=content)
+        yield name
     finally:
-        for name in names.values():
-            POSTGRESQL.drop(name)
+        POSTGRESQL.drop(name)
+
+
+# Apart, so that a test of the migrated schema alone does not wait on (or fail with) a sync.
+@pytest.fixture(scope="session")
+def postgresql_migrated() -> Iterator[str]:
+    yield from _postgresql_template(content=False)
+
+
+@pytest.fixture(scope="session")
+def postgresql_synced() -> Iterator[str]:
+    yield from _postgresql_template(content=True)
 
 
 def copied(template: Path, path: Path) -> Path:
@@ -209,8 +225,8 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         await engine.dispose()
         return
     name = POSTGRESQL.new_name()
-    templates = request.getfixturevalue("postgresql_templates")
-    engine = create_engine(POSTGRESQL.create(name, template=templates["migrated"]))
+    template = request.getfixturevalue("postgresql_migrated")
+    engine = create_engine(POSTGRESQL.create(name, template=template))
     try:
         yield engine
     finally:

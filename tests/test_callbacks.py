@@ -15,6 +15,9 @@ from bot.telegram.callbacks import (
     SearchPage,
 )
 
+# No database: run on the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.no_database
+
 KINDS: list[type[CallbackData]] = [FacilitiesPage, FacilityCard, FactsPage, EventsPage, SearchPage]
 
 

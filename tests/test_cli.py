@@ -175,7 +175,7 @@ def test_a_database_server_that_is_not_there_is_said_in_one_line(tmp_path: Path)
         ("digest", 'tick = "99999999999d"', "digest.tick"),
         ("limits", "per_second = true", "limits.per_second"),
         ("limits", "per_group_per_minute = 99999999999", "limits.per_group_per_minute"),
-        ("storage", 'url = "postgresql://bot:pw@db/coopbot"', "storage.url"),
+        ("storage", 'url = "mysql+aiomysql://bot:pw@db/coopbot"', "storage.url"),
         ("storage", 'url = "::"', "storage.url"),
     ],
 )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.digest.due import (
     Reminder,
     latest_fire,
@@ -18,6 +20,9 @@ from bot.digest.due import (
     upcoming_reminders,
     zoned_moments,
 )
+
+# No database: run on the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.no_database
 
 WEEK, DAY, HOUR = timedelta(days=7), timedelta(days=1), timedelta(hours=1)
 LEADS = (WEEK, DAY, HOUR)

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+# No database: run on the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.no_database
+
 ROOT = Path(__file__).parent.parent
 CHECKS = {
     "ruff check": [sys.executable, "-m", "ruff", "check", "."],

@@ -13,6 +13,9 @@ import pytest
 
 from tests.helpers import RECORD
 
+# No database: run on the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.no_database
+
 NOTES = Path("/work/shared/sources/jinr-kazakhstan-notes.md")
 MONTHS = {
     name: number

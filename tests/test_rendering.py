@@ -15,6 +15,9 @@ from storage.events import period_end
 from storage.models import Event, Fact, Role
 from storage.search import MATCH_END, MATCH_START, Hit
 
+# No database: run on the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.no_database
+
 
 def event(starts: datetime, precision: str, ends: datetime | None = None) -> Event:
     zone = "Asia/Almaty"

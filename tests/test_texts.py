@@ -14,6 +14,9 @@ from bot.curation.content import AGREEMENT_KINDS, KINDS, SIDES
 from bot.telegram.menus import PUBLIC_COMMANDS
 from bot.texts import LOCALES, available_languages, catalog, shorten, texts_for
 
+# No database: run on the SQLite pass only (tests/conftest.py).
+pytestmark = pytest.mark.no_database
+
 ROOT = Path(__file__).parent.parent
 # t("id", ...), texts(update)("id") and context.texts("id"): the ways code asks for a message.
 LITERAL_ID = re.compile(r"""(?:\bt|\)|\.texts)\(\s*"([a-z_]+\.[a-z_.]+)\"""")
