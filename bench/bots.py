@@ -5,7 +5,7 @@ another machine: sharing an event loop with the emulator would charge the emulat
 bot. The parent starts this file with the emulator's URL; it prints one JSON line saying the
 settings it runs with, polls until SIGTERM, and stops cleanly.
 
-    python bench/bots.py coopbot --base-url URL --db PATH [--pool N] [--concurrent N]
+    python bench/bots.py coopbot --base-url URL --db PATH|URL [--pool N] [--concurrent N]
     python bench/bots.py echo --base-url URL --pool N --concurrent N [--aiohttp]
     python bench/bots.py mirror --base-url URL --replies PATH --pool N --concurrent N [--aiohttp]
 
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from databases import as_url
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
@@ -48,19 +49,20 @@ POLL_TIMEOUT = 1.0
 BareApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-def settings_for(db: Path, base_url: str = "http://127.0.0.1:9/bot") -> Settings:
-    """Settings for a bench database; the URL only matters to a running bot."""
+def settings_for(db: str | Path, base_url: str = "http://127.0.0.1:9/bot") -> Settings:
+    """Settings for a bench database (an SQLite file or a URL); the base URL only matters to a
+    running bot."""
     return Settings(
         token=Secret(TOKEN),
         base_url=base_url,
         base_file_url=base_url.replace("/bot", "/file/bot"),
-        storage_url=f"sqlite+aiosqlite:///{db}",
+        storage_url=as_url(db),
         limits=UNLIMITED,
     )
 
 
 async def run_coopbot(
-    base_url: str, db: Path, pool: int | None, concurrent: int | None, profiler: Profiler
+    base_url: str, db: str, pool: int | None, concurrent: int | None, profiler: Profiler
 ) -> None:
     """The real bot as `coopbot run` builds it, on an already synced database."""
     settings = settings_for(db, base_url)
@@ -227,7 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("contender", choices=["coopbot", "echo", "mirror"])
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--db", type=Path, help="synced SQLite file (coopbot only)")
+    parser.add_argument("--db", help="synced SQLite file or database URL (coopbot only)")
     parser.add_argument("--replies", type=Path, help="JSON table of coopbot's replies (mirror)")
     parser.add_argument("--pool", type=int, help="connection pool size (default: coopbot's)")
     parser.add_argument("--concurrent", type=int, help="concurrent updates (default: coopbot's)")

@@ -12,6 +12,7 @@ median and best of each contender and the ratios coopbot/echo and coopbot/mirror
 
     .venv/bin/python bench/commands.py            # 3 rounds, closed loop and burst
     .venv/bin/python bench/commands.py --quick    # 1 round, 20 users x 5 commands
+    .venv/bin/python bench/commands.py --quick --postgresql postgresql://postgres@HOST/postgres
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import commands_table
+import databases
 from bots import TOKEN
+from commands_table import CONTENDERS
+from databases import Databases
 from harness import (
     Replies,
     Sample,
@@ -42,8 +47,6 @@ from harness import (
 
 from bot.emulator import BotApiEmulator, User
 
-TARGET_RATIO = 0.9
-CONTENDERS = ("coopbot", "echo", "mirror")
 WARM_UP_USERS = 20
 WARM_UP_COMMANDS = 5
 # Users of the warm-up have ids far from the measured ones, so the measured users are all new
@@ -118,6 +121,8 @@ class Options:
     mix: dict[str, int]
     # The bare bots on coopbot's aiohttp request class instead of PTB's default HTTPXRequest.
     bare_aiohttp: bool = False
+    # A PostgreSQL server's admin URL: run on SQLite, then on a fresh database there.
+    postgresql: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ async def run_one(
     contender: str,
     mode: str,
     options: Options,
-    db: Path,
+    db: str,
     like: Transport | None,
     recording: Recording,
 ) -> Outcome:
@@ -249,80 +254,32 @@ def describe(recording: Recording, workload: Workload) -> str:
     )
 
 
-def summary(mode: str, outcomes: Sequence[Outcome]) -> list[str]:
-    """Median and best per contender, and the ratios against the target."""
-    lines = []
-    figures: dict[str, tuple[float, float]] = {}
-    for contender in CONTENDERS:
-        samples = [o.sample for o in outcomes if o.contender == contender and o.mode == mode]
-        rates = [s.throughput for s in samples]
-        median, best = statistics.median(rates), max(rates)
-        figures[contender] = (median, best)
-        p50 = statistics.median(s.percentile_ms(50) for s in samples)
-        p99 = statistics.median(s.percentile_ms(99) for s in samples)
-        lines.append(
-            f"  {contender:<8} median {median:6.0f} cmd/s  best {best:6.0f} cmd/s  "
-            f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  (medians over {len(samples)} runs)"
-        )
-        alone = [o.alone for o in outcomes if o.contender == contender and o.alone is not None]
-        if alone and mode == "closed":
-            p50 = statistics.median(s.percentile_ms(50) for s in alone)
-            p99 = statistics.median(s.percentile_ms(99) for s in alone)
-            lines.append(
-                f"  {'':<8} one user alone, no queue ({alone[0].commands} commands): "
-                f"p50 {p50:5.1f} ms  p99 {p99:5.1f} ms"
-            )
-    for other, meaning in (
-        ("echo", "the issue's target"),
-        ("mirror", "coopbot's own work, PTB sending the same messages"),
-    ):
-        ratio = figures["coopbot"][0] / figures[other][0]
-        best_ratio = figures["coopbot"][1] / figures[other][1]
-        verdict = "PASS" if ratio >= TARGET_RATIO else "MISS"
-        lines.append(
-            f"  {f'coopbot/{other} throughput:':<27} {ratio:.2f} (median), {best_ratio:.2f} "
-            f"(best); >= {TARGET_RATIO}: {verdict}  ({meaning})"
-        )
-    ratio = figures["mirror"][0] / figures["echo"][0]
-    best_ratio = figures["mirror"][1] / figures["echo"][1]
-    lines.append(
-        f"  {'mirror/echo throughput:':<27} {ratio:.2f} (median), {best_ratio:.2f} (best)  "
-        "(PTB's cost for coopbot's messages rather than an echo)"
-    )
-    return lines
-
-
-async def main(options: Options) -> None:
+async def run_all(options: Options, dbs: Databases) -> list[Outcome]:
+    """Every round of every mode on databases from `dbs`, a row printed per run."""
     outcomes: list[Outcome] = []
-    with tempfile.TemporaryDirectory(prefix="coopbot-bench-") as tmp:
-        folder = Path(tmp)
-        mix = ", ".join(f"{text} {weight}" for text, weight in options.mix.items())
-        print(f"after /start, commands drawn with weights: {mix}; /search with {QUERIES}")
-        print(
-            f"{options.users} users x {options.commands} commands = "
-            f"{options.users * options.commands} commands per run; modes: "
-            f"{', '.join(options.modes)}; {options.rounds} round(s), contenders alternating"
-        )
-        workload = Workload.of(options)
-        replies = await record_replies(
-            folder / "recording.db", workload.texts(), first_id=RECORDER_FIRST_ID
-        )
-        recording = Recording(replies, folder / "replies.json")
-        write_replies(recording.path, replies)
-        print(describe(recording, workload))
-        print(HEADER, flush=True)
-        for number in range(1, options.rounds + 1):
-            for mode in options.modes:
-                db = folder / f"coopbot-{mode}-{number}.db"
-                coopbot = await run_one("coopbot", mode, options, db, None, recording)
-                print(row(number, coopbot), flush=True)
-                outcomes.append(coopbot)
-                for contender in CONTENDERS[1:]:
-                    outcome = await run_one(
-                        contender, mode, options, db, coopbot.transport, recording
-                    )
-                    print(row(number, outcome), flush=True)
-                    outcomes.append(outcome)
+    workload = Workload.of(options)
+    replies = await record_replies(
+        dbs.new("recording"), workload.texts(), first_id=RECORDER_FIRST_ID
+    )
+    recording = Recording(replies, dbs.folder / "replies.json")
+    write_replies(recording.path, replies)
+    print(describe(recording, workload))
+    print(HEADER, flush=True)
+    for number in range(1, options.rounds + 1):
+        for mode in options.modes:
+            db = dbs.new(f"coopbot-{mode}-{number}")
+            coopbot = await run_one("coopbot", mode, options, db, None, recording)
+            print(row(number, coopbot), flush=True)
+            outcomes.append(coopbot)
+            for contender in CONTENDERS[1:]:
+                outcome = await run_one(contender, mode, options, db, coopbot.transport, recording)
+                print(row(number, outcome), flush=True)
+                outcomes.append(outcome)
+    return outcomes
+
+
+def report(options: Options, outcomes: Sequence[Outcome]) -> None:
+    """The settings all contenders ran with, and each mode's summary."""
     transport = outcomes[0].transport
     print(
         f"\nsettings, all contenders: connection_pool_size={transport.pool}, "
@@ -334,9 +291,34 @@ async def main(options: Options) -> None:
     for mode in options.modes:
         title = "closed loop" if mode == "closed" else "open-loop burst (all queued at once)"
         print(f"{title}:")
-        print("\n".join(summary(mode, outcomes)))
+        print("\n".join(commands_table.summary(mode, outcomes)))
     if options.profile is not None:
         print(f"profiles (pstats) in {options.profile}")
+
+
+async def main(options: Options) -> None:
+    mix = ", ".join(f"{text} {weight}" for text, weight in options.mix.items())
+    print(f"after /start, commands drawn with weights: {mix}; /search with {QUERIES}")
+    print(
+        f"{options.users} users x {options.commands} commands = "
+        f"{options.users * options.commands} commands per run; modes: "
+        f"{', '.join(options.modes)}; {options.rounds} round(s), contenders alternating"
+    )
+    runs: list[list[Outcome]] = []
+    names: list[str] = []
+    kinds = databases.kinds(options.postgresql)
+    for server in kinds:
+        with (
+            tempfile.TemporaryDirectory(prefix="coopbot-bench-") as tmp,
+            databases.databases(Path(tmp), server) as dbs,
+        ):
+            if len(kinds) > 1:
+                print(f"\n== coopbot on {dbs.kind} ==")
+            runs.append(await run_all(options, dbs))
+            names.append(dbs.kind)
+        report(options, runs[-1])
+    if len(kinds) > 1:
+        print("\n" + commands_table.compare(options.modes, runs, names))
 
 
 def parse_options() -> Options:
@@ -357,6 +339,7 @@ def parse_options() -> Options:
     parser.add_argument(
         "--only", metavar="TEXT", help="every command after /start is TEXT, e.g. '/help'"
     )
+    parser.add_argument("--postgresql", metavar="URL", help=databases.POSTGRESQL_OPTION)
     args = parser.parse_args()
     if args.quick:
         args.users, args.commands, args.rounds = 20, 5, 1
@@ -372,6 +355,7 @@ def parse_options() -> Options:
         profile=args.profile.resolve() if args.profile else None,
         mix={args.only: 1} if args.only else MIX,
         bare_aiohttp=args.bare_aiohttp,
+        postgresql=args.postgresql,
     )
 
 

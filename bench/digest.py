@@ -12,6 +12,7 @@ off, over the idle bot's, and the p95 reply time of commands sent while a fan-ou
     .venv/bin/python bench/digest.py            # 1,000 and 10,000 subscribers; 100,000 for memory
     .venv/bin/python bench/digest.py --quick    # 200 and 2,000; 10,000 for memory; ~80 s
     .venv/bin/python bench/digest.py --stop     # SIGTERM mid fan-out: main's code, then this
+    .venv/bin/python bench/digest.py --quick --postgresql URL   # SQLite, then PostgreSQL
 
 ``--stop`` starts the fan-out of a 2,000-chat reminder at L = 30 in a real bot process (the
 JobQueue's way: a task the application waits for when it stops), sends SIGTERM once 200 chats
@@ -41,7 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import databases
 from bots import TOKEN
+from databases import Databases
 from digest_senders import SENDERS, seed
 from digest_stop import main_stop
 from harness import REPLY_TIMEOUT, START_TIMEOUT, percentile
@@ -94,7 +97,7 @@ class Run:
 
 async def fan_out_run(
     contender: str,
-    folder: Path,
+    dbs: Databases,
     *,
     per_second: int | None,
     subscribers: int,
@@ -102,8 +105,10 @@ async def fan_out_run(
     text: str = "",
 ) -> Run:
     """Start the sender against a fresh emulator, fan out, send `commands` meanwhile."""
-    db = folder / f"{contender}-{per_second}-{subscribers}-{commands}.db"
+    folder = dbs.folder
+    db = ""
     if contender == "coopbot":
+        db = dbs.new(f"{contender}-{per_second}-{subscribers}-{commands}")
         await seed(db, subscribers)
     limits = None
     if per_second is not None:
@@ -121,7 +126,7 @@ async def fan_out_run(
         if per_second is not None:
             args += ["--per-second", str(per_second)]
         if contender == "coopbot":
-            args += ["--db", str(db)]
+            args += ["--db", db]
         else:
             text_path = folder / "text.html"
             text_path.write_text(text)
@@ -222,63 +227,103 @@ class Sizes:
     commands: int
 
 
-async def main(sizes: Sizes, ptb: bool, *, rates_only: bool = False) -> None:
-    with tempfile.TemporaryDirectory(prefix="coopbot-bench-digest-") as tmp:
-        folder = Path(tmp)
-        print("rate: emulator strict window of L sends/s and 1/s per chat; one message per chat")
+async def measure(
+    sizes: Sizes, ptb: bool, dbs: Databases, *, rates_only: bool = False
+) -> list[tuple[str, str]]:
+    """The rate runs, then memory and replies meanwhile, printed; the headline figures."""
+    figures: list[tuple[str, str]] = []
+    print("rate: emulator strict window of L sends/s and 1/s per chat; one message per chat")
+    print(
+        "  senders in their own processes; as many sends in flight as coopbot's fan-out "
+        f"allows at L: {in_flight(Limits(per_second=30))} at 30, "
+        f"{in_flight(Limits(per_second=1000))} at 1000",
+        flush=True,
+    )
+    for per_second, subscribers in ((30, sizes.small), (1000, sizes.large)):
+        ours = await fan_out_run("coopbot", dbs, per_second=per_second, subscribers=subscribers)
+        print(rate_row(ours), flush=True)
+        figures += rate_figures(ours)
+        met = ours.rate >= TARGET_RATE * per_second and ours.too_many == 0
+        if ptb:
+            for contender in BARE:
+                bare = await fan_out_run(
+                    contender,
+                    dbs,
+                    per_second=per_second,
+                    subscribers=subscribers,
+                    text=ours.text,
+                )
+                print(rate_row(bare), flush=True)
+        else:
+            why = "aiolimiter is not installed" if dbs.is_sqlite else "no database: beside SQLite"
+            print(f"  ptb      L={per_second:<5} n/a ({why})")
         print(
-            "  senders in their own processes; as many sends in flight as coopbot's fan-out "
-            f"allows at L: {in_flight(Limits(per_second=30))} at 30, "
-            f"{in_flight(Limits(per_second=1000))} at 1000",
+            f"{_verdict(met)} L={per_second}: coopbot {ours.rate / per_second:.3f} L, "
+            f"{ours.too_many} 429s (target >= {TARGET_RATE} L and no 429)",
             flush=True,
         )
-        for per_second, subscribers in ((30, sizes.small), (1000, sizes.large)):
-            ours = await fan_out_run(
-                "coopbot", folder, per_second=per_second, subscribers=subscribers
-            )
-            print(rate_row(ours), flush=True)
-            met = ours.rate >= TARGET_RATE * per_second and ours.too_many == 0
-            if ptb:
-                for contender in BARE:
-                    bare = await fan_out_run(
-                        contender,
-                        folder,
-                        per_second=per_second,
-                        subscribers=subscribers,
-                        text=ours.text,
-                    )
-                    print(rate_row(bare), flush=True)
-            else:
-                print(f"  ptb      L={per_second:<5} n/a (aiolimiter is not installed)")
-            print(
-                f"{_verdict(met)} L={per_second}: coopbot {ours.rate / per_second:.3f} L, "
-                f"{ours.too_many} 429s (target >= {TARGET_RATE} L and no 429)",
-                flush=True,
-            )
-        if rates_only:
-            return
-        memory = await fan_out_run("coopbot", folder, per_second=None, subscribers=sizes.memory)
-        print(
-            f"memory: {memory.subscribers:,} chats, limits off: sent {memory.sent} in "
-            f"{memory.elapsed:.1f} s ({memory.rate:.0f} msg/s); idle RSS "
-            f"{memory.idle_kb / 1024:.1f} MB, peak {memory.peak_kb / 1024:.1f} MB"
-        )
-        print(
-            f"{_verdict(memory.memory_mb <= TARGET_MEMORY_MB)} memory: peak over idle "
-            f"{memory.memory_mb:.1f} MB (target <= {TARGET_MEMORY_MB:.0f} MB)",
-            flush=True,
-        )
-        busy = await fan_out_run(
-            "coopbot", folder, per_second=30, subscribers=sizes.busy, commands=sizes.commands
-        )
-        p50, p95 = percentile(busy.latencies, 50), percentile(busy.latencies, 95)
-        print(
-            f"replies during a fan-out: {sizes.commands} /help from as many users during "
-            f"{busy.subscribers:,} sends at L=30 (sent {busy.sent} at {busy.rate:.1f} msg/s, "
-            f"429s {busy.too_many}): p50 {p50:.3f} s, p95 {p95:.3f} s, "
-            f"max {max(busy.latencies):.3f} s"
-        )
-        print(f"{_verdict(p95 <= TARGET_P95)} replies: p95 {p95:.3f} s (target <= {TARGET_P95} s)")
+    if rates_only:
+        return figures
+    memory = await fan_out_run("coopbot", dbs, per_second=None, subscribers=sizes.memory)
+    print(
+        f"memory: {memory.subscribers:,} chats, limits off: sent {memory.sent} in "
+        f"{memory.elapsed:.1f} s ({memory.rate:.0f} msg/s); idle RSS "
+        f"{memory.idle_kb / 1024:.1f} MB, peak {memory.peak_kb / 1024:.1f} MB"
+    )
+    print(
+        f"{_verdict(memory.memory_mb <= TARGET_MEMORY_MB)} memory: peak over idle "
+        f"{memory.memory_mb:.1f} MB (target <= {TARGET_MEMORY_MB:.0f} MB)",
+        flush=True,
+    )
+    busy = await fan_out_run(
+        "coopbot", dbs, per_second=30, subscribers=sizes.busy, commands=sizes.commands
+    )
+    p50, p95 = percentile(busy.latencies, 50), percentile(busy.latencies, 95)
+    print(
+        f"replies during a fan-out: {sizes.commands} /help from as many users during "
+        f"{busy.subscribers:,} sends at L=30 (sent {busy.sent} at {busy.rate:.1f} msg/s, "
+        f"429s {busy.too_many}): p50 {p50:.3f} s, p95 {p95:.3f} s, "
+        f"max {max(busy.latencies):.3f} s"
+    )
+    print(f"{_verdict(p95 <= TARGET_P95)} replies: p95 {p95:.3f} s (target <= {TARGET_P95} s)")
+    figures += [
+        (f"memory: {memory.subscribers:,} chats, msg/s", f"{memory.rate:.0f}"),
+        ("memory: peak over idle, MB", f"{memory.memory_mb:.1f}"),
+        ("replies during a fan-out: p50 / p95 s", f"{p50:.3f} / {p95:.3f}"),
+    ]
+    return figures
+
+
+def rate_figures(run: Run) -> list[tuple[str, str]]:
+    """A coopbot rate run's figures for the side-by-side table."""
+    name = f"L={run.per_second}, {run.subscribers:,} chats"
+    return [
+        (f"{name}: rate", f"{run.rate / (run.per_second or 1):.3f} L"),
+        (f"{name}: 429s, lost", f"{run.too_many}, {run.failed}"),
+        (f"{name}: sender CPU ms/msg", f"{run.cpu / max(run.sent, 1) * 1000:.2f}"),
+    ]
+
+
+async def main(
+    sizes: Sizes, ptb: bool, *, rates_only: bool = False, postgresql: str | None = None
+) -> None:
+    """measure on SQLite and, given a server, on PostgreSQL; then the two side by side.
+    The bare PTB loops touch no database, so they run beside SQLite only."""
+    kinds = databases.kinds(postgresql)
+    runs: list[list[tuple[str, str]]] = []
+    for server in kinds:
+        with (
+            tempfile.TemporaryDirectory(prefix="coopbot-bench-digest-") as tmp,
+            databases.databases(Path(tmp), server) as dbs,
+        ):
+            if len(kinds) > 1:
+                print(f"\n== coopbot on {dbs.kind} ==")
+            bare = ptb and dbs.is_sqlite
+            runs.append(await measure(sizes, bare, dbs, rates_only=rates_only))
+    if len(kinds) > 1:
+        names = [databases.SQLITE, databases.POSTGRESQL]
+        rows = [(label, [dict(run)[label] for run in runs]) for label, _ in runs[0]]
+        print("\n" + databases.side_by_side("digest, side by side:", rows, names))
 
 
 def _has_aiolimiter() -> bool:
@@ -295,6 +340,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--stop", action="store_true", help="SIGTERM mid fan-out: main's code, then this"
     )
+    parser.add_argument("--postgresql", metavar="URL", help=databases.POSTGRESQL_OPTION)
     parser.add_argument(
         "--baseline", type=Path, help="with --stop: a checkout of main (default: a git worktree)"
     )
@@ -309,9 +355,9 @@ if __name__ == "__main__":
         else:
             asyncio.run(main_stop(2_000, 200, args.baseline))
     elif args.quick:
-        asyncio.run(
-            main(Sizes(200, 2_000, 10_000, 150, 10), _has_aiolimiter(), rates_only=args.rates)
-        )
+        sizes = Sizes(200, 2_000, 10_000, 150, 10)
     else:
         sizes = Sizes(1_000, 10_000, 100_000, 3_000, 100)
-        asyncio.run(main(sizes, _has_aiolimiter(), rates_only=args.rates))
+    if not args.stop:
+        ptb = _has_aiolimiter()
+        asyncio.run(main(sizes, ptb, rates_only=args.rates, postgresql=args.postgresql))

@@ -83,7 +83,7 @@ async def _go() -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
 
-def _settings(db: Path, base_url: str, per_second: int | None) -> Settings:
+def _settings(db: str | Path, base_url: str, per_second: int | None) -> Settings:
     """The bot's settings for a sender: L a second (or no limit), and the scheduler's own tick
     out of the way, since the bench calls the two steps of a tick itself."""
     limits = UNLIMITED
@@ -96,7 +96,7 @@ def _settings(db: Path, base_url: str, per_second: int | None) -> Settings:
     )
 
 
-async def send_coopbot(base_url: str, db: Path, per_second: int | None) -> None:
+async def send_coopbot(base_url: str, db: str | Path, per_second: int | None) -> None:
     """coopbot as `coopbot run` builds it, polling, on the clock of a due reminder."""
     settings = _settings(db, base_url, per_second)
     clock = ManualClock(REMINDER_AT)
@@ -160,7 +160,7 @@ async def send_ptb(
         await wait_for_stop_signal()
 
 
-async def send_until_stopped(base_url: str, db: Path, per_second: int) -> None:
+async def send_until_stopped(base_url: str, db: str | Path, per_second: int) -> None:
     """The fan-out as the tick job runs it, then SIGTERM: the bot's own shutdown, timed."""
     settings = _settings(db, base_url, per_second)
     clock = ManualClock(REMINDER_AT)
@@ -186,7 +186,7 @@ async def send_until_stopped(base_url: str, db: Path, per_second: int) -> None:
 # The parent: emulator, database, drivers.
 
 
-async def seed(db: Path, subscribers: int) -> None:
+async def seed(db: str | Path, subscribers: int) -> None:
     """A synced database with one event ahead and `subscribers` private chats subscribed to it."""
     await prepare_database(db)
     settings = settings_for(db)
@@ -218,7 +218,7 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("contender", choices=["coopbot", "stop", "ptb", "ptb-aio"])
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--db", type=Path)
+    parser.add_argument("--db", help="an SQLite file or a database URL")
     parser.add_argument("--per-second", type=int)
     parser.add_argument("--subscribers", type=int, default=0)
     parser.add_argument("--text", type=Path)

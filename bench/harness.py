@@ -38,8 +38,9 @@ Script = tuple[User, Sequence[str]]
 """One user and the texts they send, in order, in their private chat."""
 
 
-async def prepare_database(db: Path) -> None:
-    """A migrated database at `db` with content/ loaded, as `coopbot run` leaves it."""
+async def prepare_database(db: str | Path) -> None:
+    """A migrated database at `db` (a file or a URL) with content/ loaded, as `coopbot run`
+    leaves it."""
     settings = settings_for(db)
     async with open_database(settings) as database:
         await sync(settings, database.sessions)
@@ -76,7 +77,7 @@ async def bot_process(
     emulator: BotApiEmulator,
     contender: str,
     *,
-    db: Path | None = None,
+    db: str | Path | None = None,
     replies: Path | None = None,
     pool: int | None = None,
     concurrent: int | None = None,
@@ -216,7 +217,7 @@ Replies = dict[str, list[Reply]]
 """Each text, and the messages coopbot sent in answer, in order."""
 
 
-async def record_replies(db: Path, texts: Sequence[str], *, first_id: int) -> Replies:
+async def record_replies(db: str | Path, texts: Sequence[str], *, first_id: int) -> Replies:
     """What coopbot sends for each text, each sent once by a user of its own, all at once."""
     await prepare_database(db)
     async with BotApiEmulator(TOKEN) as emulator:

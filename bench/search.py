@@ -14,6 +14,7 @@ through its SearchIndex. The same SQL through plain sqlite3 shows how much of th
     .venv/bin/python bench/search.py --english        # no translations, English queries only
     .venv/bin/python bench/search.py --baseline       # the bench of where this branch left
                                                       # main first, in the same sitting
+    .venv/bin/python bench/search.py --postgresql URL # on SQLite, then on PostgreSQL
 """
 
 from __future__ import annotations
@@ -23,21 +24,22 @@ import asyncio
 import os
 import random
 import sqlite3
-import statistics
 import string
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import databases
 import search_languages
 from bots import TOKEN, settings_for
 from harness import bot_process, closed_loop, percentile
+from search_report import headline, line, merged, p50_p95, report
+from sqlalchemy.engine import make_url
 
 from bot.emulator import BotApiEmulator, User
 from bot.runtime import open_database
@@ -118,7 +120,7 @@ class Prose:
 Translated = list[tuple[str, str, str, str]]
 
 
-async def fill(db: Path, facts: int, prose: Prose, translated: Translated) -> tuple[float, float]:
+async def fill(db: str, facts: int, prose: Prose, translated: Translated) -> tuple[float, float]:
     """A migrated database with `facts` generated facts and then their translations, as a sync
     loads items and then translations; returns the seconds each insert took."""
     async with open_database(settings_for(db)) as database, database.sessions.begin() as session:
@@ -207,7 +209,7 @@ class Timing:
 
 
 async def time_search(
-    db: Path, pairs: Sequence[tuple[str, str]], readers: Sequence[str]
+    db: str, pairs: Sequence[tuple[str, str]], readers: Sequence[str]
 ) -> list[Timing]:
     """Each query through the bot's SearchIndex, as the handler runs it, after a warm-up."""
     timings = []
@@ -226,7 +228,7 @@ async def time_search(
     return timings
 
 
-async def time_vocabulary(db: Path) -> tuple[float, int]:
+async def time_vocabulary(db: str) -> tuple[float, int]:
     """The first tolerant search on a fresh connection reads the index's terms: that cost."""
     index = await search.SearchIndex.open(settings_for(db).storage_url)
     try:
@@ -238,10 +240,11 @@ async def time_vocabulary(db: Path) -> tuple[float, int]:
         await index.close()
 
 
-def time_sqlite(db: Path, pairs: Sequence[tuple[str, str]], readers: Sequence[str]) -> list[float]:
-    """The same statements through plain sqlite3 on this thread: SQLite's own share of the time."""
+def time_sqlite(db: str, pairs: Sequence[tuple[str, str]], readers: Sequence[str]) -> list[float]:
+    """The same statements through plain sqlite3 on this thread: SQLite's own share of the time.
+    FTS5's SQL, so SQLite only: PostgreSQL's side has no such figure."""
     seconds = []
-    with sqlite3.connect(db) as connection:
+    with sqlite3.connect(str(make_url(db).database)) as connection:
         for number, (_, query) in enumerate(pairs):
             # The statements are search's own; reading them keeps this from drifting from the
             # bot's SQL.
@@ -257,7 +260,7 @@ def time_sqlite(db: Path, pairs: Sequence[tuple[str, str]], readers: Sequence[st
     return seconds
 
 
-async def end_to_end(db: Path, pairs: Sequence[tuple[str, str]]) -> dict[str, list[float]]:
+async def end_to_end(db: str, pairs: Sequence[tuple[str, str]]) -> dict[str, list[float]]:
     """/search through the emulator and the real bot, one user at a time, /help for comparison."""
     user = User(7, "Searcher", language_code="en")
     async with BotApiEmulator(TOKEN) as emulator:
@@ -271,16 +274,51 @@ async def end_to_end(db: Path, pairs: Sequence[tuple[str, str]]) -> dict[str, li
             }
 
 
-def line(label: str, seconds: Sequence[float]) -> str:
-    ms = [value * 1000 for value in seconds]
-    p50, p95, p99 = (percentile(ms, q) for q in (50, 95, 99))
-    return (
-        f"  {label:<22} n={len(ms):<4} p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:6.2f}"
-        f"  max {max(ms):6.2f} ms"
+async def measure(
+    db: str,
+    facts: int,
+    words: list[str],
+    rng: random.Random,
+    work: tuple[list[tuple[str, str]], Translated, Sequence[str]],
+    e2e: int,
+) -> list[tuple[str, str]]:
+    """The whole measurement on the fresh database `db`, printed; its headline figures."""
+    pairs, translated, readers = work
+    sqlite = make_url(db).get_backend_name() == "sqlite"
+    connection = "aiosqlite" if sqlite else "asyncpg"
+    inserted, translations = await fill(db, facts, Prose(words, rng), translated)
+    print(
+        f"{facts} facts over {len(words)} words (Zipf), inserted in {inserted:.1f} s "
+        f"with the FTS triggers; {len(translated)} translations (ru, kk) in "
+        f"{translations:.1f} s; {len(pairs)} queries, readers {', '.join(readers)} in turn"
     )
+    vocabulary_seconds, terms = await time_vocabulary(db)
+    print(
+        f"the tolerant match's vocabulary: {terms} terms read and indexed in "
+        f"{vocabulary_seconds * 1000:.1f} ms (once after each change to the database)"
+    )
+    timings = await time_search(db, pairs, readers)
+    raw = time_sqlite(db, pairs, readers) if sqlite else []
+    print(f"SearchIndex.search(q, limit=5), the bot's read-only {connection} connection:")
+    report(timings, readers, raw)
+    p95 = percentile([t.seconds for t in timings], 95) * 1000
+    verdict = "PASS" if p95 <= TARGET_P95_MS else "MISS"
+    print(f"search p95 {p95:.2f} ms, target <= {TARGET_P95_MS:.0f} ms: {verdict}")
+    figures: list[tuple[str, str]] = headline(
+        inserted, translations, vocabulary_seconds, timings, raw
+    )
+    if e2e:
+        sample = pairs[:e2e]
+        print(f"end to end through the emulator, one user, {len(sample)} commands each:")
+        for label, seconds in (await end_to_end(db, sample)).items():
+            print(line(label, seconds))
+            figures.append((f"end to end {label} p50 / p95 ms", p50_p95(seconds)))
+    return figures
 
 
-async def main(facts: int, count: int, e2e: int, *, english: bool) -> None:
+async def main(
+    facts: int, count: int, e2e: int, *, english: bool, postgresql: str | None = None
+) -> None:
     rng = random.Random(SEED)
     words = vocabulary(rng)
     pairs = queries(words, count, rng)
@@ -294,43 +332,24 @@ async def main(facts: int, count: int, e2e: int, *, english: bool) -> None:
         translated = list(search_languages.translations((russian, kazakh), facts, other))
         pairs += search_languages.queries(russian, kazakh, count, other)
         other.shuffle(pairs)
-    with tempfile.TemporaryDirectory(prefix="coopbot-search-") as tmp:
-        db = Path(tmp) / "search.db"
-        inserted, translations = await fill(db, facts, Prose(words, rng), translated)
-        print(
-            f"{facts} facts over {len(words)} words (Zipf), inserted in {inserted:.1f} s "
-            f"with the FTS triggers; {len(translated)} translations (ru, kk) in "
-            f"{translations:.1f} s; {len(pairs)} queries, readers {', '.join(readers)} in turn"
-        )
-        vocabulary_seconds, terms = await time_vocabulary(db)
-        print(
-            f"the tolerant match's vocabulary: {terms} terms read and indexed in "
-            f"{vocabulary_seconds * 1000:.1f} ms (once after each change to the database)"
-        )
-        timings = await time_search(db, pairs, readers)
-        raw = time_sqlite(db, pairs, readers)
-        print("SearchIndex.search(q, limit=5), the bot's read-only aiosqlite connection:")
-        print(line("all queries", [t.seconds for t in timings]))
-        by_kind: dict[str, list[Timing]] = defaultdict(list)
-        for timing in timings:
-            by_kind[timing.kind].append(timing)
-        for kind, group in by_kind.items():
-            hits = statistics.median(t.total for t in group)
-            print(line(kind, [t.seconds for t in group]) + f"  (median {hits:.0f} hits)")
-        tolerant = [t.seconds for t in timings if t.respelled or t.total == 0]
-        print(line("tolerant path", tolerant) + "  (exact search found nothing)")
-        for reader in readers if len(readers) > 1 else ():
-            print(line(f"reader {reader}", [t.seconds for t in timings if t.reader == reader]))
-        print("the same SQL through plain sqlite3 on this thread, no aiosqlite:")
-        print(line("all queries", raw))
-        p95 = percentile([t.seconds for t in timings], 95) * 1000
-        verdict = "PASS" if p95 <= TARGET_P95_MS else "MISS"
-        print(f"search p95 {p95:.2f} ms, target <= {TARGET_P95_MS:.0f} ms: {verdict}")
-        if e2e:
-            sample = pairs[:e2e]
-            print(f"end to end through the emulator, one user, {len(sample)} commands each:")
-            for label, seconds in (await end_to_end(db, sample)).items():
-                print(line(label, seconds))
+    prose = rng.getstate()
+    kinds = databases.kinds(postgresql)
+    runs: list[list[tuple[str, str]]] = []
+    names: list[str] = []
+    for server in kinds:
+        with (
+            tempfile.TemporaryDirectory(prefix="coopbot-search-") as tmp,
+            databases.databases(Path(tmp), server) as dbs,
+        ):
+            if len(kinds) > 1:
+                print(f"\n== search on {dbs.kind} ==")
+            # The same facts on each: the prose generator from where the queries left it.
+            rng.setstate(prose)
+            work = (pairs, translated, readers)
+            runs.append(await measure(dbs.new("search"), facts, words, rng, work, e2e))
+            names.append(dbs.kind)
+    if len(kinds) > 1:
+        print("\n" + databases.side_by_side("search, side by side:", merged(runs), names))
 
 
 def baseline(ref: str | None, args: argparse.Namespace) -> None:
@@ -368,9 +387,12 @@ if __name__ == "__main__":
         metavar="REF",
         help="run REF's bench/search.py first (no REF: where this branch left main)",
     )
+    parser.add_argument("--postgresql", metavar="URL", help=databases.POSTGRESQL_OPTION)
     args = parser.parse_args()
     if args.quick:
         args.facts, args.queries, args.e2e = 2_000, 60, 10
     if args.baseline is not None:
         baseline(args.baseline or None, args)
-    asyncio.run(main(args.facts, args.queries, args.e2e, english=args.english))
+    asyncio.run(
+        main(args.facts, args.queries, args.e2e, english=args.english, postgresql=args.postgresql)
+    )
