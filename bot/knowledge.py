@@ -24,7 +24,12 @@ async def keep_knowledge_fresh(update: Update, context: Context) -> None:
     """Before each update: reload if anyone (a sync, another process) changed the knowledge.
 
     The watch costs microseconds; the revision is read only after some commit, and the rows
-    only when that commit touched curated tables.
+    only when that commit touched curated tables. Chats whose language or zone another
+    process wrote are read again too.
     """
-    if context.bot_data.changes.changed():
-        await refresh(context.bot_data)
+    data = context.bot_data
+    if data.changes.changed():
+        await refresh(data)
+    chosen = data.changes.chose()
+    if chosen:
+        await data.preferences.reread(data.sessions, chosen)

@@ -8,6 +8,11 @@ PostgreSQL: no such probe, but each statement that writes a curated table notifi
 watch LISTENs on a connection of its own; a notice sets a flag, and a look reads the flag. If
 that connection is lost the watch says so once, in a warning, and answers "maybe changed" from
 then on: a reload too many rather than a change missed.
+
+A chat's choice of language or zone (kept in each process's memory, bot/reader/preferences.py)
+is told on the same channel, as ``preferences:<chat id>``, by the transaction that writes it;
+the watch hands the chat ids over to be read again. SQLite's bots are one process: nothing to
+tell.
 """
 
 from __future__ import annotations
@@ -19,13 +24,18 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialect import on_postgresql
 from storage.urls import POSTGRESQL, SQLITE
 
 CHANNEL = "coopbot_changes"
-# What a notice on the channel says changed: 0018's trigger says "knowledge".
+# What a notice on the channel says changed: 0018's trigger says "knowledge"; a chat's choice
+# of language or zone, "preferences:<chat id>".
 KNOWLEDGE = "knowledge"
+PREFERENCES = "preferences:"
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,7 @@ class ChangeWatch:
         self._dsn = parsed.set(drivername=POSTGRESQL).render_as_string(hide_password=False)
         # Changed until a look says otherwise; for PostgreSQL, set again by each notice.
         self._dirty = True
+        self._chosen: set[int] = set()
         self._closing = False
         # Set when the listening connection is lost: every look answers "maybe changed".
         self.lost = asyncio.Event()
@@ -75,6 +86,12 @@ class ChangeWatch:
         changed, self._dirty = self._dirty, False
         return changed
 
+    def chose(self) -> set[int]:
+        """The chats another process (or this one) has written a new language or zone of since
+        the last look."""
+        chosen, self._chosen = self._chosen, set()
+        return chosen
+
     async def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
@@ -87,6 +104,8 @@ class ChangeWatch:
     def _notice(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         if payload == KNOWLEDGE:
             self._dirty = True
+        elif payload.startswith(PREFERENCES) and payload[len(PREFERENCES) :].lstrip("-").isdigit():
+            self._chosen.add(int(payload[len(PREFERENCES) :]))
         if self._heard is not None:
             self._heard(payload)
 
@@ -98,3 +117,10 @@ class ChangeWatch:
             "until the bot restarts, the knowledge revision is read before every update"
         )
         self.lost.set()
+
+
+async def tell_preferences(session: AsyncSession, chat_id: int) -> None:
+    """On PostgreSQL, tell every bot process, when this transaction commits, that the chat has
+    chosen a new language or zone."""
+    if on_postgresql(session):
+        await session.execute(select(func.pg_notify(CHANNEL, f"{PREFERENCES}{chat_id}")))

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, func, literal, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage import changes
 from storage.bot_models import Chat, Delivery, Subscription
 from storage.dialect import insert_new, upsert
 from storage.digests import DeliveryStatus
@@ -152,11 +153,23 @@ async def preferences(session: AsyncSession) -> dict[int, Preference]:
     return {chat_id: Preference(language, zone) for chat_id, language, zone in found}
 
 
+async def preferences_of(
+    session: AsyncSession, chat_ids: Collection[int]
+) -> dict[int, Preference]:
+    """These chats' language and zone as written now (another process may have changed them)."""
+    found = await session.execute(
+        select(Chat.id, Chat.language, Chat.zone).where(Chat.id.in_(chat_ids))
+    )
+    return {chat_id: Preference(language, zone) for chat_id, language, zone in found}
+
+
 async def prefer(session: AsyncSession, seen: Sighting, preference: Preference) -> None:
-    """Record the chat's choice of language and zone (a zone of None: the bot's)."""
+    """Record the chat's choice of language and zone (a zone of None: the bot's), and tell the
+    other processes on the database which chat chose (storage/changes.py)."""
     await remember(session, [seen])
     await session.execute(
         update(Chat)
         .where(Chat.id == seen.chat_id)
         .values(language=preference.language, zone=preference.zone)
     )
+    await changes.tell_preferences(session, seen.chat_id)

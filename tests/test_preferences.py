@@ -3,14 +3,18 @@ the emulator; and what the reader sees of times once a zone is chosen."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.app import channel_preference
+from bot.emulator import BotApiEmulator
 from bot.reader.preferences import Preferences
 from bot.texts import texts_for
-from tests.conftest import Running, both_ways
+from tests.conftest import TEST_TOKEN, Running, both_ways, started
 from tests.helpers import add_event
 from tests.helpers import chat_row as stored_chat
 
@@ -159,3 +163,25 @@ async def test_the_digest_channel_reads_in_the_language_and_zone_the_config_give
     await channel_preference(running.app.bot_data)
     assert await chat_row(running, -1009) == ("kk", "Europe/Moscow")
     assert running.app.bot_data.preferences.of(-1009).language == "kk"
+
+
+@pytest.mark.postgresql
+async def test_a_language_chosen_in_one_process_is_read_by_another(running: Running) -> None:
+    """Two bots on one PostgreSQL database: the choice made through one is told to the other
+    (storage/changes.py), which answers the chat in it from then on."""
+    async with (
+        BotApiEmulator(token=TEST_TOKEN) as elsewhere,
+        started(elsewhere, running.settings, running.sessions, running.clock) as other,
+    ):
+        here, there = running.chat(), other.chat()
+        english = (await there.send("/help")).text
+        await here.press(await here.send("/language"), "Русский")
+        russian = (await here.send("/help")).text
+        assert russian != english
+        # The notice reaches the other bot moments after the commit: each /help is a real
+        # update it answers, in English until it has heard.
+        answered = english
+        async with asyncio.timeout(10.0):
+            while answered == english:
+                answered = (await there.send("/help")).text
+        assert answered == russian

@@ -25,6 +25,11 @@ class Preferences:
         async with sessions() as session:
             self._chats = await chats.preferences(session)
 
+    async def reread(self, sessions: async_sessionmaker[AsyncSession], chat_ids: set[int]) -> None:
+        """Read these chats again: another process has written their choice."""
+        async with sessions() as session:
+            self._chats.update(await chats.preferences_of(session, chat_ids))
+
     def meet(self, chat_id: int, language: str | None) -> None:
         """A chat seen: one the bot meets now reads in its first sender's language."""
         if language and chat_id not in self._chats:
