@@ -9,7 +9,6 @@ recorded, with its status, so a test can see a 403 or a retry happen without sle
 
 import asyncio
 import contextlib
-import ipaddress
 import re
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from bot.emulator.methods import Method
 from bot.emulator.params import Params
 from bot.emulator.store import DEFAULT_UPDATES, Signal, Store
 from bot.emulator.values import ApiError, JsonDict
+from bot.webhook.settings import is_loopback
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -130,7 +130,7 @@ class Webhooks:
             # Telegram: an empty url removes the webhook.
             return await self._delete(params)
         parts = urlsplit(url)
-        if parts.scheme != "https" and not _loopback(parts.hostname or ""):
+        if parts.scheme != "https" and not is_loopback(parts.hostname or ""):
             raise ApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         secret = params.text("secret_token")
         if secret is not None and not _SECRET.fullmatch(secret):
@@ -216,13 +216,3 @@ class Webhooks:
                 await r.read()
                 return r.status
         return None
-
-
-def _loopback(host: str) -> bool:
-    """The emulator lets a loopback webhook be plain HTTP: tests have no certificate."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -119,7 +119,7 @@ def _url(value: str | None) -> str:
             f"telegram.webhook_url: its path {parts.path} is one of the health and metrics "
             f"paths ({', '.join(OPS_PATHS)}); choose another ({example})"
         )
-    if _is_loopback(parts.hostname):
+    if is_loopback(parts.hostname):
         # The emulator and tests: no Telegram, no TLS.
         return value
     if parts.scheme != "https":
@@ -151,7 +151,8 @@ def _secret(value: str | None, env: Mapping[str, str]) -> Secret:
     return Secret(value)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """localhost or a loopback address: where a webhook may be plain HTTP (tests, a proxy)."""
     if host == "localhost":
         return True
     try:
