@@ -31,5 +31,7 @@ async def keep_knowledge_fresh(update: Update, context: Context) -> None:
     if data.changes.changed():
         await refresh(data)
     chosen = data.changes.chose()
-    if chosen:
+    if chosen is None:
+        await data.preferences.load(data.sessions)
+    elif chosen:
         await data.preferences.reread(data.sessions, chosen)

@@ -6,8 +6,10 @@ the shared WAL index, takes no lock and needs no thread, so it can run before ev
 PostgreSQL: no such probe, but each statement that writes a curated table notifies the channel
 ``coopbot_changes`` (migration 0018), when its transaction commits and not if it rolls back. The
 watch LISTENs on a connection of its own; a notice sets a flag, and a look reads the flag. If
-that connection is lost the watch says so once, in a warning, and answers "maybe changed" from
-then on: a reload too many rather than a change missed.
+that connection is lost (the server restarted, an operator ended it) the watch says so in a
+warning and connects again, waiting longer after each failure, up to RECONNECT_MAX; until it
+listens again every look answers "maybe changed", and once it does, every chat's choice is to
+be read again: a reload too many rather than a change missed.
 
 A chat's choice of language or zone (kept in each process's memory, bot/reader/preferences.py)
 is told on the same channel, as ``preferences:<chat id>``, by the transaction that writes it;
@@ -36,6 +38,9 @@ CHANNEL = "coopbot_changes"
 # of language or zone, "preferences:<chat id>".
 KNOWLEDGE = "knowledge"
 PREFERENCES = "preferences:"
+# The wait before the first attempt to listen again, doubled after each failure up to the max.
+RECONNECT_FIRST = 0.5
+RECONNECT_MAX = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +65,14 @@ class ChangeWatch:
         # Changed until a look says otherwise; for PostgreSQL, set again by each notice.
         self._dirty = True
         self._chosen: set[int] = set()
+        # Notices may have been missed (the connection was lost): every chat is to be read.
+        self._missed = False
         self._closing = False
-        # Set when the listening connection is lost: every look answers "maybe changed".
+        self._reconnecting: asyncio.Task[None] | None = None
+        # Set while the listening connection is lost: every look answers "maybe changed".
         self.lost = asyncio.Event()
+        # Set each time the watch listens again after a loss (for the tests).
+        self.listening_again = asyncio.Event()
         if self._backend == SQLITE and parsed.database not in (None, "", ":memory:"):
             self._sqlite = sqlite3.connect(f"file:{parsed.database}?mode=ro", uri=True)
 
@@ -71,9 +81,17 @@ class ChangeWatch:
         knowledge, so that no commit falls between that read and the first notice."""
         if self._backend != POSTGRESQL or self._listening is not None:
             return
-        self._listening = await asyncpg.connect(self._dsn)
-        self._listening.add_termination_listener(self._lose)
-        await self._listening.add_listener(CHANNEL, self._notice)
+        await self._listen()
+
+    async def _listen(self) -> None:
+        connection = await asyncpg.connect(self._dsn)
+        try:
+            await connection.add_listener(CHANNEL, self._notice)
+        except BaseException:
+            await connection.close()
+            raise
+        connection.add_termination_listener(self._lose)
+        self._listening = connection
 
     def changed(self) -> bool:
         if self._sqlite is not None:
@@ -86,18 +104,26 @@ class ChangeWatch:
         changed, self._dirty = self._dirty, False
         return changed
 
-    def chose(self) -> set[int]:
+    def chose(self) -> set[int] | None:
         """The chats another process (or this one) has written a new language or zone of since
-        the last look."""
+        the last look; None if any chat may have: notices were missed while not listening."""
+        if self._missed:
+            self._missed = False
+            self._chosen.clear()
+            return None
         chosen, self._chosen = self._chosen, set()
         return chosen
 
     async def close(self) -> None:
+        self._closing = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            await asyncio.gather(self._reconnecting, return_exceptions=True)
+            self._reconnecting = None
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
         if self._listening is not None:
-            self._closing = True
             await self._listening.close()
             self._listening = None
 
@@ -113,10 +139,31 @@ class ChangeWatch:
         if self._closing:
             return
         log.warning(
-            "The connection listening for other processes' changes is lost: from now on, "
-            "until the bot restarts, the knowledge revision is read before every update"
+            "The connection listening for other processes' changes is lost: connecting again; "
+            "until then the knowledge revision is read before every update"
         )
+        self._listening = None
         self.lost.set()
+        self.listening_again.clear()
+        self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        wait = RECONNECT_FIRST
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                wait = min(wait * 2, RECONNECT_MAX)
+                log.debug("Listening again failed (%s); next try in %.1f s", error, wait)
+                continue
+            break
+        # What was told while nobody listened is unknown: read it all again.
+        self._dirty = True
+        self._missed = True
+        self.lost.clear()
+        self.listening_again.set()
+        log.info("Listening for other processes' changes again")
 
 
 async def tell_preferences(session: AsyncSession, chat_id: int) -> None:

@@ -50,6 +50,8 @@ UPDATES_BY = ("polling", "webhook")
 SUITE_UPDATES_BY = os.environ.get("COOPBOT_TEST_UPDATES", "polling")
 # One test of each handler module runs both ways in the default suite: decorate it with this.
 both_ways = pytest.mark.parametrize("updates_by", UPDATES_BY, indirect=True)
+# A test of long polling itself (it drives getUpdates), whichever way the suite runs.
+by_polling = pytest.mark.parametrize("updates_by", ["polling"], indirect=True)
 # A moment after every event in content/ (all in 2023), as on the day this was written.
 DEFAULT_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 # Limits the pacing never has to wait for, where a test is about something else: it would only

@@ -12,8 +12,10 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from bot.app import digest_engine
 from bot.curation.loading import load_content
@@ -187,3 +189,21 @@ async def start_bot(settings_path: Path, log: Path | None = None) -> asyncio.sub
         )
     with log.open("ab") as stderr:
         return await asyncio.create_subprocess_exec(*command, cwd=ROOT, env=env, stderr=stderr)
+
+
+async def end_the_listening_connection(url: str) -> None:
+    """End the PostgreSQL connection the change watch listens on (storage/changes.py), as a
+    server restart or an operator's pg_terminate_backend would."""
+    admin = await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        # Every backend listening on the channel: the watch's, since nobody else listens here.
+        terminated = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND query ILIKE 'LISTEN%'"
+        )
+    finally:
+        await admin.close()
+    assert terminated == 1

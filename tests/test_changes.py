@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +20,7 @@ from storage.bot_models import Chat
 from storage.changes import CHANNEL, ChangeWatch
 from storage.db import session_factory
 from storage.models import Topic
+from tests.helpers import end_the_listening_connection
 
 pytestmark = pytest.mark.postgresql
 
@@ -122,24 +122,21 @@ async def test_a_write_to_the_chats_is_no_change_to_the_knowledge(
     assert watch.changed()
 
 
-async def test_a_lost_connection_is_said_once_and_every_look_is_a_change_after_it(
-    engine: AsyncEngine, watch: ChangeWatch, caplog: pytest.LogCaptureFixture
+async def test_a_lost_connection_is_said_and_the_watch_listens_again(
+    engine: AsyncEngine, watch: ChangeWatch, heard: Heard, caplog: pytest.LogCaptureFixture
 ) -> None:
-    admin = await asyncpg.connect(
-        engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    )
-    try:
-        # Every backend listening on the channel: the watch's, since nobody else listens here.
-        terminated = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND query ILIKE 'LISTEN%'"
-        )
-    finally:
-        await admin.close()
-    assert terminated == 1
+    await end_the_listening_connection(engine.url.render_as_string(hide_password=False))
     await asyncio.wait_for(watch.lost.wait(), PATIENCE)
-    assert [watch.changed() for _ in range(3)] == [True, True, True]
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert [r.name for r in warnings] == ["storage.changes"]
     assert "lost" in warnings[0].getMessage()
+    await asyncio.wait_for(watch.listening_again.wait(), PATIENCE)
+    # What was told meanwhile is unknown: the knowledge and every chat's choice are read again.
+    assert watch.changed()
+    assert watch.chose() is None
+    assert not watch.changed()
+    assert watch.chose() == set()
+    # And it hears again.
+    await add_topic(engine, "reactors")
+    await heard.until("knowledge")
+    assert watch.changed()

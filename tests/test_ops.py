@@ -15,7 +15,7 @@ from bot.emulator import ApiError
 from bot.ops.listen import Listen
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import head_revision
-from tests.conftest import TEST_TOKEN, Running, closed_port
+from tests.conftest import TEST_TOKEN, Running, by_polling, closed_port
 from tests.helpers import START, add_event, subscribe, tick, tick_at
 
 
@@ -71,6 +71,7 @@ async def test_a_running_bot_is_ready(running: Running) -> None:
     assert await fetch(running, "/readyz") == (200, "ready\n")
 
 
+@by_polling
 async def test_not_ready_once_two_ticks_pass_without_a_tick(running: Running) -> None:
     every = running.settings.digest.tick
     running.clock.advance(2 * every + timedelta(seconds=1))
@@ -82,6 +83,7 @@ async def test_not_ready_once_two_ticks_pass_without_a_tick(running: Running) ->
     assert await fetch(running, "/readyz") == (200, "ready\n")
 
 
+@by_polling
 async def test_not_ready_when_the_bot_api_fails_for_over_a_minute(running: Running) -> None:
     emulator = running.emulator
     emulator.fail("getUpdates", ApiError(500, "Internal Server Error"), times=10**6)

@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from bot.app import channel_preference
 from bot.emulator import BotApiEmulator
 from bot.reader.preferences import Preferences
+from bot.telegram import sightings
 from bot.texts import texts_for
+from storage.bot_models import Chat
 from tests.conftest import TEST_TOKEN, Running, both_ways, started
-from tests.helpers import add_event
+from tests.helpers import add_event, end_the_listening_connection
 from tests.helpers import chat_row as stored_chat
 
 
@@ -185,3 +188,20 @@ async def test_a_language_chosen_in_one_process_is_read_by_another(running: Runn
             while answered == english:
                 answered = (await there.send("/help")).text
         assert answered == russian
+
+
+@pytest.mark.postgresql
+async def test_choices_are_read_again_once_the_watch_listens_again(running: Running) -> None:
+    """While the change watch was not listening, another process's notice may have gone
+    unheard: once it listens again, every chat's choice is read from the database."""
+    chat = running.chat(1001)
+    english = (await chat.send("/help")).text
+    await sightings.save(running.app.bot_data)  # the chat's row, written now, not in a second
+    watch = running.app.bot_data.changes
+    await end_the_listening_connection(running.settings.storage_url)
+    await asyncio.wait_for(watch.listening_again.wait(), 10.0)
+    # Written as by a process whose notice nobody heard: this tells no one.
+    async with running.sessions.begin() as session:
+        await session.execute(update(Chat).where(Chat.id == 1001).values(language="ru"))
+    assert english != (russian := (await chat.send("/help")).text)
+    assert "/subscribe — напоминания" in russian

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from storage import search
-from storage.models import Fact, Person, Role
+from storage.models import Fact, Person, Role, Translation
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -182,3 +182,64 @@ async def test_close_spellings_know_a_word_added_after_the_first_search(
         )
     results = await index.search("Жамбыл")
     assert [hit.item_id for hit in results.hits] == ["zhambyl"]
+
+
+def _zhambyl() -> list[object]:
+    """A fact and its four translations, as a sync writes them."""
+    fact = Fact(
+        id="zhambyl",
+        topic="directions",
+        title="A school in Zhambyl",
+        text="Added by a test.",
+        source_id="jinr-2023-10-04-agreement-of-intent",
+    )
+    said = {
+        ("title", "ru"): "Школа в Жамбыле",
+        ("text", "ru"): "Добавлено тестом.",
+        ("title", "kk"): "Жамбылдағы мектеп",
+        ("text", "kk"): "Тест қосқан.",
+    }
+    return [fact] + [
+        Translation(kind="fact", item_id="zhambyl", field=field, language=language, text=words)
+        for (field, language), words in said.items()
+    ]
+
+
+@pytest.mark.postgresql
+async def test_an_item_and_its_translations_are_indexed_once_at_commit(
+    index: search.SearchIndex, sessions: Sessions
+) -> None:
+    """Migration 0021: five writes to one item rebuild its search row once, when the
+    transaction commits; until then, and if it rolls back, search does not know them."""
+    async with sessions() as session, session.begin():
+        session.add_all(_zhambyl())
+        await session.flush()
+        assert (await index.search("мектеп")).total == 0  # not committed yet
+        # The deferred rebuild runs now rather than at commit, so that this transaction's
+        # own counts show it: one row put in and filled, not one per write.
+        await session.execute(text("SET CONSTRAINTS search_pending_refresh IMMEDIATE"))
+        written = await session.execute(
+            text(
+                "SELECT pg_stat_get_xact_tuples_inserted(r), pg_stat_get_xact_tuples_updated(r), "
+                "pg_stat_get_xact_tuples_deleted(r) FROM CAST('search_text' AS regclass) r"
+            )
+        )
+        assert tuple(written.one()) == (1, 1, 0)
+    found = await index.search("мектеп", language="kk")
+    assert [(hit.item_id, hit.title) for hit in found.hits] == [("zhambyl", "Жамбылдағы мектеп")]
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM search_pending")) == 0
+
+
+@pytest.mark.postgresql
+async def test_writes_rolled_back_leave_search_as_it_was(
+    index: search.SearchIndex, sessions: Sessions
+) -> None:
+    async with sessions() as session:
+        session.add_all(_zhambyl())
+        await session.flush()
+        await session.rollback()
+    assert (await index.search("мектеп")).total == 0
+    assert (await index.search("Zhambyl")).total == 0
+    async with sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM search_pending")) == 0
