@@ -21,14 +21,14 @@ from bot.ops import health
 from bot.ops.listen import Listen
 from bot.ops.metrics import Metrics
 from bot.ops.observe import time_handlers
-from bot.ops.server import OpsServer
+from bot.ops.server import CannotListen, OpsServer
 from bot.reader.preferences import Preferences
 from bot.settings import Settings
 from bot.telegram import sightings
 from bot.telegram.courier import Courier
 from bot.telegram.menus import languages, menus
 from bot.telegram.pacing import SmoothRateLimiter
-from bot.telegram.polling import READ_SLACK
+from bot.telegram.polling import READ_SLACK, Unrecoverable
 from bot.telegram.search_memory import RecentSearches
 from bot.telegram.transport import AiohttpRequest
 from handlers import (
@@ -253,7 +253,12 @@ async def start_ops_server(app: App) -> None:
     if listen is None or app.bot_data.settings.webhook is not None:
         return
     server = ops_server(app, listen)
-    await server.start()
+    try:
+        await server.start()
+    except CannotListen as error:
+        raise Unrecoverable(
+            f"ops.listen: {error}; choose a free port, or this machine's address, in [ops] listen"
+        ) from None
     app.bot_data.ops_server = server
 
 

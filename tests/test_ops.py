@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import socket
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -11,12 +13,12 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.emulator import ApiError
+from bot.emulator import ApiError, BotApiEmulator
 from bot.ops.listen import Listen
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import head_revision
-from tests.conftest import TEST_TOKEN, Running, by_polling, closed_port
-from tests.helpers import START, add_event, subscribe, tick, tick_at
+from tests.conftest import TEST_TOKEN, TEST_WEBHOOK_SECRET, Running, by_polling, closed_port
+from tests.helpers import START, add_event, config_file, start_bot, subscribe, tick, tick_at
 
 
 @pytest.fixture
@@ -158,3 +160,47 @@ def test_ops_listen_is_off_unless_set_and_read_when_set(tmp_path: Path) -> None:
     path = tmp_path / "coopbot.toml"
     path.write_text('[ops]\nlisten = "[::1]:9091"\n', "utf-8")
     assert load_settings(path, env={}).ops_listen == Listen("::1", 9091)
+
+
+def _listening_on(port: int, base_url: str, way: str) -> dict[str, str]:
+    """The config's sections for a bot that serves on `port`: health and metrics on their own
+    server, or beside the webhook."""
+    telegram = f'base_url = "{base_url}"'
+    if way == "ops":
+        return {"telegram": telegram, "ops": f'listen = "127.0.0.1:{port}"'}
+    webhook = (
+        'mode = "webhook"',
+        f'webhook_url = "http://127.0.0.1:{port}/telegram"',
+        f'webhook_listen = "127.0.0.1:{port}"',
+        f'webhook_secret = "{TEST_WEBHOOK_SECRET}"',
+    )
+    return {"telegram": "\n".join((telegram, *webhook))}
+
+
+@pytest.mark.parametrize(
+    ("way", "setting", "where"),
+    [
+        ("ops", "ops.listen: ", "[ops] listen"),
+        ("webhook", "telegram.webhook_listen: ", "[telegram] webhook_listen"),
+    ],
+    ids=["ops", "webhook"],
+)
+async def test_an_address_in_use_stops_the_bot_with_one_line(
+    tmp_path: Path, way: str, setting: str, where: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with BotApiEmulator(token=TEST_TOKEN) as emulator:
+            bot = await start_bot(
+                config_file(tmp_path, **_listening_on(port, emulator.base_url, way))
+            )
+            _, stderr = await asyncio.wait_for(bot.communicate(), 60.0)
+    assert bot.returncode == 1
+    said = stderr.decode()
+    assert said.splitlines()[-1] == (
+        f"coopbot: {setting}cannot listen on 127.0.0.1:{port} (Address already in use); "
+        f"choose a free port, or this machine's address, in {where}"
+    )
+    assert "Traceback" not in said

@@ -8,6 +8,7 @@ else 503 with each failed check on a line; /metrics the metrics in Prometheus' t
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
@@ -19,6 +20,10 @@ _TEXT = "text/plain"
 # In-flight requests get this long to finish at a stop (aiohttp's default is a minute): a push
 # cut short is answered by no 200, so Telegram sends it again.
 SHUTDOWN_TIMEOUT = 1.0
+
+
+class CannotListen(Exception):
+    """The server's address is taken, or not this machine's: its text says which, in a line."""
 
 
 class OpsServer:
@@ -42,7 +47,7 @@ class OpsServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        """Listen; an address in use or not this machine's raises OSError."""
+        """Listen; an address in use or not this machine's raises CannotListen."""
         app = web.Application(client_max_size=self._max_body)
         app.add_routes(
             [
@@ -56,9 +61,11 @@ class OpsServer:
         await runner.setup()
         try:
             await web.TCPSite(runner, self.listen.host, self.listen.port).start()
-        except OSError:
+        except OSError as error:
             await runner.cleanup()
-            raise
+            # asyncio's own text repeats the address: the system's says what went wrong.
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            raise CannotListen(f"cannot listen on {self.listen} ({reason})") from None
         self._runner = runner
         log.info(
             "health and metrics%s on http://%s/", " and webhook" * bool(self._routes), self.listen

@@ -25,7 +25,7 @@ from aiohttp import web
 from telegram.error import BadRequest, TelegramError
 
 from bot.context import App
-from bot.ops.server import OpsServer
+from bot.ops.server import CannotListen, OpsServer
 from bot.telegram.intake import ALLOWED_UPDATES
 from bot.telegram.polling import Backoff, Outage, Unrecoverable
 from bot.telegram.reception import Reception
@@ -63,9 +63,10 @@ class Webhook:
         server = self._server_for(receiver.routes())
         try:
             await server.start()
-        except OSError as error:
+        except CannotListen as error:
             raise Unrecoverable(
-                f"telegram.webhook_listen: cannot listen on {hook.listen} ({error.strerror})"
+                f"telegram.webhook_listen: {error}; choose a free port, or this machine's "
+                "address, in [telegram] webhook_listen"
             ) from None
         self._app.bot_data.ops_server = server
         forgetting = asyncio.create_task(
