@@ -366,9 +366,9 @@ def baseline(ref: str | None, args: argparse.Namespace) -> None:
         archive = subprocess.run([*git, "archive", ref], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
         sizes = ["--facts", str(args.facts), "--queries", str(args.queries), "--e2e", "0"]
+        print(f"{ref} (before), its own bench/search.py {' '.join(sizes)}:", flush=True)
         if args.postgresql:
             sizes += ["--postgresql", args.postgresql]
-        print(f"{ref} (before), its own bench/search.py {' '.join(sizes)}:", flush=True)
         environment = {**os.environ, "PYTHONPATH": folder}
         script = Path(folder) / "bench" / "search.py"
         subprocess.run([sys.executable, str(script), *sizes], check=True, env=environment)

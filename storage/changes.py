@@ -153,7 +153,7 @@ class ChangeWatch:
             await asyncio.sleep(wait)
             try:
                 await self._listen()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except Exception as error:  # whatever it was, the next try may do better
                 wait = min(wait * 2, RECONNECT_MAX)
                 log.debug("Listening again failed (%s); next try in %.1f s", error, wait)
                 continue

@@ -166,43 +166,39 @@ async def test_a_word_far_from_every_term_still_finds_nothing(index: search.Sear
     assert (await index.search("Зоопарк")).total == 0
 
 
-async def test_close_spellings_know_a_word_added_after_the_first_search(
-    index: search.SearchIndex, sessions: Sessions
-) -> None:
-    assert (await index.search("Жамбыл")).total == 0  # the terms are read here
-    async with sessions.begin() as session:
-        session.add(
-            Fact(
-                id="zhambyl",
-                topic="directions",
-                title="A school in Zhambyl",
-                text="Added by a test.",
-                source_id="jinr-2023-10-04-agreement-of-intent",
-            )
-        )
-    results = await index.search("Жамбыл")
-    assert [hit.item_id for hit in results.hits] == ["zhambyl"]
-
-
-def _zhambyl() -> list[object]:
-    """A fact and its four translations, as a sync writes them."""
-    fact = Fact(
+def _zhambyl_fact() -> Fact:
+    """A fact content/ does not have, added as a curator would."""
+    return Fact(
         id="zhambyl",
         topic="directions",
         title="A school in Zhambyl",
         text="Added by a test.",
         source_id="jinr-2023-10-04-agreement-of-intent",
     )
+
+
+def _zhambyl() -> list[object]:
+    """That fact and its four translations, as a sync writes them."""
     said = {
         ("title", "ru"): "Школа в Жамбыле",
         ("text", "ru"): "Добавлено тестом.",
         ("title", "kk"): "Жамбылдағы мектеп",
         ("text", "kk"): "Тест қосқан.",
     }
-    return [fact] + [
+    return [_zhambyl_fact()] + [
         Translation(kind="fact", item_id="zhambyl", field=field, language=language, text=words)
         for (field, language), words in said.items()
     ]
+
+
+async def test_close_spellings_know_a_word_added_after_the_first_search(
+    index: search.SearchIndex, sessions: Sessions
+) -> None:
+    assert (await index.search("Жамбыл")).total == 0  # the terms are read here
+    async with sessions.begin() as session:
+        session.add(_zhambyl_fact())
+    results = await index.search("Жамбыл")
+    assert [hit.item_id for hit in results.hits] == ["zhambyl"]
 
 
 @pytest.mark.postgresql
